@@ -1,0 +1,166 @@
+"""The content-addressed blob store: bytes are hashed while they arrive, checked, then placed.
+
+Blobs live at ``packages/<h[:2]>/<h[2:4]>/<h[4:]>/<filename>`` (h = sha256) in the ``blobs``
+storage, so local disk and S3 are one code path. A blob is written to a temporary file, verified,
+and only then moved into place; it is never rewritten with other bytes.
+"""
+
+import hashlib
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from typing import BinaryIO, Self
+
+from django.conf import settings
+from django.core.files import File
+from django.core.files.base import ContentFile
+from django.core.files.storage import Storage, storages
+
+CHUNK_SIZE = 1024 * 1024
+_SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+# Characters no distribution filename holds: separators, NUL and other controls.
+_BAD_FILENAME_RE = re.compile(r"[/\\\x00-\x1f\x7f]")
+
+
+class BlobError(Exception):
+    """Bytes that cannot be accepted into the store; nothing was stored."""
+
+
+def blob_storage() -> Storage:
+    return storages["blobs"]
+
+
+def validate_filename(filename: str) -> str:
+    """Reject a filename that could escape its directory or is not a plain file name."""
+    if (
+        not filename
+        or len(filename) > 255
+        or _BAD_FILENAME_RE.search(filename)
+        or ".." in filename
+        or filename.startswith(".")
+    ):
+        raise BlobError(f"unsafe filename {filename!r}")
+    return filename
+
+
+def blob_path(*, sha256: str, filename: str) -> str:
+    if not _SHA256_RE.match(sha256):
+        raise BlobError(f"not a sha256 hex digest: {sha256!r}")
+    validate_filename(filename)
+    return f"packages/{sha256[:2]}/{sha256[2:4]}/{sha256[4:]}/{filename}"
+
+
+@dataclass(frozen=True)
+class VerifiedFile:
+    """A file whose bytes are in the store under their checked sha256."""
+
+    filename: str
+    size: int
+    sha256: str
+    md5: str
+    blake2b_256: str
+    blob_path: str
+
+
+class _TemporaryFile(File):
+    """A File that the blob storage may move rather than copy."""
+
+    def temporary_file_path(self) -> str:
+        return self.name
+
+
+class BlobWriter:
+    """Receives a file's bytes chunk by chunk, hashing as they come; ``commit`` places them.
+
+    ``expected_size`` is enforced while writing, so an upstream that sends more than it listed
+    is cut off at once rather than filling the disk.
+    """
+
+    def __init__(
+        self,
+        *,
+        filename: str,
+        expected_sha256: str | None = None,
+        expected_size: int | None = None,
+        max_size: int | None = None,
+    ) -> None:
+        self.filename = validate_filename(filename)
+        self.expected_sha256 = expected_sha256.lower() if expected_sha256 else None
+        self.expected_size = expected_size
+        self.max_size = max_size
+        self.size = 0
+        self._sha256 = hashlib.sha256()
+        self._md5 = hashlib.md5(usedforsecurity=False)
+        self._blake2b = hashlib.blake2b(digest_size=32)
+        os.makedirs(settings.TMP_DIR, exist_ok=True)
+        fd, self._path = tempfile.mkstemp(prefix="blob-", dir=settings.TMP_DIR)
+        self._file = os.fdopen(fd, "wb")
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.discard()
+
+    def write(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        limit = self.expected_size if self.expected_size is not None else self.max_size
+        if limit is not None and self.size > limit:
+            raise BlobError(f"{self.filename}: more than the {limit} bytes expected")
+        self._sha256.update(chunk)
+        self._md5.update(chunk)
+        self._blake2b.update(chunk)
+        self._file.write(chunk)
+
+    def commit(self) -> VerifiedFile:
+        """Check size and sha256, then move the bytes into place; raises BlobError if wrong."""
+        self._file.close()
+        sha256 = self._sha256.hexdigest()
+        if self.expected_size is not None and self.size != self.expected_size:
+            raise BlobError(
+                f"{self.filename}: {self.size} bytes received, {self.expected_size} expected"
+            )
+        if self.expected_sha256 is not None and sha256 != self.expected_sha256:
+            raise BlobError(f"{self.filename}: sha256 {sha256} does not match the expected one")
+        path = blob_path(sha256=sha256, filename=self.filename)
+        storage = blob_storage()
+        if not (storage.exists(path) and storage.size(path) == self.size):
+            with _TemporaryFile(open(self._path, "rb"), name=self._path) as content:
+                storage.save(path, content)
+        return VerifiedFile(
+            filename=self.filename,
+            size=self.size,
+            sha256=sha256,
+            md5=self._md5.hexdigest(),
+            blake2b_256=self._blake2b.hexdigest(),
+            blob_path=path,
+        )
+
+    def discard(self) -> None:
+        if not self._file.closed:
+            self._file.close()
+        if os.path.exists(self._path):
+            os.unlink(self._path)
+
+
+def blob_put_file(
+    fileobj: BinaryIO, *, filename: str, expected_sha256: str | None = None
+) -> VerifiedFile:
+    """Copy a readable binary file into the store."""
+    with BlobWriter(filename=filename, expected_sha256=expected_sha256) as writer:
+        while chunk := fileobj.read(CHUNK_SIZE):
+            writer.write(chunk)
+        return writer.commit()
+
+
+def metadata_put(*, blob_path: str, data: bytes, expected_sha256: str | None = None) -> str:
+    """Store a distribution's core metadata (PEP 658) beside it; return its sha256."""
+    sha256 = hashlib.sha256(data).hexdigest()
+    if expected_sha256 is not None and sha256 != expected_sha256.lower():
+        raise BlobError(f"metadata of {blob_path}: sha256 {sha256} does not match")
+    storage = blob_storage()
+    name = f"{blob_path}.metadata"
+    if not (storage.exists(name) and storage.size(name) == len(data)):
+        storage.save(name, ContentFile(data))
+    return sha256

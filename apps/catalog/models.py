@@ -1,0 +1,101 @@
+"""What the node holds: projects, their releases and files, and the serial changelog."""
+
+from django.db import models
+
+
+class Project(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        DELETED = "deleted", "Deleted"
+        BLOCKED = "blocked", "Blocked (taken down)"
+
+    name = models.CharField(max_length=255, help_text="Display name, as the project spells it.")
+    normalized_name = models.CharField(max_length=255, unique=True, help_text="PEP 503 name.")
+    last_serial = models.BigIntegerField(default=0, db_index=True)
+    status = models.CharField(max_length=16, choices=Status, default=Status.ACTIVE, db_index=True)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["normalized_name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Release(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="releases")
+    version = models.CharField(max_length=255, help_text="Verbatim, even when PEP 440 rejects it.")
+    yanked = models.BooleanField(default=False)
+    yanked_reason = models.TextField(blank=True, default="")
+    # Core metadata fields of the release (summary, requires_dist, ...), as the JSON API's info.
+    metadata = models.JSONField(default=dict, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "version"], name="release_unique_version")
+        ]
+        ordering = ["project", "created", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.project.name} {self.version}"
+
+
+class Distribution(models.Model):
+    class PackageType(models.TextChoices):
+        WHEEL = "bdist_wheel", "Wheel"
+        SDIST = "sdist", "Source distribution"
+        EGG = "bdist_egg", "Egg"
+        WININST = "bdist_wininst", "Windows installer"
+        MSI = "bdist_msi", "Windows MSI"
+        RPM = "bdist_rpm", "RPM"
+        DUMB = "bdist_dumb", "Dumb binary"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="distributions")
+    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="distributions")
+    filename = models.CharField(max_length=255, unique=True)
+    packagetype = models.CharField(max_length=32, choices=PackageType)
+    python_version = models.CharField(max_length=64, default="source")
+    size = models.BigIntegerField()
+    sha256 = models.CharField(max_length=64, db_index=True)
+    md5 = models.CharField(max_length=32)
+    blake2b_256 = models.CharField(max_length=64)
+    requires_python = models.CharField(max_length=255, blank=True, default="")
+    upload_time = models.DateTimeField()
+    yanked = models.BooleanField(default=False)
+    yanked_reason = models.TextField(blank=True, default="")
+    core_metadata_sha256 = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001 (None: no metadata)
+    blob_path = models.CharField(max_length=512, unique=True)
+
+    class Meta:
+        ordering = ["project", "release__created", "filename"]
+        indexes = [models.Index(fields=["project", "filename"])]
+
+    def __str__(self) -> str:
+        return self.filename
+
+    @property
+    def metadata_blob_path(self) -> str | None:
+        return f"{self.blob_path}.metadata" if self.core_metadata_sha256 else None
+
+
+class JournalEntry(models.Model):
+    """One change; its id is the serial (PyPI's changelog)."""
+
+    name = models.CharField(max_length=255, help_text="Project display name at the time.")
+    normalized_name = models.CharField(max_length=255, db_index=True)
+    version = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001 (None: project-wide)
+    action = models.TextField()
+    submitted_date = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name_plural = "journal entries"
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.name} {self.version or ''} {self.action}"
+
+    @property
+    def serial(self) -> int:
+        return self.pk

@@ -1,0 +1,65 @@
+"""Reads of the catalog that the index, the network and the admin share."""
+
+from datetime import datetime
+
+from django.db.models import Max
+
+from .models import Distribution, JournalEntry, Project
+
+
+def project_get_active(*, normalized_name: str) -> Project | None:
+    return (
+        Project.objects.filter(normalized_name=normalized_name, status=Project.Status.ACTIVE)
+        .only("id", "name", "normalized_name", "last_serial")
+        .first()
+    )
+
+
+def project_list_active() -> list[tuple[str, str, int]]:
+    """(name, normalized_name, last_serial) of every served project, by normalized name."""
+    return list(
+        Project.objects.filter(status=Project.Status.ACTIVE)
+        .order_by("normalized_name")
+        .values_list("name", "normalized_name", "last_serial")
+    )
+
+
+def project_distributions(*, project: Project) -> list[Distribution]:
+    """A project's files with their releases, in one query, oldest release first."""
+    return list(
+        Distribution.objects.filter(project=project)
+        .select_related("release")
+        .order_by("release__created", "release_id", "filename")
+    )
+
+
+def distribution_get_by_path(*, sha256: str, filename: str) -> Distribution | None:
+    """The served file at ``packages/<sha256 split>/<filename>``, if the node serves it."""
+    return (
+        Distribution.objects.filter(
+            sha256=sha256, filename=filename, project__status=Project.Status.ACTIVE
+        )
+        .only(
+            "blob_path",
+            "size",
+            "sha256",
+            "filename",
+            "core_metadata_sha256",
+            "upload_time",
+        )
+        .first()
+    )
+
+
+def journal_last_serial() -> int:
+    return JournalEntry.objects.aggregate(serial=Max("id"))["serial"] or 0
+
+
+def journal_last_change() -> datetime | None:
+    entry = JournalEntry.objects.order_by("-id").only("submitted_date").first()
+    return entry.submitted_date if entry else None
+
+
+def journal_since(*, serial: int, limit: int | None = None) -> list[JournalEntry]:
+    entries = JournalEntry.objects.filter(id__gt=serial).order_by("id")
+    return list(entries[:limit] if limit else entries)

@@ -1,0 +1,44 @@
+"""The blob store's filesystem backend: saves are atomic renames, names are never altered."""
+
+import os
+import uuid
+
+from django.core.files.storage import FileSystemStorage
+
+
+class BlobFileSystemStorage(FileSystemStorage):
+    """Content-addressed storage: one name always holds the same bytes.
+
+    Django's FileSystemStorage writes in place (a crash leaves a partial file under the final
+    name) and renames a clashing name; here a save lands whole or not at all, and a second save
+    of a name replaces it with identical bytes.
+    """
+
+    def get_available_name(self, name: str, max_length: int | None = None) -> str:
+        return name
+
+    def _save(self, name: str, content) -> str:
+        full_path = self.path(name)
+        directory = os.path.dirname(full_path)
+        os.makedirs(directory, exist_ok=True)
+        temporary = getattr(content, "temporary_file_path", None)
+        if temporary is not None:
+            try:
+                os.replace(temporary(), full_path)
+                return name
+            except OSError:
+                pass  # another filesystem: copy below
+        partial = os.path.join(directory, f".partial-{uuid.uuid4().hex}")
+        try:
+            with open(partial, "wb") as out:
+                if hasattr(content, "seek"):
+                    content.seek(0)
+                for chunk in content.chunks():
+                    out.write(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(partial, full_path)
+        finally:
+            if os.path.exists(partial):
+                os.unlink(partial)
+        return name

@@ -1,0 +1,17 @@
+"""Tests: PostgreSQL by default (as in CI); DATABASE_URL may point elsewhere."""
+
+import os
+import tempfile
+
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/pypimirror")
+# Never write into the developer's own var/: each test run gets its own data directory.
+os.environ.setdefault("PYPIMIRROR_DATA_DIR", tempfile.mkdtemp(prefix="pypimirror-test-"))
+
+from .base import *  # noqa: F403
+from .base import _database, env
+
+SECRET_KEY = "test-only-secret-key"
+DEBUG = False
+DATABASES = {"default": _database(env.str("DATABASE_URL"))}
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+CELERY_TASK_ALWAYS_EAGER = False

@@ -1,0 +1,12 @@
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def blob_store(settings, tmp_path):
+    """Each test gets its own, empty blob store and temporary directory."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "blobs": {**settings.STORAGES["blobs"], "OPTIONS": {"location": str(tmp_path / "store")}},
+    }
+    settings.TMP_DIR = tmp_path / "tmp"
+    return tmp_path / "store"
