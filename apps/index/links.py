@@ -1,0 +1,21 @@
+"""The URLs clients see for what the node serves."""
+
+from django.conf import settings
+from django.http import HttpRequest
+
+from apps.catalog.models import Distribution
+
+
+def base_url(request: HttpRequest) -> str:
+    """PYPIMIRROR_BASE_URL, or the scheme and host the request came to."""
+    return settings.PYPIMIRROR_BASE_URL or f"{request.scheme}://{request.get_host()}"
+
+
+def distribution_url(*, base: str, distribution: Distribution) -> str:
+    """The file's absolute URL: its blob path (``packages/...``) under the base URL."""
+    return f"{base}/{distribution.blob_path}"
+
+
+def iso8601(value) -> str:
+    """A UTC timestamp as PyPI writes it: ``2024-01-01T12:00:00.123456Z``."""
+    return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
