@@ -1,0 +1,96 @@
+import hashlib
+import io
+
+import pytest
+
+from apps.catalog.blobstore import (
+    BlobError,
+    BlobWriter,
+    blob_path,
+    blob_put_file,
+    blob_storage,
+    metadata_put,
+    validate_filename,
+)
+
+DATA = b"wheel bytes" * 1000
+SHA256 = hashlib.sha256(DATA).hexdigest()
+
+
+def test_blob_path_is_content_addressed():
+    assert blob_path(sha256=SHA256, filename="a-1.0.tar.gz") == (
+        f"packages/{SHA256[:2]}/{SHA256[2:4]}/{SHA256[4:]}/a-1.0.tar.gz"
+    )
+
+
+@pytest.mark.parametrize(
+    "filename",
+    ["../x.whl", "a/b.whl", "a\\b.whl", "..", ".hidden.whl", "a\x00.whl", "", "x" * 256],
+)
+def test_validate_filename_rejects_unsafe_names(filename):
+    with pytest.raises(BlobError):
+        validate_filename(filename)
+
+
+def test_blob_path_rejects_a_non_hex_digest():
+    with pytest.raises(BlobError):
+        blob_path(sha256="../" + "a" * 61, filename="a.whl")
+
+
+def test_put_file_stores_the_bytes_with_every_digest(blob_store):
+    verified = blob_put_file(io.BytesIO(DATA), filename="a-1.0.tar.gz", expected_sha256=SHA256)
+    assert verified.sha256 == SHA256
+    assert verified.md5 == hashlib.md5(DATA).hexdigest()
+    assert verified.blake2b_256 == hashlib.blake2b(DATA, digest_size=32).hexdigest()
+    assert verified.size == len(DATA)
+    assert (blob_store / verified.blob_path).read_bytes() == DATA
+
+
+def test_wrong_sha256_stores_nothing(blob_store, settings):
+    with pytest.raises(BlobError, match="does not match"):
+        blob_put_file(io.BytesIO(DATA), filename="a-1.0.tar.gz", expected_sha256="0" * 64)
+    assert not blob_store.exists() or not any(blob_store.rglob("*.tar.gz"))
+    assert not any(settings.TMP_DIR.iterdir())
+
+
+def test_writer_stops_at_once_when_more_bytes_than_expected_arrive(settings):
+    with BlobWriter(filename="a-1.0.tar.gz", expected_size=10) as writer:
+        writer.write(b"x" * 10)
+        with pytest.raises(BlobError, match="more than the 10 bytes"):
+            writer.write(b"x")
+    assert not any(settings.TMP_DIR.iterdir())
+
+
+def test_truncated_body_is_refused():
+    with BlobWriter(filename="a-1.0.tar.gz", expected_size=100) as writer:
+        writer.write(b"x" * 50)
+        with pytest.raises(BlobError, match="50 bytes received, 100 expected"):
+            writer.commit()
+
+
+def test_storing_the_same_bytes_twice_keeps_one_blob(blob_store):
+    first = blob_put_file(io.BytesIO(DATA), filename="a-1.0.tar.gz")
+    second = blob_put_file(io.BytesIO(DATA), filename="a-1.0.tar.gz")
+    assert first == second
+    assert len([p for p in blob_store.rglob("*") if p.is_file()]) == 1
+
+
+def test_a_partial_blob_left_by_a_crash_is_replaced(blob_store):
+    path = blob_path(sha256=SHA256, filename="a-1.0.tar.gz")
+    (blob_store / path).parent.mkdir(parents=True)
+    (blob_store / path).write_bytes(DATA[:10])
+    blob_put_file(io.BytesIO(DATA), filename="a-1.0.tar.gz")
+    assert (blob_store / path).read_bytes() == DATA
+
+
+def test_metadata_is_stored_beside_its_file():
+    verified = blob_put_file(io.BytesIO(DATA), filename="a-1.0-py3-none-any.whl")
+    sha = metadata_put(blob_path=verified.blob_path, data=b"Metadata-Version: 2.1\n")
+    assert sha == hashlib.sha256(b"Metadata-Version: 2.1\n").hexdigest()
+    with blob_storage().open(verified.blob_path + ".metadata") as f:
+        assert f.read() == b"Metadata-Version: 2.1\n"
+
+
+def test_metadata_with_a_wrong_hash_is_refused():
+    with pytest.raises(BlobError):
+        metadata_put(blob_path="packages/x", data=b"abc", expected_sha256="0" * 64)
