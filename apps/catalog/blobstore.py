@@ -113,16 +113,30 @@ class BlobWriter:
         self._blake2b.update(chunk)
         self._file.write(chunk)
 
-    def commit(self) -> VerifiedFile:
-        """Check size and sha256, then move the bytes into place; raises BlobError if wrong."""
-        self._file.close()
-        sha256 = self._sha256.hexdigest()
+    @property
+    def path(self) -> str:
+        """The temporary file holding what was written so far (read it only after ``verify``)."""
+        return self._path
+
+    def verify(self) -> str:
+        """Stop writing and check size and sha256; return the sha256 or raise BlobError."""
+        if not self._file.closed:
+            self._file.close()
+        self._digest = self._sha256.hexdigest()
         if self.expected_size is not None and self.size != self.expected_size:
             raise BlobError(
                 f"{self.filename}: {self.size} bytes received, {self.expected_size} expected"
             )
-        if self.expected_sha256 is not None and sha256 != self.expected_sha256:
-            raise BlobError(f"{self.filename}: sha256 {sha256} does not match the expected one")
+        if self.expected_sha256 is not None and self._digest != self.expected_sha256:
+            raise BlobError(
+                f"{self.filename}: sha256 {self._digest} does not match the expected "
+                f"{self.expected_sha256}"
+            )
+        return self._digest
+
+    def commit(self) -> VerifiedFile:
+        """Verify, then move the bytes into place; raises BlobError if they are wrong."""
+        sha256 = self.verify()
         path = blob_path(sha256=sha256, filename=self.filename)
         storage = blob_storage()
         if not (storage.exists(path) and storage.size(path) == self.size):

@@ -144,6 +144,20 @@ def release_set_yanked(*, release: Release, reason: str | None) -> None:
     )
 
 
+def distribution_set_yanked(*, distribution: Distribution, reason: str | None) -> None:
+    """Yank one file (PEP 592 is per file; simple-only upstreams may yank files singly)."""
+    yanked = reason is not None
+    if distribution.yanked == yanked and distribution.yanked_reason == (reason or ""):
+        return
+    distribution.yanked, distribution.yanked_reason = yanked, reason or ""
+    distribution.save(update_fields=["yanked", "yanked_reason"])
+    journal_write(
+        project=distribution.project,
+        action=f"{'yank' if yanked else 'unyank'} file {distribution.filename}",
+        version=distribution.release.version,
+    )
+
+
 def project_remove(*, project: Project) -> None:
     """Delete a project's releases and files; the row stays, marked deleted, for its serial."""
     project.releases.all().delete()

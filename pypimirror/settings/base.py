@@ -153,3 +153,14 @@ LOGGING = {
 }
 
 PYPIMIRROR_USER_AGENT = "pypimirror/0.1 (+https://github.com/pypimirror)"
+
+# Replication
+PYPIMIRROR_HTTP_TIMEOUT = env.float("PYPIMIRROR_HTTP_TIMEOUT", default=60.0)
+PYPIMIRROR_SYNC_CONCURRENCY = env.int("PYPIMIRROR_SYNC_CONCURRENCY", default=8)
+# A page older than the listing (a lagging CDN) is asked again this often, waiting 1, 2, 4... s.
+PYPIMIRROR_SYNC_MAX_ATTEMPTS_STALE = env.int("PYPIMIRROR_SYNC_MAX_ATTEMPTS_STALE", default=3)
+PYPIMIRROR_SYNC_STALE_BACKOFF = env.float("PYPIMIRROR_SYNC_STALE_BACKOFF", default=1.0)
+PYPIMIRROR_SYNC_INTERVAL_MINUTES = env.int("PYPIMIRROR_SYNC_INTERVAL_MINUTES", default=10)
+# Files larger than this are refused when the upstream does not list a size (PyPI's limit is
+# about 1 GB per file for most projects; some have 10 GB).
+PYPIMIRROR_MAX_FILE_SIZE = env.int("PYPIMIRROR_MAX_FILE_SIZE", default=20 * 1024**3)
