@@ -1,0 +1,35 @@
+"""Fixtures shared by the index tests: real distributions, published the way import_dists does."""
+
+import itertools
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from apps.catalog.importing import Outcome, distribution_import
+from tests.support.dists import DistSpec, build_sdist, build_wheel
+
+
+@pytest.fixture
+def publish(tmp_path) -> Callable[..., list[Path]]:
+    """``publish(*specs, wheel=True, sdist=True)``: build each spec's files and import them.
+
+    Returns the built files, in import order; every import must succeed.
+    """
+    batches = itertools.count()
+
+    def _publish(*specs: DistSpec, wheel: bool = True, sdist: bool = True) -> list[Path]:
+        directory = tmp_path / f"dists-{next(batches)}"
+        directory.mkdir()
+        paths = []
+        for spec in specs:
+            if wheel:
+                paths.append(build_wheel(spec, directory))
+            if sdist:
+                paths.append(build_sdist(spec, directory))
+        for path in paths:
+            result = distribution_import(path)
+            assert result.outcome is Outcome.ADDED, f"{path.name}: {result.detail}"
+        return paths
+
+    return _publish
