@@ -20,6 +20,9 @@ CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 # The absolute URL clients see, without a trailing slash; file URLs are built from it. Empty means
 # "the scheme and host of each request".
 PYPIMIRROR_BASE_URL = env.str("PYPIMIRROR_BASE_URL", default="").rstrip("/")
+# A path prefix such as "/_store/": files are then sent by nginx via X-Accel-Redirect from an
+# internal location aliased to the store directory (see apps/index/views/files.py).
+PYPIMIRROR_X_ACCEL_REDIRECT = env.str("PYPIMIRROR_X_ACCEL_REDIRECT", default="")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -32,13 +35,15 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "apps.catalog",
     "apps.index",
+    "apps.replication",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Serves the admin's static files from STATIC_ROOT with DEBUG off; nginx may take over.
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.middleware.gzip.GZipMiddleware",
+    # GZipMiddleware that leaves stored files (byte ranges, already compressed) alone.
+    "apps.index.ranges.RangeAwareGZipMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -149,7 +154,12 @@ LOGGING = {
         "handlers": ["console"],
         "level": env.str("PYPIMIRROR_LOG_LEVEL", default="INFO"),
     },
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # one line per request is noise at mirror scale; failures are reported by the sync
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+    },
 }
 
 PYPIMIRROR_USER_AGENT = "pypimirror/0.1 (+https://github.com/pypimirror)"

@@ -1,0 +1,120 @@
+"""Making the catalog match one upstream project: fetch what is new, then apply every change
+(adds, removals, yanks) in one transaction with its journal entries."""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import httpx
+from django.db import transaction
+from packaging.utils import canonicalize_name
+
+from apps.catalog import services as catalog
+from apps.catalog.models import Distribution, Project
+
+from .clients.base import RemoteFile, RemoteProject, UpstreamError
+from .fetcher import FetchedFile, fetch_file
+
+
+class StaleUpstream(UpstreamError):
+    """The upstream's page is older than its listing said; try again in a later run."""
+
+
+@dataclass
+class ApplyResult:
+    files: int = 0
+    bytes: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def _local_files(normalized_name: str) -> dict[str, Distribution]:
+    return {
+        d.filename: d
+        for d in Distribution.objects.filter(project__normalized_name=normalized_name)
+        .select_related("release", "project")
+        .only("filename", "sha256", "yanked", "yanked_reason", "release", "project")
+    }
+
+
+def apply_remote_project(
+    *, http: httpx.Client, name: str, remote: RemoteProject | None
+) -> ApplyResult:
+    """Sync one project. A file that fails is reported in ``errors`` and left out; the rest of
+    the project's change is still applied, so one bad file never hides good ones."""
+    normalized = canonicalize_name(name)
+    result = ApplyResult()
+    if remote is None:
+        with transaction.atomic():
+            project = catalog.project_lock(name=normalized)
+            if project is not None and project.status == Project.Status.ACTIVE:
+                catalog.project_remove(project=project)
+        return result
+
+    local = _local_files(normalized)
+    wanted: dict[str, RemoteFile] = {}
+    for remote_file in remote.files:
+        if remote_file.filename in wanted:
+            result.errors.append(f"{remote_file.filename}: listed twice by the upstream")
+            continue
+        wanted[remote_file.filename] = remote_file
+    fetched: list[FetchedFile] = []
+    for remote_file in wanted.values():
+        present = local.get(remote_file.filename)
+        if present is not None and present.sha256 == remote_file.sha256:
+            continue
+        try:
+            fetched.append(fetch_file(http, remote_file))
+        except UpstreamError as exc:
+            result.errors.append(str(exc))
+    failed = {f.filename for f in wanted.values()} - {f.remote.filename for f in fetched}
+
+    with transaction.atomic():
+        project = catalog.project_lock(name=remote.name, create=bool(fetched or local))
+        if project is None:
+            return result
+        if project.status == Project.Status.BLOCKED:
+            return result  # taken down here: nothing of it is accepted
+        for filename, dist in _local_files(normalized).items():
+            remote_file = wanted.get(filename)
+            if remote_file is None or (
+                remote_file.sha256 != dist.sha256 and filename not in failed
+            ):
+                catalog.distribution_remove(distribution=dist)
+        for item in fetched:
+            catalog.distribution_publish(
+                project=project,
+                new=catalog.NewDistribution(
+                    file=item.file,
+                    version=item.version,
+                    packagetype=item.remote.packagetype or "sdist",
+                    python_version=item.remote.python_version or "source",
+                    requires_python=item.remote.requires_python,
+                    upload_time=item.remote.upload_time,
+                    core_metadata_sha256=item.core_metadata_sha256,
+                    yanked_reason=item.remote.yanked,
+                    release_metadata=item.release_metadata,
+                ),
+            )
+            result.files += 1
+            result.bytes += item.file.size
+        _apply_yanks(normalized, wanted)
+    return result
+
+
+def _apply_yanks(normalized: str, wanted: dict[str, RemoteFile]) -> None:
+    """Yank state per release when the upstream yanks whole releases (PyPI), else per file."""
+    by_release: dict[int, list[Distribution]] = defaultdict(list)
+    for dist in _local_files(normalized).values():
+        by_release[dist.release_id].append(dist)
+    for dists in by_release.values():
+        reasons = {wanted[d.filename].yanked for d in dists if d.filename in wanted}
+        if len(reasons) == 1:
+            release = dists[0].release
+            reason = reasons.pop()
+            if release.yanked != (reason is not None) or release.yanked_reason != (reason or ""):
+                catalog.release_set_yanked(release=release, reason=reason)
+            continue
+        for dist in dists:
+            if dist.filename in wanted:
+                catalog.distribution_set_yanked(
+                    distribution=dist, reason=wanted[dist.filename].yanked
+                )

@@ -1,0 +1,72 @@
+"""HTTP for upstream clients: one pooled httpx client per upstream, bounded bodies, clear errors."""
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
+from django.conf import settings
+
+from .base import UpstreamError
+
+# Pages and JSON documents larger than this are refused (PyPI's biggest JSON root is ~50 MB).
+MAX_DOCUMENT_SIZE = 256 * 1024 * 1024
+
+
+def make_http_client(*, max_connections: int = 10) -> httpx.Client:
+    """A client with our User-Agent (PEP 381), timeouts, and bounded connections per upstream."""
+    return httpx.Client(
+        headers={"User-Agent": settings.PYPIMIRROR_USER_AGENT},
+        timeout=httpx.Timeout(settings.PYPIMIRROR_HTTP_TIMEOUT, connect=10.0),
+        limits=httpx.Limits(
+            max_connections=max_connections, max_keepalive_connections=max_connections
+        ),
+        follow_redirects=True,
+    )
+
+
+@contextmanager
+def http_errors(url: str) -> Iterator[None]:
+    """Turn transport failures into UpstreamError naming the URL."""
+    try:
+        yield
+    except httpx.TimeoutException:
+        raise UpstreamError(f"{url}: timed out") from None
+    except httpx.HTTPError as exc:
+        raise UpstreamError(f"{url}: {exc.__class__.__name__}: {exc}") from None
+
+
+def fetch_document(
+    http: httpx.Client, url: str, *, headers: dict[str, str] | None = None
+) -> tuple[httpx.Response, bytes]:
+    """GET a page, reading at most MAX_DOCUMENT_SIZE bytes; 2xx, 304 and 404 are returned, other
+    statuses raise UpstreamError."""
+    with http_errors(url), http.stream("GET", url, headers=headers) as response:
+        if response.status_code in (304, 404):
+            return response, b""
+        if response.status_code >= 400:
+            raise UpstreamError(f"{url}: HTTP {response.status_code}")
+        body = bytearray()
+        for chunk in response.iter_bytes():
+            body += chunk
+            if len(body) > MAX_DOCUMENT_SIZE:
+                raise UpstreamError(f"{url}: document larger than {MAX_DOCUMENT_SIZE} bytes")
+    return response, bytes(body)
+
+
+def parse_json(url: str, body: bytes) -> dict:
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise UpstreamError(f"{url}: malformed JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise UpstreamError(f"{url}: expected a JSON object")
+    return data
+
+
+def header_serial(response: httpx.Response) -> int | None:
+    value = response.headers.get("X-PyPI-Last-Serial")
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None

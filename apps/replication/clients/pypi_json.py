@@ -1,0 +1,92 @@
+"""PyPI's own read protocol: the PEP 691 JSON root with per-project ``_last-serial`` for planning,
+``/pypi/<name>/json`` (with ``X-PyPI-Last-Serial``) for each project. PyPI and pypimirror nodes."""
+
+import httpx
+from packaging.utils import canonicalize_name
+
+from .base import ProjectListing, RemoteFile, RemoteProject, UpstreamError
+from .http import fetch_document, header_serial, parse_json
+from .parsing import absolute, file_facts, metadata_sha256, parse_time, sha256_of, yanked_reason
+
+JSON_ACCEPT = "application/vnd.pypi.simple.v1+json"
+
+
+def parse_json_root(url: str, body: bytes) -> ProjectListing:
+    data = parse_json(url, body)
+    projects = {}
+    for entry in data.get("projects") or []:
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+            continue
+        serial = entry.get("_last-serial")
+        projects[canonicalize_name(entry["name"])] = (
+            entry["name"],
+            serial if isinstance(serial, int) else None,
+        )
+    serial = (data.get("meta") or {}).get("_last-serial")
+    return ProjectListing(projects=projects, serial=serial if isinstance(serial, int) else None)
+
+
+def file_from_jsonapi(entry: dict, version: str, page_url: str) -> RemoteFile:
+    filename = entry.get("filename")
+    if not isinstance(filename, str) or not isinstance(entry.get("url"), str):
+        raise UpstreamError(f"{page_url}: a file without filename or url")
+    _version, packagetype, python_version = file_facts(filename)
+    size = entry.get("size")
+    return RemoteFile(
+        filename=filename,
+        url=absolute(entry["url"], page_url),
+        sha256=sha256_of(entry.get("digests"), filename),
+        size=size if isinstance(size, int) and size >= 0 else None,
+        version=version,
+        packagetype=entry.get("packagetype") or packagetype,
+        python_version=entry.get("python_version") or python_version,
+        requires_python=entry.get("requires_python") or "",
+        upload_time=parse_time(entry.get("upload_time_iso_8601") or entry.get("upload_time")),
+        yanked=yanked_reason(entry.get("yanked_reason") or True) if entry.get("yanked") else None,
+        core_metadata_sha256=metadata_sha256(
+            entry.get("core-metadata", entry.get("data-dist-info-metadata"))
+        ),
+    )
+
+
+class PyPIJSONClient:
+    protocol = "pypi-json"
+
+    def __init__(self, *, base_url: str, http: httpx.Client) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.http = http
+
+    def list_projects(self) -> ProjectListing:
+        url = f"{self.base_url}/simple/"
+        response, body = fetch_document(self.http, url, headers={"Accept": JSON_ACCEPT})
+        if response.status_code != 200:
+            raise UpstreamError(f"{url}: HTTP {response.status_code}")
+        return parse_json_root(url, body)
+
+    def get_project(self, name: str, **_conditional) -> RemoteProject | None:
+        url = f"{self.base_url}/pypi/{name}/json"
+        response, body = fetch_document(self.http, url)
+        if response.status_code == 404:
+            return None
+        data = parse_json(url, body)
+        releases = data.get("releases")
+        if not isinstance(releases, dict):
+            raise UpstreamError(f"{url}: no releases")
+        files = []
+        for version, entries in releases.items():
+            for entry in entries if isinstance(entries, list) else []:
+                if isinstance(entry, dict):
+                    files.append(file_from_jsonapi(entry, version, str(response.url)))
+        serial = header_serial(response)
+        if serial is None and isinstance(data.get("last_serial"), int):
+            serial = data["last_serial"]
+        info_name = (data.get("info") or {}).get("name")
+        return RemoteProject(
+            name=info_name if isinstance(info_name, str) else name,
+            serial=serial,
+            files=files,
+            versions=list(releases),
+        )
+
+    def close(self) -> None:
+        self.http.close()

@@ -1,0 +1,118 @@
+"""Any PEP 503/691 index (pypiserver, devpi, a static tree): no serials, so projects are compared
+by conditional requests (ETag / Last-Modified) and by their file sets."""
+
+import httpx
+from packaging.utils import canonicalize_name
+
+from .base import NOT_MODIFIED, ProjectListing, RemoteFile, RemoteProject, UpstreamError
+from .http import fetch_document, header_serial, parse_json
+from .parsing import (
+    absolute,
+    file_facts,
+    file_from_anchor,
+    html_anchors,
+    metadata_sha256,
+    parse_time,
+    sha256_of,
+    yanked_reason,
+)
+
+ACCEPT = (
+    "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, "
+    "text/html;q=0.01"
+)
+
+
+def _is_json(response: httpx.Response) -> bool:
+    return response.headers.get("Content-Type", "").startswith(
+        "application/vnd.pypi.simple.v1+json"
+    )
+
+
+def _file_from_691(entry: dict, page_url: str) -> RemoteFile:
+    filename = entry.get("filename")
+    if not isinstance(filename, str) or not isinstance(entry.get("url"), str):
+        raise UpstreamError(f"{page_url}: a file without filename or url")
+    version, packagetype, python_version = file_facts(filename)
+    size = entry.get("size")
+    return RemoteFile(
+        filename=filename,
+        url=absolute(entry["url"], page_url),
+        sha256=sha256_of(entry.get("hashes"), filename),
+        size=size if isinstance(size, int) and size >= 0 else None,
+        version=version,
+        packagetype=packagetype,
+        python_version=python_version,
+        requires_python=entry.get("requires-python") or "",
+        upload_time=parse_time(entry.get("upload-time")),
+        yanked=yanked_reason(entry.get("yanked")),
+        core_metadata_sha256=metadata_sha256(
+            entry.get("core-metadata", entry.get("dist-info-metadata"))
+        ),
+    )
+
+
+class SimpleClient:
+    protocol = "simple"
+
+    def __init__(self, *, simple_url: str, http: httpx.Client) -> None:
+        self.simple_url = simple_url.rstrip("/") + "/"
+        self.http = http
+
+    def list_projects(self) -> ProjectListing:
+        response, body = fetch_document(self.http, self.simple_url, headers={"Accept": ACCEPT})
+        if response.status_code != 200:
+            raise UpstreamError(f"{self.simple_url}: HTTP {response.status_code}")
+        projects: dict[str, tuple[str, int | None]] = {}
+        if _is_json(response):
+            for entry in parse_json(self.simple_url, body).get("projects") or []:
+                if isinstance(entry, dict) and isinstance(entry.get("name"), str):
+                    serial = entry.get("_last-serial")
+                    projects[canonicalize_name(entry["name"])] = (
+                        entry["name"],
+                        serial if isinstance(serial, int) else None,
+                    )
+        else:
+            for _attrs, text in html_anchors(body):
+                if text:
+                    projects[canonicalize_name(text)] = (text, None)
+        return ProjectListing(projects=projects, serial=header_serial(response))
+
+    def get_project(self, name: str, *, etag: str = "", last_modified: str = ""):
+        url = f"{self.simple_url}{canonicalize_name(name)}/"
+        headers = {"Accept": ACCEPT}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        response, body = fetch_document(self.http, url, headers=headers)
+        if response.status_code == 304:
+            return NOT_MODIFIED
+        if response.status_code == 404:
+            return None
+        page_url = str(response.url)
+        if _is_json(response):
+            data = parse_json(url, body)
+            files = [
+                _file_from_691(e, page_url) for e in data.get("files") or [] if isinstance(e, dict)
+            ]
+            versions = [v for v in data.get("versions") or [] if isinstance(v, str)]
+            display = data.get("name") if isinstance(data.get("name"), str) else name
+        else:
+            files = [
+                file_from_anchor(a, t, page_url) for a, t in html_anchors(body) if a.get("href")
+            ]
+            versions, display = [], name
+        if not versions:
+            versions = list(dict.fromkeys(f.version for f in files if f.version))
+        return RemoteProject(
+            name=display,
+            serial=header_serial(response),
+            files=files,
+            versions=versions,
+            etag=response.headers.get("ETag", ""),
+            last_modified=response.headers.get("Last-Modified", ""),
+        )
+
+    def close(self) -> None:
+        self.http.close()

@@ -1,0 +1,101 @@
+"""Downloading one upstream file into the blob store: streamed, size-bounded, sha256-checked,
+with its PEP 658 metadata checked too. Nothing of a file that fails is kept."""
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from django.conf import settings
+
+from apps.catalog.blobstore import BlobError, BlobWriter, VerifiedFile, metadata_put
+from apps.catalog.distfiles import (
+    MAX_METADATA_SIZE,
+    InvalidDistribution,
+    inspect_distribution,
+)
+
+from .clients.base import RemoteFile, UpstreamError
+from .clients.http import http_errors
+
+CHUNK_SIZE = 256 * 1024
+
+
+@dataclass(frozen=True)
+class FetchedFile:
+    remote: RemoteFile
+    file: VerifiedFile
+    version: str
+    core_metadata_sha256: str | None
+    release_metadata: dict
+
+
+def _download(http: httpx.Client, remote: RemoteFile, writer: BlobWriter) -> None:
+    # identity: the sha256 is of the file's bytes, not of a transfer encoding of them
+    headers = {"Accept-Encoding": "identity"}
+    with http_errors(remote.url), http.stream("GET", remote.url, headers=headers) as response:
+        if response.status_code != 200:
+            raise UpstreamError(f"{remote.filename}: HTTP {response.status_code}")
+        for chunk in response.iter_bytes(CHUNK_SIZE):
+            writer.write(chunk)
+
+
+def _fetch_metadata(http: httpx.Client, remote: RemoteFile) -> bytes:
+    url = f"{remote.url}.metadata"
+    with http_errors(url), http.stream("GET", url) as response:
+        if response.status_code != 200:
+            raise UpstreamError(f"{remote.filename}.metadata: HTTP {response.status_code}")
+        data = bytearray()
+        for chunk in response.iter_bytes(CHUNK_SIZE):
+            data += chunk
+            if len(data) > MAX_METADATA_SIZE:
+                raise UpstreamError(f"{remote.filename}.metadata: implausibly large")
+    return bytes(data)
+
+
+def fetch_file(http: httpx.Client, remote: RemoteFile) -> FetchedFile:
+    """Download, verify and store one file; raises UpstreamError (nothing stored) when it fails."""
+    try:
+        writer = BlobWriter(
+            filename=remote.filename,
+            expected_sha256=remote.sha256,
+            expected_size=remote.size,
+            max_size=settings.PYPIMIRROR_MAX_FILE_SIZE,
+        )
+    except BlobError as exc:
+        raise UpstreamError(str(exc)) from None
+    with writer:
+        try:
+            _download(http, remote, writer)
+            writer.verify()
+        except BlobError as exc:
+            raise UpstreamError(str(exc)) from None
+        try:  # real PyPI holds files we cannot read (.exe, .egg, broken sdists): keep them
+            info = inspect_distribution(Path(writer.path), remote.filename)
+        except InvalidDistribution:
+            info = None
+        version = remote.version or (info.version if info else None)
+        if not version:
+            raise UpstreamError(f"{remote.filename}: cannot tell which version it belongs to")
+        verified = writer.commit()
+    core_metadata = info.core_metadata if info else None
+    metadata_sha256 = None
+    if remote.core_metadata_sha256 is not None or core_metadata is not None:
+        wanted = remote.core_metadata_sha256 or None
+        if core_metadata is None or (
+            wanted and hashlib.sha256(core_metadata).hexdigest() != wanted
+        ):
+            core_metadata = _fetch_metadata(http, remote)
+        try:
+            metadata_sha256 = metadata_put(
+                blob_path=verified.blob_path, data=core_metadata, expected_sha256=wanted
+            )
+        except BlobError as exc:
+            raise UpstreamError(str(exc)) from None
+    return FetchedFile(
+        remote=remote,
+        file=verified,
+        version=version,
+        core_metadata_sha256=metadata_sha256,
+        release_metadata=info.metadata if info else {},
+    )

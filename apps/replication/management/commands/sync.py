@@ -1,0 +1,117 @@
+import sys
+import threading
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from apps.replication.clients import UpstreamUnusable
+from apps.replication.models import SyncRun, Upstream
+from apps.replication.runner import dispatch, run_in_process, wait_for_run, workers_available
+from apps.replication.services import sync_run_start, upstream_get_or_create_for_url
+
+
+class Command(BaseCommand):
+    help = (
+        "Sync from an upstream index in the foreground: exit 0 when every project succeeded, "
+        "1 when some failed, 2 when the upstream cannot be used."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "upstream",
+            metavar="URL_OR_NAME",
+            help="An upstream's base URL (https://pypi.org), its simple index URL "
+            "(http://host:8080/simple/), or the name of a configured upstream.",
+        )
+        parser.add_argument(
+            "--project",
+            action="append",
+            default=[],
+            metavar="NAME",
+            help="Sync only this project (repeatable), whatever its serial.",
+        )
+        parser.add_argument(
+            "--in-process",
+            action="store_true",
+            help="Do the work here even when Celery workers are running.",
+        )
+        parser.add_argument(
+            "--concurrency",
+            type=int,
+            default=settings.PYPIMIRROR_SYNC_CONCURRENCY,
+            help="Projects synced at once when working in-process (default: %(default)s).",
+        )
+
+    def handle(self, *args, upstream: str, project: list[str], **options) -> None:
+        target = self._upstream(upstream)
+        try:
+            run, names = sync_run_start(
+                upstream=target, trigger=SyncRun.Trigger.COMMAND, projects=project or None
+            )
+        except UpstreamUnusable as exc:
+            raise CommandError(f"{target.url}: {exc}", returncode=2) from None
+        self.stdout.write(
+            f"Syncing {target.name} ({target.url}, {target.protocol}): "
+            f"{len(names)} project(s) to visit, run #{run.pk}."
+        )
+        if names:
+            if not options["in_process"] and workers_available():
+                self.stdout.write("Handing the projects to the Celery workers.")
+                dispatch(run, names)
+                run = wait_for_run(run, progress=self._progress)
+            else:
+                worker = threading.Thread(
+                    target=run_in_process,
+                    args=(run, names),
+                    kwargs={"concurrency": options["concurrency"]},
+                    daemon=True,
+                )
+                worker.start()
+                run = wait_for_run(run, progress=self._progress, stop=lambda: not worker.is_alive())
+                worker.join()
+            self.stderr.write("")
+        self._summary(run)
+
+    _last_tenth = -1
+
+    def _upstream(self, value: str) -> Upstream:
+        if "://" in value:
+            try:
+                return upstream_get_or_create_for_url(url=value)
+            except UpstreamUnusable as exc:
+                raise CommandError(str(exc), returncode=2) from None
+        upstream = Upstream.objects.filter(name=value).first()
+        if upstream is None:
+            names = ", ".join(Upstream.objects.values_list("name", flat=True)) or "none"
+            raise CommandError(
+                f"no upstream named {value!r} (configured: {names}); give a URL instead",
+                returncode=2,
+            )
+        return upstream
+
+    def _progress(self, run: SyncRun) -> None:
+        planned = run.projects_planned or 1
+        width = 30
+        filled = int(width * run.projects_finished / planned)
+        line = (
+            f"\r[{'#' * filled}{'.' * (width - filled)}] {run.projects_finished}/"
+            f"{run.projects_planned} projects, {run.files_fetched} files, "
+            f"{run.bytes_fetched / 1e6:.1f} MB, {run.projects_failed} failed"
+        )
+        if sys.stderr.isatty():
+            self.stderr.write(line, ending="")
+            self.stderr.flush()
+        elif (tenth := 10 * run.projects_finished // planned) != self._last_tenth:
+            self._last_tenth = tenth  # logs and pipes: a line per tenth, not a line per poll
+            self.stderr.write(line.lstrip("\r"))
+
+    def _summary(self, run: SyncRun) -> None:
+        self.stdout.write(
+            f"Run #{run.pk} {run.state}: {run.projects_done} done, {run.projects_failed} failed, "
+            f"{run.projects_skipped} skipped; {run.files_fetched} files, "
+            f"{run.bytes_fetched} bytes; serial {run.serial_from} -> {run.serial_to}."
+        )
+        for item in run.errors:
+            self.stderr.write(f"  {item['project']}: {item['error']}")
+        if run.projects_failed:
+            raise CommandError(f"{run.projects_failed} project(s) failed", returncode=1)

@@ -1,0 +1,104 @@
+"""What a node follows (upstreams), each sync of one (runs), and how far each project got."""
+
+from django.db import models
+
+
+class Upstream(models.Model):
+    class Protocol(models.TextChoices):
+        UNKNOWN = "", "Not yet detected"
+        PYPI_JSON = "pypi-json", "PyPI JSON (per-project serials)"
+        XMLRPC = "xmlrpc", "XML-RPC changelog"
+        SIMPLE = "simple", "Simple index only (PEP 503/691)"
+
+    name = models.SlugField(max_length=100, unique=True)
+    url = models.URLField(
+        max_length=500,
+        unique=True,
+        help_text="Base URL (https://pypi.org) or simple index URL (http://host:8080/simple/).",
+    )
+    enabled = models.BooleanField(default=True)
+    protocol = models.CharField(
+        max_length=16, choices=Protocol, default=Protocol.UNKNOWN, blank=True, editable=False
+    )
+    last_serial = models.BigIntegerField(
+        default=0, editable=False, help_text="The upstream's serial at the last complete plan."
+    )
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SyncRun(models.Model):
+    class Trigger(models.TextChoices):
+        SCHEDULE = "schedule", "Schedule"
+        ADMIN = "admin", "Admin (sync now)"
+        COMMAND = "command", "Command line"
+
+    class State(models.TextChoices):
+        PLANNING = "planning", "Planning"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        PARTIAL = "partial", "Partly failed"
+        FAILED = "failed", "Failed"
+
+    upstream = models.ForeignKey(Upstream, on_delete=models.CASCADE, related_name="runs")
+    trigger = models.CharField(max_length=16, choices=Trigger)
+    state = models.CharField(max_length=16, choices=State, default=State.PLANNING, db_index=True)
+    started = models.DateTimeField(auto_now_add=True)
+    finished = models.DateTimeField(null=True, blank=True)
+    serial_from = models.BigIntegerField(default=0)
+    serial_to = models.BigIntegerField(null=True, blank=True)
+    projects_planned = models.PositiveIntegerField(default=0)
+    projects_done = models.PositiveIntegerField(default=0)
+    projects_failed = models.PositiveIntegerField(default=0)
+    projects_skipped = models.PositiveIntegerField(default=0)
+    files_fetched = models.PositiveIntegerField(default=0)
+    bytes_fetched = models.BigIntegerField(default=0)
+    # A run-wide error (upstream unusable); per-project errors are in ``errors``.
+    error = models.TextField(blank=True, default="")
+    errors = models.JSONField(default=list, blank=True, help_text="[{project, error}, ...]")
+
+    class Meta:
+        ordering = ["-started"]
+
+    def __str__(self) -> str:
+        return f"{self.upstream} #{self.pk} ({self.state})"
+
+    @property
+    def projects_finished(self) -> int:
+        return self.projects_done + self.projects_failed + self.projects_skipped
+
+
+class ProjectSyncState(models.Model):
+    """Per upstream project: the upstream serial reached, failures, and a lease for one worker."""
+
+    upstream = models.ForeignKey(Upstream, on_delete=models.CASCADE, related_name="projects")
+    normalized_name = models.CharField(max_length=255)
+    name = models.CharField(max_length=255)
+    serial_reached = models.BigIntegerField(default=0)
+    serial_wanted = models.BigIntegerField(default=0)
+    last_error = models.TextField(blank=True, default="")
+    attempts = models.PositiveIntegerField(default=0)
+    next_retry = models.DateTimeField(null=True, blank=True)
+    # Conditional requests to simple-only upstreams.
+    etag = models.CharField(max_length=255, blank=True, default="")
+    last_modified = models.CharField(max_length=64, blank=True, default="")
+    # The per-project lock: a lease, so a killed worker's lock expires by itself.
+    lease_owner = models.CharField(max_length=64, blank=True, default="")
+    lease_until = models.DateTimeField(null=True, blank=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["upstream", "normalized_name"], name="project_sync_state_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["upstream", "next_retry"])]
+
+    def __str__(self) -> str:
+        return f"{self.upstream}:{self.normalized_name}@{self.serial_reached}"

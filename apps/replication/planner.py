@@ -1,0 +1,73 @@
+"""Which projects a sync must visit: O(changes) wherever the upstream gives serials."""
+
+from dataclasses import dataclass
+
+from django.db.models import F, Q
+from django.utils import timezone
+from packaging.utils import canonicalize_name
+
+from apps.catalog.models import Project
+
+from .clients.base import UpstreamClient
+from .clients.xmlrpc import XMLRPCClient
+from .models import ProjectSyncState, Upstream
+
+
+@dataclass
+class Plan:
+    # normalized name → (name to ask the upstream for, serial wanted or None when unknown)
+    projects: dict[str, tuple[str, int | None]]
+    serial: int | None
+
+
+def plan_sync(*, upstream: Upstream, client: UpstreamClient, only: list[str] | None = None) -> Plan:
+    if only:
+        listing = client.list_projects() if upstream.protocol != "simple" else None
+        known = listing.projects if listing else {}
+        projects = {}
+        for name in only:
+            normalized = canonicalize_name(name)
+            projects[normalized] = known.get(normalized, (name, None))
+        return Plan(projects=projects, serial=listing.serial if listing else None)
+
+    if isinstance(client, XMLRPCClient) and upstream.last_serial:
+        changed, serial = client.changed_since(upstream.last_serial)
+        projects = {n: (display, s) for n, (display, s) in changed.items()}
+        projects.update(_due_for_retry(upstream, exclude=projects))
+        return Plan(projects=projects, serial=serial)
+
+    listing = client.list_projects()
+    states = {
+        row[0]: row[1:]
+        for row in ProjectSyncState.objects.filter(upstream=upstream).values_list(
+            "normalized_name", "serial_reached", "serial_wanted", "next_retry"
+        )
+    }
+    now = timezone.now()
+    projects = {}
+    for normalized, (display, serial) in listing.projects.items():
+        state = states.get(normalized)
+        if state is None or serial is None:  # new, or no serials: ask (conditionally)
+            projects[normalized] = (display, serial)
+            continue
+        reached, wanted, next_retry = state
+        if serial > reached and (next_retry is None or next_retry <= now or serial > wanted):
+            projects[normalized] = (display, serial)
+    # Gone upstream but still served here: visit, so the removal is carried over.
+    gone = set(states) - set(listing.projects)
+    if gone:
+        served = Project.objects.filter(
+            normalized_name__in=gone, status=Project.Status.ACTIVE
+        ).values_list("normalized_name", flat=True)
+        projects.update({n: (n, None) for n in served})
+    return Plan(projects=projects, serial=listing.serial)
+
+
+def _due_for_retry(upstream: Upstream, *, exclude) -> dict[str, tuple[str, int | None]]:
+    rows = (
+        ProjectSyncState.objects.filter(upstream=upstream, serial_reached__lt=F("serial_wanted"))
+        .filter(Q(next_retry__isnull=True) | Q(next_retry__lte=timezone.now()))
+        .exclude(normalized_name__in=list(exclude))
+        .values_list("normalized_name", "name", "serial_wanted")
+    )
+    return {n: (name, wanted) for n, name, wanted in rows}

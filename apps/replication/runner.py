@@ -1,0 +1,61 @@
+"""Carrying out a planned run: on the Celery workers when any answer, else in this process."""
+
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from django.db import close_old_connections, connections
+
+from .models import SyncRun
+from .services import project_sync
+
+Progress = Callable[[SyncRun], None]
+
+
+def workers_available(timeout: float = 1.0) -> bool:
+    """True when at least one Celery worker answers a ping (brokers without broadcast: False)."""
+    from pypimirror.celery import app
+
+    try:
+        return bool(app.control.inspect(timeout=timeout).ping())
+    except Exception:  # no broker, or a transport without broadcast (the embedded SQLite one)
+        return False
+
+
+def dispatch(run: SyncRun, names: list[str]) -> None:
+    from .tasks import sync_project
+
+    for name in names:
+        sync_project.delay(run.pk, name)
+
+
+def run_in_process(run: SyncRun, names: list[str], *, concurrency: int) -> None:
+    """Sync the projects with a pool of threads, each with its own database connection."""
+
+    def one(name: str) -> None:
+        close_old_connections()
+        try:
+            project_sync(run=run, name=name)
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+        for _ in pool.map(one, names):
+            pass
+
+
+def wait_for_run(
+    run: SyncRun,
+    *,
+    progress: Progress,
+    stop: Callable[[], bool] = lambda: False,
+    interval: float = 0.5,
+) -> SyncRun:
+    """Poll the run until every planned project has an outcome (or ``stop()``), with progress."""
+    while True:
+        run.refresh_from_db()
+        progress(run)
+        if run.state not in (SyncRun.State.PLANNING, SyncRun.State.RUNNING) or stop():
+            run.refresh_from_db()
+            return run
+        time.sleep(interval)

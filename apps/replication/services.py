@@ -1,0 +1,256 @@
+"""Replication writes: starting a run, syncing one project, recording outcomes."""
+
+import logging
+import threading
+import time
+import uuid
+from datetime import timedelta
+from enum import StrEnum
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from packaging.utils import canonicalize_name
+
+from . import catalog_sync
+from .clients import UpstreamClient, UpstreamError, UpstreamUnusable, client_for, detect_protocol
+from .clients.base import NOT_MODIFIED
+from .clients.detect import split_upstream_url
+from .clients.http import make_http_client
+from .models import ProjectSyncState, SyncRun, Upstream
+from .planner import plan_sync
+
+logger = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=15)
+
+
+class Outcome(StrEnum):
+    DONE = "done"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+_clients: dict[tuple[int, str], UpstreamClient] = {}
+_clients_lock = threading.Lock()
+
+
+def upstream_client(upstream: Upstream) -> UpstreamClient:
+    """This process's client for an upstream (one connection pool, shared by threads)."""
+    key = (upstream.pk, upstream.protocol)
+    with _clients_lock:
+        if key not in _clients:
+            http = make_http_client(max_connections=settings.PYPIMIRROR_SYNC_CONCURRENCY * 2)
+            _clients[key] = client_for(url=upstream.url, protocol=upstream.protocol, http=http)
+        return _clients[key]
+
+
+def upstream_get_or_create_for_url(*, url: str) -> Upstream:
+    base, _simple = split_upstream_url(url)
+    upstream = Upstream.objects.filter(Q(url=url) | Q(url=base)).first()
+    if upstream is None:
+        slug = base.split("://", 1)[1].replace(":", "-").replace("/", "-").replace(".", "-")
+        upstream = Upstream.objects.create(name=slug[:100], url=base)
+    return upstream
+
+
+def upstream_detect(*, upstream: Upstream) -> str:
+    """Detect and save the upstream's protocol; raises UpstreamUnusable."""
+    with make_http_client() as http:
+        protocol = detect_protocol(upstream.url, http)
+    if protocol != upstream.protocol:
+        upstream.protocol = protocol
+        upstream.save(update_fields=["protocol"])
+    return protocol
+
+
+def sync_run_start(
+    *, upstream: Upstream, trigger: str, projects: list[str] | None = None
+) -> tuple[SyncRun, list[str]]:
+    """Create a run and its plan: returns the run and the project names to sync.
+
+    An upstream that cannot be used at all fails the run and raises UpstreamUnusable.
+    """
+    SyncRun.objects.filter(upstream=upstream, state__in=["planning", "running"]).update(
+        state=SyncRun.State.FAILED, finished=timezone.now(), error="abandoned: a newer run started"
+    )
+    run = SyncRun.objects.create(
+        upstream=upstream, trigger=trigger, serial_from=upstream.last_serial
+    )
+    try:
+        if not upstream.protocol:
+            upstream_detect(upstream=upstream)
+        plan = plan_sync(upstream=upstream, client=upstream_client(upstream), only=projects)
+    except UpstreamError as exc:
+        run.state, run.finished, run.error = SyncRun.State.FAILED, timezone.now(), str(exc)
+        run.save(update_fields=["state", "finished", "error"])
+        raise UpstreamUnusable(str(exc)) from None
+    _record_wanted(upstream, plan.projects)
+    run.projects_planned = len(plan.projects)
+    run.serial_to = plan.serial
+    run.state = SyncRun.State.RUNNING if plan.projects else SyncRun.State.SUCCEEDED
+    if not plan.projects:
+        run.finished = timezone.now()
+    run.save(update_fields=["projects_planned", "serial_to", "state", "finished"])
+    if plan.serial is not None and not projects:
+        Upstream.objects.filter(pk=upstream.pk).update(last_serial=plan.serial)
+    return run, [name for name, _serial in plan.projects.values()]
+
+
+def _record_wanted(upstream: Upstream, planned: dict[str, tuple[str, int | None]]) -> None:
+    ProjectSyncState.objects.bulk_create(
+        [
+            ProjectSyncState(upstream=upstream, normalized_name=n, name=name)
+            for n, (name, _serial) in planned.items()
+        ],
+        ignore_conflicts=True,
+        batch_size=1000,
+    )
+    with_serial = {n: s for n, (_name, s) in planned.items() if s is not None}
+    states = ProjectSyncState.objects.filter(
+        upstream=upstream, normalized_name__in=list(with_serial)
+    ).only("id", "normalized_name", "serial_wanted")
+    changed = []
+    for state in states.iterator():
+        if state.serial_wanted != with_serial[state.normalized_name]:
+            state.serial_wanted = with_serial[state.normalized_name]
+            changed.append(state)
+    ProjectSyncState.objects.bulk_update(changed, ["serial_wanted"], batch_size=1000)
+
+
+def _lease(state: ProjectSyncState, owner: str) -> bool:
+    """Take the project's lease; False when another worker holds a live one."""
+    now = timezone.now()
+    return bool(
+        ProjectSyncState.objects.filter(pk=state.pk)
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now) | Q(lease_owner=owner))
+        .update(lease_owner=owner, lease_until=now + LEASE)
+    )
+
+
+def _release(state: ProjectSyncState, owner: str) -> None:
+    ProjectSyncState.objects.filter(pk=state.pk, lease_owner=owner).update(
+        lease_owner="", lease_until=None
+    )
+
+
+def _get_fresh(client: UpstreamClient, state: ProjectSyncState):
+    """The upstream's page for the project, retried with backoff while older than planned."""
+    attempts = settings.PYPIMIRROR_SYNC_MAX_ATTEMPTS_STALE
+    base = settings.PYPIMIRROR_SYNC_STALE_BACKOFF
+    for delay in (*(base * 2**i for i in range(attempts - 1)), None):
+        remote = client.get_project(state.name, etag=state.etag, last_modified=state.last_modified)
+        if remote is None or remote is NOT_MODIFIED or remote.serial is None:
+            return remote
+        if remote.serial >= state.serial_wanted:
+            return remote
+        if delay is None:
+            raise catalog_sync.StaleUpstream(
+                f"upstream page serial {remote.serial} is older than the {state.serial_wanted} "
+                "it listed; left for the next run"
+            )
+        time.sleep(delay)
+    return None  # unreachable
+
+
+def project_sync(*, run: SyncRun, name: str) -> Outcome:
+    """Bring one project up to the upstream's state; records its outcome on the run."""
+    upstream = run.upstream
+    state, _ = ProjectSyncState.objects.get_or_create(
+        upstream=upstream, normalized_name=canonicalize_name(name), defaults={"name": name}
+    )
+    owner = uuid.uuid4().hex
+    if not _lease(state, owner):
+        _record(run, state, Outcome.SKIPPED, error="another worker is syncing it")
+        return Outcome.SKIPPED
+    try:
+        remote = _get_fresh(upstream_client(upstream), state)
+        if remote is NOT_MODIFIED:
+            _record(run, state, Outcome.DONE, reached=state.serial_wanted)
+            return Outcome.DONE
+        result = catalog_sync.apply_remote_project(
+            http=upstream_client(upstream).http, name=state.name, remote=remote
+        )
+    except catalog_sync.StaleUpstream as exc:
+        _record(run, state, Outcome.SKIPPED, error=str(exc))
+        return Outcome.SKIPPED
+    except UpstreamError as exc:
+        _record(run, state, Outcome.FAILED, error=str(exc))
+        return Outcome.FAILED
+    except Exception as exc:  # one project's bug must not stop the run
+        logger.exception("sync of %s failed", name)
+        _record(run, state, Outcome.FAILED, error=f"internal error: {exc!r}")
+        return Outcome.FAILED
+    finally:
+        _release(state, owner)
+    outcome = Outcome.FAILED if result.errors else Outcome.DONE
+    serial = (
+        remote.serial if remote is not None and remote.serial is not None else state.serial_wanted
+    )
+    _record(
+        run,
+        state,
+        outcome,
+        error="; ".join(result.errors),
+        reached=None if result.errors else serial,
+        files=result.files,
+        size=result.bytes,
+        etag="" if remote is None else remote.etag,
+        last_modified="" if remote is None else remote.last_modified,
+    )
+    return outcome
+
+
+def _record(
+    run: SyncRun,
+    state: ProjectSyncState,
+    outcome: Outcome,
+    *,
+    error: str = "",
+    reached: int | None = None,
+    files: int = 0,
+    size: int = 0,
+    etag: str | None = None,
+    last_modified: str | None = None,
+) -> None:
+    """Save the project's state and count it on the run; the last project finishes the run."""
+    now = timezone.now()
+    update: dict = {"last_error": error}
+    if outcome is Outcome.FAILED:
+        attempts = state.attempts + 1
+        update |= {
+            "attempts": attempts,
+            "next_retry": now + timedelta(seconds=min(60 * 2**attempts, 6 * 3600)),
+        }
+    elif outcome is Outcome.DONE:
+        update |= {"attempts": 0, "next_retry": None}
+    if reached is not None:
+        update["serial_reached"] = max(reached, 0)
+    if etag is not None and outcome is Outcome.DONE:
+        update |= {"etag": etag, "last_modified": last_modified or ""}
+    ProjectSyncState.objects.filter(pk=state.pk).update(**update)
+
+    counter = {
+        Outcome.DONE: "projects_done",
+        Outcome.FAILED: "projects_failed",
+        Outcome.SKIPPED: "projects_skipped",
+    }[outcome]
+    with transaction.atomic():
+        locked = SyncRun.objects.select_for_update().get(pk=run.pk)
+        setattr(locked, counter, getattr(locked, counter) + 1)
+        locked.files_fetched = F("files_fetched") + files
+        locked.bytes_fetched = F("bytes_fetched") + size
+        if error:
+            locked.errors = [*locked.errors, {"project": state.name, "error": error[:2000]}]
+        fields = [counter, "files_fetched", "bytes_fetched", "errors"]
+        if (
+            locked.state == SyncRun.State.RUNNING
+            and locked.projects_finished >= locked.projects_planned
+        ):
+            locked.state = (
+                SyncRun.State.PARTIAL if locked.projects_failed else SyncRun.State.SUCCEEDED
+            )
+            locked.finished = now
+            fields += ["state", "finished"]
+        locked.save(update_fields=fields)
