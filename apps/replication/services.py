@@ -20,6 +20,7 @@ from .clients.detect import split_upstream_url
 from .clients.http import make_http_client
 from .models import ProjectSyncState, SyncRun, Upstream
 from .planner import plan_sync
+from .schedules import upstream_schedule_ensure
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +53,7 @@ def upstream_get_or_create_for_url(*, url: str) -> Upstream:
     if upstream is None:
         slug = base.split("://", 1)[1].replace(":", "-").replace("/", "-").replace(".", "-")
         upstream = Upstream.objects.create(name=slug[:100], url=base)
+        upstream_schedule_ensure(upstream=upstream)
     return upstream
 
 

@@ -1,0 +1,45 @@
+"""The read-only REST API of sync runs: ``/api/v1/sync-runs/``."""
+
+from rest_framework import serializers, viewsets
+
+from .models import SyncRun
+
+
+class SyncRunSerializer(serializers.ModelSerializer):
+    upstream = serializers.CharField(source="upstream.name")
+    upstream_url = serializers.URLField(source="upstream.url")
+
+    class Meta:
+        model = SyncRun
+        fields = [
+            "id",
+            "upstream",
+            "upstream_url",
+            "trigger",
+            "state",
+            "started",
+            "finished",
+            "serial_from",
+            "serial_to",
+            "projects_planned",
+            "projects_done",
+            "projects_failed",
+            "projects_skipped",
+            "files_fetched",
+            "bytes_fetched",
+            "error",
+            "errors",
+        ]
+
+
+class SyncRunViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = SyncRun.objects.select_related("upstream").order_by("-started")
+    serializer_class = SyncRunSerializer
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if upstream := self.request.query_params.get("upstream"):
+            queryset = queryset.filter(upstream__name=upstream)
+        if state := self.request.query_params.get("state"):
+            queryset = queryset.filter(state=state)
+        return queryset

@@ -1,0 +1,42 @@
+"""Each upstream's periodic sync, kept in django-celery-beat so staff can edit it in the admin."""
+
+import json
+
+from django.conf import settings
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+from .models import Upstream
+
+TASK = "apps.replication.tasks.sync_upstream"
+
+
+def schedule_name(upstream: Upstream) -> str:
+    return f"Sync upstream {upstream.name} (#{upstream.pk})"
+
+
+def upstream_schedule_ensure(*, upstream: Upstream) -> PeriodicTask:
+    """Create the upstream's periodic sync if missing; keep its enabled flag in step.
+
+    An interval staff changed in the admin is left as they set it.
+    """
+    task = PeriodicTask.objects.filter(task=TASK, args=json.dumps([upstream.pk])).first()
+    if task is None:
+        interval, _ = IntervalSchedule.objects.get_or_create(
+            every=settings.PYPIMIRROR_SYNC_INTERVAL_MINUTES, period=IntervalSchedule.MINUTES
+        )
+        return PeriodicTask.objects.create(
+            name=schedule_name(upstream),
+            task=TASK,
+            interval=interval,
+            args=json.dumps([upstream.pk]),
+            enabled=upstream.enabled,
+            description=f"Replicates {upstream.url}.",
+        )
+    if task.enabled != upstream.enabled:
+        task.enabled = upstream.enabled
+        task.save(update_fields=["enabled"])
+    return task
+
+
+def upstream_schedule_delete(*, upstream: Upstream) -> None:
+    PeriodicTask.objects.filter(task=TASK, args=json.dumps([upstream.pk])).delete()
