@@ -1,0 +1,107 @@
+import pytest
+
+from apps.replication.clients.base import UpstreamError
+from apps.replication.clients.detect import split_upstream_url
+from apps.replication.clients.parsing import (
+    file_facts,
+    file_from_anchor,
+    html_anchors,
+    metadata_sha256,
+    parse_time,
+)
+from apps.replication.clients.pypi_json import file_from_jsonapi, parse_json_root
+
+H = "a" * 64
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://pypi.org", ("https://pypi.org", "https://pypi.org/simple/")),
+        ("https://pypi.org/", ("https://pypi.org", "https://pypi.org/simple/")),
+        ("http://h:8080/simple/", ("http://h:8080", "http://h:8080/simple/")),
+        ("http://h:8080/simple", ("http://h:8080", "http://h:8080/simple/")),
+        ("http://h/root/pypi/simple/", ("http://h/root/pypi", "http://h/root/pypi/simple/")),
+    ],
+)
+def test_both_url_forms_give_the_same_upstream(url, expected):
+    assert split_upstream_url(url) == expected
+
+
+@pytest.mark.parametrize(
+    ("filename", "facts"),
+    [
+        ("foo-1.0-py3-none-any.whl", ("1.0", "bdist_wheel", "py3")),
+        ("foo-1.0.tar.gz", ("1.0", "sdist", "source")),
+        ("foo_bar-2004d.tar.gz", ("2004d", "sdist", "source")),
+        ("foo-1.0.tar.bz2", ("1.0", "sdist", "source")),
+        ("foo-0.5-py2.7.egg", ("0.5", "bdist_egg", None)),
+        ("foo-1.0.win32.exe", (None, "bdist_wininst", None)),
+    ],
+)
+def test_file_facts_read_real_pypi_filenames(filename, facts):
+    assert file_facts(filename) == facts
+
+
+def test_anchor_gives_hash_yank_metadata_and_requires_python():
+    body = (
+        b'<a href="../../packages/x/foo-1.0.tar.gz#sha256=' + H.encode() + b'" '
+        b'data-requires-python="&gt;=3.6," data-yanked="" '
+        b'data-core-metadata="sha256=' + H.encode() + b'">foo-1.0.tar.gz</a>'
+    )
+    [(attrs, text)] = html_anchors(body)
+    remote = file_from_anchor(attrs, text, "http://up/simple/foo/")
+    assert remote.url == "http://up/packages/x/foo-1.0.tar.gz"
+    assert (remote.sha256, remote.requires_python, remote.yanked) == (H, ">=3.6,", "")
+    assert remote.core_metadata_sha256 == H
+
+
+def test_anchor_without_sha256_is_refused():
+    [(attrs, text)] = html_anchors(b'<a href="/p/foo-1.0.tar.gz#md5=abc">foo-1.0.tar.gz</a>')
+    with pytest.raises(UpstreamError, match="no valid sha256"):
+        file_from_anchor(attrs, text, "http://up/simple/foo/")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(None, None), (False, None), (True, ""), ({"sha256": H}, H), ({"sha256": "bad"}, "")],
+)
+def test_core_metadata_values(value, expected):
+    assert metadata_sha256(value) == expected
+
+
+def test_json_api_file_keeps_odd_values_verbatim():
+    entry = {
+        "filename": "foo-2004d.tar.gz",
+        "url": "/packages/aa/foo-2004d.tar.gz",
+        "digests": {"sha256": H.upper()},
+        "size": 10,
+        "packagetype": "sdist",
+        "python_version": "source",
+        "requires_python": ">= '2.7'",
+        "upload_time_iso_8601": "2010-01-01T00:00:00.000000Z",
+        "yanked": True,
+        "yanked_reason": None,
+    }
+    remote = file_from_jsonapi(entry, "2004d", "http://up/pypi/foo/json")
+    assert remote.url == "http://up/packages/aa/foo-2004d.tar.gz"
+    assert (remote.sha256, remote.version, remote.requires_python) == (H, "2004d", ">= '2.7'")
+    assert remote.yanked == ""
+    assert remote.upload_time.year == 2010
+
+
+def test_json_root_reads_per_project_serials():
+    body = b'{"meta": {"_last-serial": 9}, "projects": [{"name": "Foo.Bar", "_last-serial": 7}]}'
+    listing = parse_json_root("http://up/simple/", body)
+    assert listing.serial == 9
+    assert listing.projects == {"foo-bar": ("Foo.Bar", 7)}
+
+
+def test_malformed_json_root_is_an_upstream_error():
+    with pytest.raises(UpstreamError, match="malformed JSON"):
+        parse_json_root("http://up/simple/", b"{not json")
+
+
+def test_time_without_zone_is_utc():
+    assert parse_time("2020-01-01T00:00:00").tzinfo is not None
+    assert parse_time("garbage") is None
