@@ -145,3 +145,18 @@ def build_chain(
             build_sdist(spec, directory)
         specs.append(spec)
     return specs
+
+
+def file_sha256(path: Path) -> str:
+    """The hex sha256 of a file, as indexes list it."""
+    with path.open("rb") as source:
+        return hashlib.file_digest(source, "sha256").hexdigest()
+
+
+def wheel_metadata(path: Path) -> bytes:
+    """The bytes of a wheel's ``.dist-info/METADATA``: what PEP 658 serves beside it."""
+    with zipfile.ZipFile(path) as archive:
+        (name,) = [
+            n for n in archive.namelist() if n.count("/") == 1 and n.endswith(".dist-info/METADATA")
+        ]
+        return archive.read(name)

@@ -1,0 +1,136 @@
+"""bandersnatch 8 (simple JSON root) and 6 (XML-RPC changelog) mirror a live node completely."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
+
+from tests.support import clients
+from tests.support.dists import file_sha256, wheel_metadata
+from tests.support.servers import Request
+
+from .pages import JSON_V1
+
+pytestmark = pytest.mark.e2e
+
+TOOLS = {
+    "bandersnatch8": (clients.bandersnatch8_venv, ()),
+    # 6.x reads the changelog over XML-RPC (its default; said here so the test cannot drift).
+    "bandersnatch6": (clients.bandersnatch6_venv, ("api-method = xmlrpc",)),
+}
+
+
+@dataclass
+class MirrorRun:
+    tool: str
+    venv: clients.ToolVenv
+    config: Path
+    web: Path
+    result: object
+    requests: list[Request]
+
+    @property
+    def output(self) -> str:
+        return self.result.stdout + self.result.stderr
+
+
+@pytest.fixture(scope="module", params=sorted(TOOLS))
+def mirror(request, index_server, tmp_path_factory) -> MirrorRun:
+    """One first run of the tool against the node, into an empty directory."""
+    make_venv, extra = TOOLS[request.param]
+    venv = make_venv()
+    directory = tmp_path_factory.mktemp(request.param)
+    config = directory / "bandersnatch.conf"
+    config.write_text(
+        clients.bandersnatch_config(
+            master=index_server.url, directory=directory / "mirror", extra=extra
+        )
+    )
+    mark = index_server.log_mark()
+    result = clients.bandersnatch_mirror(venv, config=config)
+    return MirrorRun(
+        tool=request.param,
+        venv=venv,
+        config=config,
+        web=directory / "mirror" / "web",
+        result=result,
+        requests=index_server.requests_since(mark),
+    )
+
+
+def node_serial(url: str) -> int:
+    root = httpx.get(f"{url}/simple/", headers={"Accept": JSON_V1}, timeout=10)
+    root.raise_for_status()
+    return int(root.json()["meta"]["_last-serial"])
+
+
+def project_name(filename: str) -> str:
+    if filename.endswith(".whl"):
+        return parse_wheel_filename(filename)[0]
+    return parse_sdist_filename(filename)[0]
+
+
+def mirrored_files(web: Path) -> dict[str, str]:
+    """Every release file under web/packages/, by name, with its sha256."""
+    found = {}
+    for path in (web / "packages").rglob("*"):
+        if path.is_file() and not path.name.endswith(".metadata"):
+            assert path.name not in found, f"{path.name} mirrored twice"
+            found[path.name] = file_sha256(path)
+    return found
+
+
+def test_bandersnatch_mirror_run_succeeds_without_stale_pages(mirror):
+    assert mirror.result.returncode == 0, mirror.output
+    assert "Stale serial" not in mirror.output
+    assert "Giving up" not in mirror.output
+    assert "Traceback" not in mirror.output
+
+
+def test_bandersnatch_mirrors_every_file_of_the_node_with_its_sha256(mirror, node_content):
+    assert mirrored_files(mirror.web) == node_content.sha256s()
+
+
+def test_bandersnatch_mirrors_files_at_their_content_addressed_paths(mirror, node_content):
+    for name, sha256 in node_content.sha256s().items():
+        path = mirror.web / "packages" / sha256[:2] / sha256[2:4] / sha256[4:] / name
+        assert path.is_file(), name
+
+
+def test_bandersnatch_writes_simple_and_json_pages_for_every_project(mirror, node_content):
+    for name in {canonicalize_name(project_name(f)) for f in node_content.files}:
+        assert (mirror.web / "simple" / name / "index.html").is_file(), name
+        assert (mirror.web / "json" / name).is_file(), name
+
+
+def test_bandersnatch_records_the_node_serial_as_its_status(mirror, index_server):
+    status = (mirror.web.parent / "status").read_text().strip()
+    assert int(status) == node_serial(index_server.url)
+
+
+def test_bandersnatch8_mirrors_the_core_metadata_of_every_wheel(mirror, node_content):
+    if mirror.tool != "bandersnatch8":
+        pytest.skip("bandersnatch 6 does not fetch PEP 658 metadata")
+    for name, path in node_content.files.items():
+        if not name.endswith(".whl"):
+            continue
+        (copy,) = (mirror.web / "packages").rglob(f"{name}.metadata")
+        assert copy.read_bytes() == wheel_metadata(path), name
+
+
+def test_bandersnatch_second_run_fetches_nothing_from_an_unchanged_node(mirror, index_server):
+    status_before = (mirror.web.parent / "status").read_text()
+    mark = index_server.log_mark()
+
+    again = clients.bandersnatch_mirror(mirror.venv, config=mirror.config)
+
+    assert again.returncode == 0, again.stdout + again.stderr
+    fetched = [
+        r.target
+        for r in index_server.requests_since(mark)
+        if r.path.startswith("/packages/") or r.path.endswith("/json")
+    ]
+    assert fetched == []
+    assert (mirror.web.parent / "status").read_text() == status_before

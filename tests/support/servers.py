@@ -1,0 +1,264 @@
+"""Live servers of this project for end-to-end tests: gunicorn in a subprocess, on loopback.
+
+Each server has its own data directory, its own database (a fresh PostgreSQL database when the
+suite runs on PostgreSQL, as in CI; SQLite under the data directory otherwise, or when asked) and
+an access log the test reads. It is migrated and filled with ``manage.py import_dists`` exactly as
+an operator would, then served by gunicorn with the WSGI application deployments use.
+"""
+
+import contextlib
+import os
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_TEST_DATABASE = "postgres://postgres@127.0.0.1:5432/pypimirror"
+STARTUP_TIMEOUT = 60.0
+# Status, request line as the client sent it, response size, user agent.
+ACCESS_LOG_FORMAT = '%(s)s "%(r)s" %(b)s "%(a)s"'
+_ACCESS_LINE = re.compile(r'^(?P<status>\d{3}) "(?P<method>\S+) (?P<target>\S+) [^"]*" ')
+
+
+class ServerError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Request:
+    """One line of the access log."""
+
+    status: int
+    method: str
+    target: str
+
+    @property
+    def path(self) -> str:
+        return self.target.split("?", 1)[0]
+
+
+@dataclass
+class LiveServer:
+    url: str
+    data_dir: Path
+    env: dict[str, str]
+    access_log: Path
+    error_log: Path
+    database_url: str | None
+    process: subprocess.Popen | None = field(default=None, repr=False)
+
+    @property
+    def index_url(self) -> str:
+        return f"{self.url}/simple/"
+
+    @property
+    def store_dir(self) -> Path:
+        return self.data_dir / "store"
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The SQLite database file, when the server uses the embedded default."""
+        return None if self.database_url else self.data_dir / "db.sqlite3"
+
+    def manage(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        """``manage.py ARGS`` with the server's own environment (same settings, database)."""
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=PROJECT_ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            stdin=subprocess.DEVNULL,
+        )
+        if check and result.returncode != 0:
+            raise ServerError(
+                f"manage.py {' '.join(args)} exited {result.returncode}\n"
+                f"{result.stdout}\n{result.stderr}"
+            )
+        return result
+
+    def log_mark(self) -> int:
+        """A position in the access log; ``requests_since`` reads what came after it."""
+        return self.access_log.stat().st_size if self.access_log.exists() else 0
+
+    def requests_since(self, mark: int) -> list[Request]:
+        """Requests logged after ``mark``, once the log has caught up with a request sent now."""
+        sentinel = f"/last-modified?log-sync={uuid.uuid4().hex}"
+        httpx.get(self.url + sentinel, timeout=10)
+        deadline = time.monotonic() + 10
+        while True:
+            with self.access_log.open("rb") as log:
+                log.seek(mark)
+                text = log.read().decode("utf-8", "replace")
+            if sentinel in text or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        time.sleep(0.2)  # a worker logs a request just after its last byte went out
+        with self.access_log.open("rb") as log:
+            log.seek(mark)
+            lines = log.read().decode("utf-8", "replace").splitlines()
+        requests = []
+        for line in lines:
+            match = _ACCESS_LINE.match(line)
+            if match and sentinel not in match["target"]:
+                requests.append(Request(int(match["status"]), match["method"], match["target"]))
+        return requests
+
+    def stop(self) -> None:
+        """Terminate gunicorn (graceful), then kill it if it lingers."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=15)
+
+
+def suite_database_url() -> str:
+    return os.environ.get("DATABASE_URL") or DEFAULT_TEST_DATABASE
+
+
+def _is_postgres(url: str) -> bool:
+    return urlsplit(url).scheme in {"postgres", "postgresql", "pgsql", "postgis"}
+
+
+def _with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
+
+
+def _admin_connect(url: str):
+    import psycopg
+
+    parts = urlsplit(url)
+    return psycopg.connect(
+        host=parts.hostname or "127.0.0.1",
+        port=parts.port or 5432,
+        user=parts.username or "postgres",
+        password=parts.password,
+        dbname="postgres",
+        autocommit=True,
+    )
+
+
+@contextlib.contextmanager
+def postgres_database(base_url: str) -> Iterator[str]:
+    """A new, empty database on the suite's PostgreSQL server, dropped afterwards."""
+    stem = (urlsplit(base_url).path.strip("/") or "pypimirror")[:40]
+    name = f"{stem}_{secrets.token_hex(4)}"
+    with _admin_connect(base_url) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield _with_database(base_url, name)
+    finally:
+        with _admin_connect(base_url) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _server_env(
+    *, settings: str, data_dir: Path, database_url: str | None, url: str
+) -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("PYPIMIRROR_", "DJANGO_", "CELERY_"))
+        and key not in {"DATABASE_URL", "CACHE_URL"}
+    }
+    env.update(
+        DJANGO_SETTINGS_MODULE=settings,
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(40),
+        PYPIMIRROR_DATA_DIR=str(data_dir),
+        PYPIMIRROR_BASE_URL=url,
+        PYTHONUNBUFFERED="1",
+    )
+    if database_url:
+        env["DATABASE_URL"] = database_url
+    return env
+
+
+def _wait_until_serving(server: LiveServer) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise ServerError(
+                f"gunicorn exited {server.process.returncode}:\n{server.error_log.read_text()}"
+            )
+        with contextlib.suppress(httpx.TransportError):
+            httpx.get(f"{server.url}/last-modified", timeout=2)
+            return
+        time.sleep(0.1)
+    raise ServerError(f"gunicorn did not answer in {STARTUP_TIMEOUT}s")
+
+
+@contextlib.contextmanager
+def live_server(
+    *,
+    dists: Sequence[Path] = (),
+    database: str = "suite",
+    settings: str = "pypimirror.settings.production",
+    workers: int = 2,
+    threads: int = 4,
+) -> Iterator[LiveServer]:
+    """A migrated, filled, running server; stopped and its database dropped on exit.
+
+    ``database``: ``"suite"`` follows the suite (a fresh PostgreSQL database when DATABASE_URL
+    is PostgreSQL, as in CI), ``"postgres"`` insists on one, ``"embedded"`` sets no
+    DATABASE_URL at all, so the settings' default (SQLite under the data directory) is used.
+    """
+    with contextlib.ExitStack() as stack:
+        data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="pm-e2e-")))
+        database_url = None
+        if database == "postgres" or (database == "suite" and _is_postgres(suite_database_url())):
+            database_url = stack.enter_context(postgres_database(suite_database_url()))
+        elif database != "embedded" and database != "suite":
+            raise ValueError(f"unknown database kind {database!r}")
+        # Bound before gunicorn starts and handed to it, so no other process can take the port.
+        listener = stack.enter_context(socket.create_server(("127.0.0.1", 0)))
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        server = LiveServer(
+            url=url,
+            data_dir=data_dir,
+            env=_server_env(
+                settings=settings, data_dir=data_dir, database_url=database_url, url=url
+            ),
+            access_log=data_dir / "access.log",
+            error_log=data_dir / "gunicorn.log",
+            database_url=database_url,
+        )
+        server.manage("migrate", "--no-input", "-v", "0")
+        if dists:
+            server.manage("import_dists", *map(str, dists))
+        server.process = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "gunicorn", "pypimirror.wsgi:application"),
+                *("--bind", f"fd://{listener.fileno()}", "--workers", str(workers)),
+                *("--threads", str(threads), "--timeout", "60", "--graceful-timeout", "5"),
+                *("--access-logfile", str(server.access_log)),
+                *("--access-logformat", ACCESS_LOG_FORMAT),
+                *("--error-logfile", str(server.error_log)),
+            ],
+            cwd=PROJECT_ROOT,
+            env=server.env,
+            pass_fds=[listener.fileno()],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        stack.callback(server.stop)
+        _wait_until_serving(server)
+        yield server
