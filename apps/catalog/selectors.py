@@ -4,7 +4,7 @@ from datetime import datetime
 
 from django.db.models import Max
 
-from .models import Distribution, JournalEntry, Project
+from .models import Distribution, JournalEntry, Project, Release
 
 
 def project_get_active(*, normalized_name: str) -> Project | None:
@@ -63,3 +63,30 @@ def journal_last_change() -> datetime | None:
 def journal_since(*, serial: int, limit: int | None = None) -> list[JournalEntry]:
     entries = JournalEntry.objects.filter(id__gt=serial).order_by("id")
     return list(entries[:limit] if limit else entries)
+
+
+def project_get(*, normalized_name: str) -> Project | None:
+    """The project row whatever its status (a deleted or blocked project still has a serial)."""
+    return (
+        Project.objects.filter(normalized_name=normalized_name)
+        .only("id", "name", "normalized_name", "last_serial", "status")
+        .first()
+    )
+
+
+def release_list(*, project: Project) -> list[Release]:
+    """A project's releases, oldest first, without their (possibly large) core metadata."""
+    return list(Release.objects.filter(project=project).defer("metadata").order_by("created", "id"))
+
+
+def release_metadata_get(*, release: Release) -> dict:
+    """The core metadata fields stored for one release (see ``distfiles.INFO_FIELDS``)."""
+    return Release.objects.filter(pk=release.pk).values_list("metadata", flat=True).first() or {}
+
+
+def distribution_list(*, project: Project, release: Release | None = None) -> list[Distribution]:
+    """A project's files (or one release's) by filename, without loading their releases."""
+    files = Distribution.objects.filter(project=project)
+    if release is not None:
+        files = files.filter(release=release)
+    return list(files.order_by("filename"))
