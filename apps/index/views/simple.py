@@ -1,12 +1,98 @@
-"""Placeholder until this part of the index is written (being built in this session)."""
+"""``/simple/`` and ``/simple/<name>/``: the PEP 503 / PEP 691 index, as DRF views.
 
-from django.http import HttpResponse
-from django.views import View
+The format is negotiated by ``QualityContentNegotiation`` (Accept with q-values, or ``?format=``)
+among one renderer per format. A page costs one query for its serial; the serial gives the cache
+key and the ETag (caching.py), so ``If-None-Match`` is answered with 304 before anything is
+fetched or rendered, and a page is rendered once per (page, serial, format, base URL).
+
+``PYPIMIRROR_SIMPLE_MAX_AGE`` (optional setting, default 60) is the Cache-Control max-age.
+"""
+
+from collections.abc import Callable
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.http import HttpResponseBase, HttpResponseNotModified, HttpResponsePermanentRedirect
+from django.urls import reverse
+from packaging.utils import canonicalize_name
+from rest_framework.exceptions import NotFound
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ..caching import cached, etag_for_key, etag_matches, render_key
+from ..links import base_url
+from ..negotiation import FORMAT_PARAM, QualityContentNegotiation
+from ..renderers import SimpleHTMLRenderer, SimpleJSONRenderer, TextHTMLRenderer
+from ..selectors import project_simple_detail, project_simple_ref, simple_index, simple_index_serial
+
+MAX_NAME_LENGTH = 255
 
 
-class _NotYet(View):
-    def get(self, request, *args, **kwargs):
-        return HttpResponse("not implemented yet", status=501)
+class SimplePageView(APIView):
+    """One simple-index page in every format, cached by serial."""
+
+    # The server's order of preference on ties, and the renderer of errors nobody accepts.
+    renderer_classes = [TextHTMLRenderer, SimpleHTMLRenderer, SimpleJSONRenderer]
+    content_negotiation_class = QualityContentNegotiation
+    authentication_classes = ()
+    permission_classes = ()
+    throttle_classes = ()
+
+    def page_response(
+        self, request: Request, *, scope: str, serial: int, build: Callable[[], object]
+    ) -> HttpResponseBase:
+        """The page as of ``serial``: 304 if the client has it, else cached or rendered bytes."""
+        renderer = request.accepted_renderer
+        base = base_url(request)
+        key = render_key("simple", scope, serial, renderer.media_type, base)
+        etag = etag_for_key(key)
+        max_age = getattr(settings, "PYPIMIRROR_SIMPLE_MAX_AGE", 60)
+        headers = {
+            "ETag": etag,
+            "Cache-Control": f"public, max-age={max_age}",
+            "X-PyPI-Last-Serial": str(serial),
+        }
+        if etag_matches(request, etag):
+            # Echo the weak form if that is what the client holds (from a gzipped answer).
+            if f"W/{etag}" in request.headers.get("If-None-Match", ""):
+                headers["ETag"] = f"W/{etag}"
+            return HttpResponseNotModified(headers=headers)
+        body = cached(
+            key, lambda: renderer.render(build(), renderer.media_type, {"base_url": base})
+        )
+        return Response(body, headers=headers)
 
 
-SimpleRootView = SimpleProjectView = _NotYet
+class SimpleRootView(SimplePageView):
+    """``/simple/``: every served project with its last serial, versioned by the node's serial."""
+
+    def get(self, request: Request) -> HttpResponseBase:
+        serial = simple_index_serial()
+        return self.page_response(
+            request, scope="root", serial=serial, build=lambda: simple_index(last_serial=serial)
+        )
+
+
+class SimpleProjectView(SimplePageView):
+    """``/simple/<name>/``: one project's files; other spellings of the name redirect (301)."""
+
+    def get(self, request: Request, name: str) -> HttpResponseBase:
+        normalized = canonicalize_name(name)
+        if normalized != name:
+            location = reverse("index:simple-project", kwargs={"name": normalized})
+            requested = request.query_params.get(FORMAT_PARAM)
+            if requested is not None:
+                location += "?" + urlencode({FORMAT_PARAM: requested})
+            return HttpResponsePermanentRedirect(location)
+        project = None
+        if len(name) <= MAX_NAME_LENGTH:
+            project = project_simple_ref(normalized_name=name)
+        if project is None:
+            raise NotFound(f"No project named {name[:100]!r} is served here.")
+        return self.page_response(
+            request,
+            scope=f"project:{project.id}",
+            serial=project.last_serial,
+            build=lambda: project_simple_detail(project=project),
+        )

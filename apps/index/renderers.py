@@ -1,0 +1,180 @@
+"""The simple index's formats, one DRF renderer each: PEP 691 JSON and PEP 503 HTML.
+
+Every renderer takes a page from selectors.py (or a DRF error detail) and returns bytes. Bytes
+given to ``render`` are a page this same renderer produced earlier (the views cache them) and
+pass through untouched. File URLs come from links.py, under the base URL the view puts in the
+renderer context as ``base_url``.
+"""
+
+import json
+from html import escape
+from http import HTTPStatus
+
+from rest_framework.renderers import BaseRenderer
+
+from .links import distribution_url, iso8601
+from .selectors import FileLink, ProjectDetail, ProjectIndex
+
+# PEP 629 / PEP 691 repository version: 1.1 adds PEP 700 (versions, size, upload-time).
+API_VERSION = "1.1"
+
+JSON_V1 = "application/vnd.pypi.simple.v1+json"
+JSON_LATEST = "application/vnd.pypi.simple.latest+json"
+HTML_V1 = "application/vnd.pypi.simple.v1+html"
+HTML_LATEST = "application/vnd.pypi.simple.latest+html"
+TEXT_HTML = "text/html"
+
+
+class SimpleRenderer(BaseRenderer):
+    """Common dispatch: cached bytes, project page, root page or error detail."""
+
+    # Other media types this renderer answers to (see negotiation.py).
+    aliases: tuple[str, ...] = ()
+
+    def render(self, data, accepted_media_type=None, renderer_context=None) -> bytes:
+        if data is None:
+            return b""
+        if isinstance(data, bytes):
+            return data
+        context = renderer_context or {}
+        if isinstance(data, ProjectDetail):
+            return self.render_project(data, base=context.get("base_url", ""))
+        if isinstance(data, ProjectIndex):
+            return self.render_index(data)
+        response = context.get("response")
+        status = response.status_code if response is not None else 500
+        detail = data.get("detail", data) if isinstance(data, dict) else data
+        return self.render_error(status=status, detail=str(detail))
+
+    def render_project(self, page: ProjectDetail, *, base: str) -> bytes:
+        raise NotImplementedError
+
+    def render_index(self, page: ProjectIndex) -> bytes:
+        raise NotImplementedError
+
+    def render_error(self, *, status: int, detail: str) -> bytes:
+        raise NotImplementedError
+
+
+def _json_bytes(document: object) -> bytes:
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _json_file(link: FileLink, *, base: str) -> dict:
+    if link.yanked:
+        yanked: bool | str = link.yanked_reason or True  # PEP 691: a reason is non-empty
+    else:
+        yanked = False
+    metadata = {"sha256": link.core_metadata_sha256} if link.core_metadata_sha256 else False
+    return {
+        "filename": link.filename,
+        "url": distribution_url(base=base, distribution=link),
+        "hashes": {"sha256": link.sha256},
+        "requires-python": link.requires_python or None,
+        "yanked": yanked,
+        # PEP 714: only the new key; pip 22.3-23.1 crash on "dist-info-metadata" in JSON.
+        "core-metadata": metadata,
+        "size": link.size,
+        "upload-time": iso8601(link.upload_time),
+    }
+
+
+class SimpleJSONRenderer(SimpleRenderer):
+    """PEP 691 JSON, api-version 1.1 (PEP 700), with PyPI's ``_last-serial`` fields."""
+
+    media_type = JSON_V1
+    aliases = (JSON_LATEST,)
+    format = "json"
+    charset = None  # JSON is UTF-8 by definition; PyPI sends no charset either
+
+    def render_project(self, page: ProjectDetail, *, base: str) -> bytes:
+        return _json_bytes(
+            {
+                "meta": {"api-version": API_VERSION, "_last-serial": page.last_serial},
+                "name": page.name,
+                "versions": page.versions,
+                "files": [_json_file(link, base=base) for link in page.files],
+            }
+        )
+
+    def render_index(self, page: ProjectIndex) -> bytes:
+        return _json_bytes(
+            {
+                "meta": {"api-version": API_VERSION, "_last-serial": page.last_serial},
+                "projects": [
+                    {"name": name, "_last-serial": serial} for name, _, serial in page.projects
+                ],
+            }
+        )
+
+    def render_error(self, *, status: int, detail: str) -> bytes:
+        return _json_bytes({"detail": detail})
+
+
+_HTML_HEAD = (
+    "<!DOCTYPE html>\n<html>\n  <head>\n"
+    '    <meta name="pypi:repository-version" content="{version}">\n'
+    "    <title>{title}</title>\n  </head>\n  <body>\n"
+)
+_HTML_TAIL = "  </body>\n</html>\n"
+
+
+def _html_head(title: str) -> str:
+    return _HTML_HEAD.format(version=API_VERSION, title=escape(title))
+
+
+def _html_anchor(link: FileLink, *, base: str) -> str:
+    href = f"{distribution_url(base=base, distribution=link)}#sha256={link.sha256}"
+    attributes = [f'href="{escape(href)}"']
+    if link.requires_python:
+        attributes.append(f'data-requires-python="{escape(link.requires_python)}"')
+    if link.yanked:
+        attributes.append(f'data-yanked="{escape(link.yanked_reason)}"')
+    if link.core_metadata_sha256:
+        value = f"sha256={link.core_metadata_sha256}"
+        # PEP 714: data-core-metadata; the older name beside it for pip < 23.2.
+        attributes.append(f'data-core-metadata="{value}" data-dist-info-metadata="{value}"')
+    return f"    <a {' '.join(attributes)}>{escape(link.filename)}</a><br />\n"
+
+
+class SimpleHTMLRenderer(SimpleRenderer):
+    """PEP 503 HTML with PEP 592 (yanked), 629 (version meta), 658/714 (core metadata)."""
+
+    media_type = HTML_V1
+    aliases = (HTML_LATEST,)
+    format = "html"
+    charset = "utf-8"
+
+    def render_project(self, page: ProjectDetail, *, base: str) -> bytes:
+        title = f"Links for {page.name}"
+        parts = [_html_head(title), f"    <h1>{escape(title)}</h1>\n"]
+        parts += [_html_anchor(link, base=base) for link in page.files]
+        parts += [_HTML_TAIL, f"<!--SERIAL {page.last_serial}-->\n"]
+        return "".join(parts).encode()
+
+    def render_index(self, page: ProjectIndex) -> bytes:
+        parts = [_html_head("Simple index")]
+        parts += [
+            f'    <a href="{escape(normalized)}/">{escape(name)}</a><br />\n'
+            for name, normalized, _ in page.projects
+        ]
+        parts += [_HTML_TAIL, f"<!--SERIAL {page.last_serial}-->\n"]
+        return "".join(parts).encode()
+
+    def render_error(self, *, status: int, detail: str) -> bytes:
+        try:
+            phrase = HTTPStatus(status).phrase
+        except ValueError:
+            phrase = "Error"
+        return (
+            _html_head(f"{status} {phrase}")
+            + f"    <h1>{escape(phrase)}</h1>\n    <p>{escape(detail)}</p>\n"
+            + _HTML_TAIL
+        ).encode()
+
+
+class TextHTMLRenderer(SimpleHTMLRenderer):
+    """The same HTML as ``text/html``: what browsers, old pip and no Accept header get."""
+
+    media_type = TEXT_HTML
+    aliases = ()

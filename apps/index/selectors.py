@@ -1,0 +1,133 @@
+"""Reads behind the simple index: what a page shows, fetched in as few queries as possible.
+
+A project page costs one query for the project's serial (enough to answer 304 or a cached page)
+and one more, when it has to be rendered, for all its releases and files.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from packaging.version import InvalidVersion, Version
+
+from apps.catalog.models import Project, Release
+from apps.catalog.selectors import journal_last_serial, project_list_active
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectRef:
+    """What a request needs to know before deciding whether to render."""
+
+    id: int
+    name: str
+    normalized_name: str
+    last_serial: int
+
+
+@dataclass(frozen=True, slots=True)
+class FileLink:
+    """One file as the simple index lists it (``blob_path`` gives its URL, see links.py)."""
+
+    filename: str
+    blob_path: str
+    sha256: str
+    size: int
+    upload_time: datetime
+    requires_python: str
+    yanked: bool
+    yanked_reason: str
+    core_metadata_sha256: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectDetail:
+    """A project page: every version (PEP 700, files or not) and every file, oldest first."""
+
+    name: str  # the normalized name, as PEP 691 pages carry it
+    last_serial: int
+    versions: list[str]
+    files: list[FileLink]
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectIndex:
+    """The root page: (display name, normalized name, last serial) of every served project."""
+
+    last_serial: int
+    projects: list[tuple[str, str, int]]
+
+
+def version_sort_key(version: str) -> tuple:
+    """PEP 440 order; versions PEP 440 rejects come first, by their text (as PyPI sorts them)."""
+    try:
+        return (1, Version(version))
+    except InvalidVersion:
+        return (0, version)
+
+
+def project_simple_ref(*, normalized_name: str) -> ProjectRef | None:
+    """The served (active) project of that name, in one query; None if unknown, deleted or
+    blocked."""
+    row = (
+        Project.objects.filter(normalized_name=normalized_name, status=Project.Status.ACTIVE)
+        .values_list("id", "name", "normalized_name", "last_serial")
+        .first()
+    )
+    return ProjectRef(*row) if row is not None else None
+
+
+_FILE_FIELDS = (
+    "version",
+    "distributions__filename",
+    "distributions__blob_path",
+    "distributions__sha256",
+    "distributions__size",
+    "distributions__upload_time",
+    "distributions__requires_python",
+    "distributions__yanked",
+    "distributions__yanked_reason",
+    "distributions__core_metadata_sha256",
+)
+
+
+def project_simple_detail(*, project: ProjectRef) -> ProjectDetail:
+    """All versions and files of a project in one query (releases LEFT JOIN files).
+
+    Files are ordered by version (PEP 440), then filename; times are UTC.
+    """
+    rows = Release.objects.filter(project_id=project.id).order_by().values_list(*_FILE_FIELDS)
+    versions: set[str] = set()
+    files: list[tuple[tuple, FileLink]] = []
+    for version, filename, *rest in rows:
+        versions.add(version)
+        if filename is None:  # a release without files
+            continue
+        blob_path, sha256, size, upload_time, requires_python, yanked, reason, metadata = rest
+        link = FileLink(
+            filename=filename,
+            blob_path=blob_path,
+            sha256=sha256,
+            size=size,
+            upload_time=upload_time.astimezone(UTC),
+            requires_python=requires_python,
+            yanked=yanked,
+            yanked_reason=reason,
+            core_metadata_sha256=metadata,
+        )
+        files.append(((version_sort_key(version), filename), link))
+    files.sort(key=lambda item: item[0])
+    return ProjectDetail(
+        name=project.normalized_name,
+        last_serial=project.last_serial,
+        versions=sorted(versions, key=version_sort_key),
+        files=[link for _, link in files],
+    )
+
+
+def simple_index_serial() -> int:
+    """The node's last serial: the root page's version."""
+    return journal_last_serial()
+
+
+def simple_index(*, last_serial: int) -> ProjectIndex:
+    """The root page for ``last_serial`` (read after it, so it is never older than it says)."""
+    return ProjectIndex(last_serial=last_serial, projects=project_list_active())
