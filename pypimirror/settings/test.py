@@ -15,3 +15,8 @@ DEBUG = False
 DATABASES = {"default": _database(env.str("DATABASE_URL"))}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CELERY_TASK_ALWAYS_EAGER = False
+
+# pytest-django's live_server answers MEDIA_URL from MEDIA_ROOT before the project sees a request;
+# with Django's empty defaults that is every path, served from the working directory.
+MEDIA_URL = "/media/"
+MEDIA_ROOT = str(DATA_DIR / "media")  # noqa: F405

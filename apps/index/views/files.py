@@ -1,10 +1,116 @@
-"""Placeholder until this part of the index is written (being built in this session)."""
+"""``/packages/<path>``: distribution files and their PEP 658 ``.metadata`` files.
 
-from django.http import HttpResponse
+The path is resolved through the catalog (``apps.index.files``), never joined onto a directory.
+Files are immutable (content-addressed), so they carry a long Cache-Control, a strong ETag (the
+sha256 of the bytes served), Last-Modified (the upload time) and answer ``If-None-Match`` /
+``If-Modified-Since`` with 304. One byte range is served as 206; the bytes are streamed, never
+read whole into memory.
+
+With ``PYPIMIRROR_X_ACCEL_REDIRECT`` set to a path prefix (e.g. ``/_store/``), the view only
+checks the request and answers ``X-Accel-Redirect: <prefix><blob path>``, and nginx sends the
+bytes from an ``internal`` location whose alias is the store directory (nginx then handles
+Range and Content-Length itself).
+"""
+
+import logging
+from urllib.parse import quote
+
+from django.conf import settings
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseNotModified
+from django.utils.http import http_date, parse_http_date_safe
+from django.views.decorators.http import require_safe
+
+from apps.catalog.blobstore import blob_storage
+
+from ..caching import etag_matches
+from ..files import StoredFile, stored_file_resolve
+from ..ranges import Unsatisfiable, requested_range
+
+logger = logging.getLogger(__name__)
+
+CACHE_CONTROL = "public, max-age=31536000, immutable"
+BLOCK_SIZE = 64 * 1024
 
 
-def _not_yet(request, *args, **kwargs):
-    return HttpResponse("not implemented yet", status=501)
+class _Slice:
+    """``length`` bytes of an open file from its current position, read in blocks."""
+
+    def __init__(self, file, length: int) -> None:
+        self._file = file
+        self._remaining = length
+
+    def read(self, size: int = -1) -> bytes:
+        if self._remaining <= 0:
+            return b""
+        if size is None or size < 0 or size > self._remaining:
+            size = self._remaining
+        data = self._file.read(size)
+        self._remaining -= len(data)
+        return data
+
+    def close(self) -> None:
+        self._file.close()
 
 
-serve_file = _not_yet
+def _not_found() -> HttpResponse:
+    return HttpResponse("Not Found\n", status=404, content_type="text/plain; charset=utf-8")
+
+
+def _not_modified(request: HttpRequest, stored: StoredFile, etag: str) -> bool:
+    if request.headers.get("If-None-Match"):
+        return etag_matches(request, etag)
+    since = parse_http_date_safe(request.headers.get("If-Modified-Since", ""))
+    return since is not None and int(stored.last_modified.timestamp()) <= since
+
+
+@require_safe
+def serve_file(request: HttpRequest, path: str) -> HttpResponse:
+    stored = stored_file_resolve(path)
+    if stored is None:
+        return _not_found()
+    etag = f'"{stored.sha256}"'
+    headers = {
+        "ETag": etag,
+        "Last-Modified": http_date(stored.last_modified.timestamp()),
+        "Cache-Control": CACHE_CONTROL,
+        "Accept-Ranges": "bytes",
+    }
+    if _not_modified(request, stored, etag):
+        return HttpResponseNotModified(headers=headers)
+
+    accel_prefix = settings.PYPIMIRROR_X_ACCEL_REDIRECT
+    if accel_prefix:
+        response = HttpResponse(content_type=stored.content_type, headers=headers)
+        response["X-Accel-Redirect"] = accel_prefix.rstrip("/") + "/" + quote(stored.storage_path)
+        return response
+
+    try:
+        blob = blob_storage().open(stored.storage_path, "rb")
+        size = stored.size if stored.size is not None else blob.size
+    except OSError:
+        logger.exception("stored blob %s cannot be read", stored.storage_path)
+        return _not_found()
+    try:
+        byte_range = requested_range(
+            request, size=size, etag=etag, last_modified=stored.last_modified
+        )
+    except Unsatisfiable:
+        blob.close()
+        return HttpResponse(status=416, headers={**headers, "Content-Range": f"bytes */{size}"})
+
+    if byte_range is None:
+        response = FileResponse(blob, content_type=stored.content_type, headers=headers)
+        response["Content-Length"] = str(size)
+    else:
+        blob.seek(byte_range.start)
+        response = FileResponse(
+            _Slice(blob, byte_range.length),
+            status=206,
+            content_type=stored.content_type,
+            headers={**headers, "Content-Range": byte_range.content_range(size)},
+        )
+        response["Content-Length"] = str(byte_range.length)
+    # FileResponse names the blob in Content-Disposition; a download needs no such header.
+    del response["Content-Disposition"]
+    response.block_size = BLOCK_SIZE
+    return response

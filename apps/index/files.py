@@ -1,0 +1,71 @@
+"""Which stored bytes a ``/packages/...`` URL names.
+
+The URL path is never used as a filesystem path. It must have the blob layout
+``<h[:2]>/<h[2:4]>/<h[4:]>/<filename>`` (h = lowercase hex sha256), optionally followed by
+``.metadata`` (PEP 658); the filename must be a plain name; and a served Distribution with that
+sha256 and filename must exist. Only the blob path stored in its row is then opened, through the
+blob storage. Anything else is "not found", so ``..``, encoded separators and absolute paths
+never reach the disk.
+"""
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from apps.catalog.blobstore import BlobError, blob_path
+from apps.catalog.selectors import distribution_get_by_path
+
+METADATA_SUFFIX = ".metadata"
+_PATH_RE = re.compile(r"([0-9a-f]{2})/([0-9a-f]{2})/([0-9a-f]{60})/([^/\\]+)")
+
+FILE_CONTENT_TYPE = "application/octet-stream"
+# PEP 658 names no media type and pip, uv and bandersnatch read the bytes whatever it says; the
+# metadata file is served as the opaque blob it is stored as, like the distribution itself.
+METADATA_CONTENT_TYPE = "application/octet-stream"
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """Bytes the node serves: where they are in the blob storage and what describes them."""
+
+    storage_path: str
+    sha256: str  # of exactly these bytes: the strong ETag
+    size: int | None  # None: ask the storage (metadata files)
+    last_modified: datetime
+    content_type: str
+
+
+def stored_file_resolve(path: str) -> StoredFile | None:
+    """The file or metadata file ``path`` (the part after ``/packages/``) names, or None."""
+    match = _PATH_RE.fullmatch(path)
+    if match is None:
+        return None
+    sha256 = "".join(match.groups()[:3])
+    filename = match.group(4)
+    wants_metadata = filename.endswith(METADATA_SUFFIX)
+    if wants_metadata:
+        filename = filename.removesuffix(METADATA_SUFFIX)
+    try:
+        expected_path = blob_path(sha256=sha256, filename=filename)
+    except BlobError:
+        return None
+    distribution = distribution_get_by_path(sha256=sha256, filename=filename)
+    if distribution is None or distribution.blob_path != expected_path:
+        return None
+    if wants_metadata:
+        if not distribution.core_metadata_sha256:
+            return None
+        return StoredFile(
+            storage_path=distribution.metadata_blob_path,
+            sha256=distribution.core_metadata_sha256,
+            size=None,
+            last_modified=distribution.upload_time,
+            content_type=METADATA_CONTENT_TYPE,
+        )
+    return StoredFile(
+        storage_path=distribution.blob_path,
+        sha256=distribution.sha256,
+        size=distribution.size,
+        last_modified=distribution.upload_time,
+        content_type=FILE_CONTENT_TYPE,
+    )
