@@ -25,7 +25,7 @@ _print_lock = threading.Lock()
 
 
 def say(name: str, line: str) -> None:
-    with _print_lock:
+    with _print_lock, contextlib.suppress(OSError):  # a closed terminal must not stop us
         sys.stdout.write(f"{name:>6} | {line.rstrip()}\n")
         sys.stdout.flush()
 

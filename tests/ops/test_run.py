@@ -1,0 +1,193 @@
+"""``bin/run``, the README's first command: web, a real Celery worker and beat, no Redis.
+
+Each test starts the real script on a free port with its own data directory (the embedded
+default: SQLite, local files, the SQLite broker) and stops it with a signal, as a person would.
+"""
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from celery import Celery
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+STARTUP_TIMEOUT = 90.0
+TASK = "apps.catalog.tasks.remove_stale_temporary_files"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _descendants(pid: int) -> set[int]:
+    """Every live process below ``pid``, read from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+class Run:
+    """``bin/run`` in the background, its output in a file."""
+
+    def __init__(self, data_dir: Path, **env: str) -> None:
+        self.data_dir = data_dir
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = data_dir.parent / f"run-{self.port}.log"
+        clean = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("DJANGO_", "PYPIMIRROR_", "CELERY_", "GUNICORN_"))
+            and k != "DATABASE_URL"
+        }
+        self.env = {
+            **clean,
+            "PYPIMIRROR_VENV": sys.prefix,  # the venv running these tests, already installed
+            "PYPIMIRROR_DATA_DIR": str(data_dir),
+            "PYPIMIRROR_BIND": f"127.0.0.1:{self.port}",
+            "GUNICORN_WORKERS": "2",
+            **env,
+        }
+        with self.log.open("wb") as out:
+            self.process = subprocess.Popen(
+                [str(ROOT / "bin" / "run")],
+                cwd=ROOT,
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def wait_for(self, pattern: str, timeout: float = STARTUP_TIMEOUT) -> re.Match:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if match := re.search(pattern, self.output()):
+                return match
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.2)
+        raise AssertionError(f"no {pattern!r} in bin/run's output:\n{self.output()}")
+
+    def wait_ready(self) -> None:
+        self.wait_for(r"pypimirror is up")
+        self.wait_for(r"worker@\S+ ready")
+        self.wait_for(r"beat: Starting")
+
+    def stop(self, signum: int = signal.SIGINT) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signum)
+        try:
+            return self.process.wait(timeout=60)
+        finally:
+            if self.process.poll() is None:  # only if the test already failed
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+
+
+@pytest.fixture(scope="module")
+def node(tmp_path_factory):
+    """One running bin/run for the checks that only look at it; DEBUG off, as in production."""
+    run = Run(tmp_path_factory.mktemp("node") / "data", DJANGO_DEBUG="false")
+    try:
+        run.wait_ready()
+        yield run
+    finally:
+        run.stop()
+
+
+def test_first_start_prints_a_generated_admin_password_that_logs_in(node):
+    password = node.wait_for(r"Created the admin user 'admin' with password:\s+(\S+)").group(1)
+    with httpx.Client(base_url=node.url) as client:
+        form = client.get("/admin/login/")
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text).group(1)
+        response = client.post(
+            "/admin/login/?next=/admin/",
+            data={"csrfmiddlewaretoken": token, "username": "admin", "password": password},
+            headers={"Referer": f"{node.url}/admin/login/"},
+        )
+        assert response.status_code == 302
+        assert response.headers["location"] == "/admin/"
+        assert "Site administration" in client.get("/admin/").text
+
+
+def test_admin_static_files_are_served_with_debug_off(node):
+    response = httpx.get(f"{node.url}/static/admin/css/base.css")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/css")
+
+
+def test_worker_runs_a_task_that_beat_would_send_through_the_sqlite_broker(node):
+    stale = node.data_dir / "tmp" / "blob-left-by-a-crash"
+    stale.parent.mkdir(parents=True, exist_ok=True)
+    stale.write_bytes(b"partial")
+    two_days_ago = time.time() - 2 * 86400
+    os.utime(stale, (two_days_ago, two_days_ago))
+    broker = f"sqla+sqlite:///{node.data_dir / 'celery-broker.sqlite3'}"
+
+    with Celery(broker=broker) as app:
+        app.send_task(TASK)
+
+    node.wait_for(rf"Task {re.escape(TASK)}\[[^\]]+\] succeeded", timeout=60)
+    assert not stale.exists()
+
+
+def test_beat_runs_with_the_database_scheduler_and_the_worker_knows_the_task(node):
+    assert "django_celery_beat.schedulers.DatabaseScheduler" in node.output()
+    assert f". {TASK}" in node.output()
+    assert "redis" not in node.output().lower()
+
+
+def test_sigint_then_sigterm_stop_everything_and_a_restart_prints_no_password(tmp_path):
+    data_dir = tmp_path / "data"
+    first = Run(data_dir, DJANGO_SUPERUSER_PASSWORD="s3cret-from-env")
+    first.wait_ready()
+    assert "Created the admin user 'admin' (password from DJANGO_SUPERUSER_PASSWORD)" in (
+        first.output()
+    )
+    processes = _descendants(first.process.pid)
+    assert len(processes) >= 4  # gunicorn master and workers, celery worker, beat
+
+    assert first.stop(signal.SIGINT) == 0
+    assert not [pid for pid in processes if _alive(pid)]
+
+    second = Run(data_dir)
+    second.wait_ready()
+    processes = _descendants(second.process.pid)
+    assert second.stop(signal.SIGTERM) == 0
+    assert not [pid for pid in processes if _alive(pid)]
+    assert "password" not in second.output().lower()
