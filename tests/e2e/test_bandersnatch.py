@@ -89,6 +89,17 @@ def test_bandersnatch_mirror_run_succeeds_without_stale_pages(mirror):
     assert "Traceback" not in mirror.output
 
 
+def test_bandersnatch_lists_the_node_through_its_own_protocol(mirror):
+    """8.x reads the PEP 691 JSON root; 6.x the XML-RPC changelog, then the JSON API."""
+    xmlrpc = [r for r in mirror.requests if r.method == "POST" and r.path in {"/pypi", "/pypi/"}]
+    simple_root = [r for r in mirror.requests if r.method == "GET" and r.path == "/simple/"]
+    if mirror.tool == "bandersnatch6":
+        assert xmlrpc and all(r.status == 200 for r in xmlrpc)
+    else:
+        assert not xmlrpc and simple_root and all(r.status == 200 for r in simple_root)
+    assert [r for r in mirror.requests if r.path.endswith("/json") and r.status != 200] == []
+
+
 def test_bandersnatch_mirrors_every_file_of_the_node_with_its_sha256(mirror, node_content):
     assert mirrored_files(mirror.web) == node_content.sha256s()
 

@@ -112,3 +112,16 @@ def test_unknown_project_page_is_not_found(index_server, accept):
 
 def test_unknown_project_json_api_is_not_found(index_server):
     assert get(index_server, "/pypi/no-such-project/json").status_code == 404
+
+
+def test_project_pages_carry_the_serial_of_their_root_entry_in_both_formats(index_server):
+    root = get(index_server, "/simple/", JSON_V1).json()
+    assert root["meta"]["api-version"].split(".")[0] == "1"
+    for project in root["projects"]:
+        as_json, as_html = project_pages(index_server, project["name"])
+        serial = project["_last-serial"]
+        assert as_json.json()["meta"]["_last-serial"] == serial
+        assert int(as_json.headers["X-PyPI-Last-Serial"]) == serial
+        assert int(as_html.headers["X-PyPI-Last-Serial"]) == serial
+        version = parse_html(as_html.text).meta.get("pypi:repository-version", "")
+        assert version.startswith("1."), project["name"]

@@ -3,7 +3,8 @@
 Each server has its own data directory, its own database (a fresh PostgreSQL database when the
 suite runs on PostgreSQL, as in CI; SQLite under the data directory otherwise, or when asked) and
 an access log the test reads. It is migrated and filled with ``manage.py import_dists`` exactly as
-an operator would, then served by gunicorn with the WSGI application deployments use.
+an operator would, then served by gunicorn with the deployment's configuration
+(``deploy/gunicorn.conf.py``).
 """
 
 import contextlib
@@ -25,6 +26,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+GUNICORN_CONFIG = PROJECT_ROOT / "deploy" / "gunicorn.conf.py"
 DEFAULT_TEST_DATABASE = "postgres://postgres@127.0.0.1:5432/pypimirror"
 STARTUP_TIMEOUT = 60.0
 # Status, request line as the client sent it, response size, user agent.
@@ -243,17 +245,22 @@ def live_server(
         server.manage("migrate", "--no-input", "-v", "0")
         if dists:
             server.manage("import_dists", *map(str, dists))
+        # The deployment's own gunicorn configuration, pointed at this server's socket and logs.
         server.process = subprocess.Popen(
             [
-                *(sys.executable, "-m", "gunicorn", "pypimirror.wsgi:application"),
-                *("--bind", f"fd://{listener.fileno()}", "--workers", str(workers)),
-                *("--threads", str(threads), "--timeout", "60", "--graceful-timeout", "5"),
-                *("--access-logfile", str(server.access_log)),
+                *(sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONFIG)),
                 *("--access-logformat", ACCESS_LOG_FORMAT),
                 *("--error-logfile", str(server.error_log)),
             ],
             cwd=PROJECT_ROOT,
-            env=server.env,
+            env={
+                **server.env,
+                "PYPIMIRROR_BIND": f"fd://{listener.fileno()}",
+                "GUNICORN_WORKERS": str(workers),
+                "GUNICORN_THREADS": str(threads),
+                "GUNICORN_ACCESSLOG": str(server.access_log),
+                "GUNICORN_GRACEFUL_TIMEOUT": "3",
+            },
             pass_fds=[listener.fileno()],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
