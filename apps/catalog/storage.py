@@ -24,6 +24,7 @@ class BlobFileSystemStorage(FileSystemStorage):
         temporary = getattr(content, "temporary_file_path", None)
         if temporary is not None:
             try:
+                self._set_mode(temporary())
                 os.replace(temporary(), full_path)
                 return name
             except OSError:
@@ -37,8 +38,15 @@ class BlobFileSystemStorage(FileSystemStorage):
                     out.write(chunk)
                 out.flush()
                 os.fsync(out.fileno())
+            self._set_mode(partial)
             os.replace(partial, full_path)
         finally:
             if os.path.exists(partial):
                 os.unlink(partial)
         return name
+
+    def _set_mode(self, path: str) -> None:
+        """FILE_UPLOAD_PERMISSIONS (0o644 by default), so nginx may send the blob itself
+        (X-Accel-Redirect); a temporary file starts out as 0o600."""
+        if self.file_permissions_mode is not None:
+            os.chmod(path, self.file_permissions_mode)
