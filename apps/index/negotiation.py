@@ -11,6 +11,7 @@ as ``*/*``, which gives the first renderer (``text/html``: what browsers and old
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rest_framework.exceptions import NotAcceptable
 from rest_framework.negotiation import BaseContentNegotiation
@@ -21,6 +22,7 @@ FORMAT_PARAM = "format"
 # Bounds on client input: longer headers are cut at a comma, extra ranges are ignored.
 MAX_ACCEPT_LENGTH = 4096
 MAX_MEDIA_RANGES = 64
+MEMO_HEADER_LENGTH = 512
 
 _TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
 _RANGE_RE = re.compile(rf"^({_TOKEN})/({_TOKEN})$")
@@ -121,6 +123,20 @@ def select_offer(ranges: Sequence[MediaRange], offers: Sequence[Sequence[str]]) 
     return best_index
 
 
+@lru_cache(maxsize=256)
+def _select_cached(header: str, offers: tuple[tuple[str, ...], ...]) -> int | None:
+    return select_offer(parse_accept(header), offers)
+
+
+def select_for_header(header: str, offers: Sequence[Sequence[str]]) -> int | None:
+    """``select_offer`` for a raw Accept header. Clients repeat the same few headers, so the
+    choice for short ones is remembered (a bounded cache: a flood of odd headers only evicts)."""
+    offers = tuple(tuple(names) for names in offers)
+    if len(header) <= MEMO_HEADER_LENGTH:
+        return _select_cached(header, offers)
+    return select_offer(parse_accept(header), offers)
+
+
 def renderer_names(renderer: BaseRenderer) -> tuple[str, ...]:
     """The media type a renderer produces, then the aliases (``aliases``) it also answers to."""
     return (renderer.media_type.lower(), *getattr(renderer, "aliases", ()))
@@ -149,7 +165,7 @@ class QualityContentNegotiation(BaseContentNegotiation):
                 f"Unknown format {requested[:100]!r}. {self.offered(offers)}",
                 available_renderers=renderers,
             )
-        index = select_offer(parse_accept(request.headers.get("Accept", "")), offers)
+        index = select_for_header(request.headers.get("Accept", ""), offers)
         if index is None:
             raise NotAcceptable(
                 f"None of the formats offered is acceptable to this client. {self.offered(offers)}",

@@ -18,6 +18,7 @@ from apps.catalog.services import (
     project_set_blocked,
     release_set_yanked,
 )
+from apps.index.selectors import ProjectRef, project_simple_ref
 from tests.support.dists import DistSpec
 
 pytestmark = pytest.mark.django_db
@@ -94,6 +95,19 @@ def yank(name, version, reason):
         release_set_yanked(
             release=Release.objects.get(project=project, version=version), reason=reason
         )
+
+
+# The selector behind every request
+
+
+def test_project_ref_is_the_active_project_row(publish):
+    publish(DistSpec("Foo.Bar", "1.0"), DistSpec("gone", "1.0"), wheel=False)
+    change("gone", project_remove)
+    row = Project.objects.get(normalized_name="foo-bar")
+    ref = project_simple_ref(normalized_name="foo-bar")
+    assert ref == ProjectRef(row.id, "Foo.Bar", "foo-bar", row.last_serial)
+    assert project_simple_ref(normalized_name="gone") is None
+    assert project_simple_ref(normalized_name="Foo.Bar") is None
 
 
 # Formats and negotiation
@@ -447,3 +461,10 @@ def test_head_answers_headers_only(client, publish):
     assert response.status_code == 200
     assert response["Content-Type"] == JSON
     assert response.content == b""
+
+
+def test_other_methods_are_not_allowed(client):
+    for method in (client.post, client.options, client.delete):
+        response = method("/simple/", headers={"Accept": JSON})
+        assert response.status_code == 405
+        assert response["Allow"] == "GET, HEAD"

@@ -38,6 +38,7 @@ class SimplePageView(APIView):
     authentication_classes = ()
     permission_classes = ()
     throttle_classes = ()
+    http_method_names = ["get", "head"]
 
     def page_response(
         self, request: Request, *, scope: str, serial: int, build: Callable[[], object]
