@@ -252,6 +252,10 @@ def test_evil_filename_is_listed_on_project_pages(server, http):
     assert "../../evil.whl" in [f["filename"] for f in data["urls"]]
     page = http.get(f"{server.url}/simple/beta/", headers={"Accept": JSON}).json()
     assert page["files"][-1]["filename"] == "../../evil.whl"
+    html = http.get(
+        f"{server.url}/simple/beta/", headers={"Accept": "application/vnd.pypi.simple.v1+html"}
+    )
+    assert ">../../evil.whl</a>" in html.text
     server.clear_faults()
     assert "../../evil.whl" not in http.get(f"{server.url}/simple/beta/").text
 

@@ -124,7 +124,7 @@ def _evil_file(fault: Fault, base_url: str) -> tuple[str, str, str]:
 def inject_evil_file(fault: Fault, body: bytes, content_type: str, base_url: str) -> bytes:
     """The project page with one more file listed, named and located as the fault says."""
     filename, url, sha256 = _evil_file(fault, base_url)
-    if content_type.startswith("text/html"):
+    if "json" not in content_type:  # text/html or application/vnd.pypi.simple.v1+html
         anchor = f'    <a href="{escape(url)}#sha256={sha256}">{escape(filename)}</a><br />\n'
         return body.replace(b"  </body>", anchor.encode() + b"  </body>", 1)
     data = json.loads(body)
