@@ -1,7 +1,9 @@
 """bandersnatch 8 (simple JSON root) and 6 (XML-RPC changelog) mirror a live node completely."""
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -100,6 +102,13 @@ def test_bandersnatch_lists_the_node_through_its_own_protocol(mirror):
     assert [r for r in mirror.requests if r.path.endswith("/json") and r.status != 200] == []
 
 
+def test_bandersnatch_fetches_only_from_the_node(mirror, index_server):
+    """Every URL it names (the master, each download) is on the node: nothing else is asked."""
+    urls = re.findall(r"https?://[^\s'\"),/]+", mirror.output)
+    hosts = {urlsplit(url).netloc.rstrip(".") for url in urls}
+    assert hosts == {urlsplit(index_server.url).netloc}
+
+
 def test_bandersnatch_mirrors_every_file_of_the_node_with_its_sha256(mirror, node_content):
     assert mirrored_files(mirror.web) == node_content.sha256s()
 
@@ -121,9 +130,8 @@ def test_bandersnatch_records_the_node_serial_as_its_status(mirror, index_server
     assert int(status) == node_serial(index_server.url)
 
 
+@pytest.mark.parametrize("mirror", ["bandersnatch8"], indirect=True)  # 6.x fetches no metadata
 def test_bandersnatch8_mirrors_the_core_metadata_of_every_wheel(mirror, node_content):
-    if mirror.tool != "bandersnatch8":
-        pytest.skip("bandersnatch 6 does not fetch PEP 658 metadata")
     for name, path in node_content.files.items():
         if not name.endswith(".whl"):
             continue
