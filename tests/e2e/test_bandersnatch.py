@@ -10,8 +10,8 @@ import pytest
 from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
 
 from tests.support import clients
-from tests.support.dists import file_sha256, wheel_metadata
-from tests.support.servers import Request
+from tests.support.dists import DistSpec, build_chain, build_wheel, file_sha256, wheel_metadata
+from tests.support.servers import Request, live_server
 
 from .pages import JSON_V1
 
@@ -153,3 +153,38 @@ def test_bandersnatch_second_run_fetches_nothing_from_an_unchanged_node(mirror, 
     ]
     assert fetched == []
     assert (mirror.web.parent / "status").read_text() == status_before
+
+
+@pytest.mark.parametrize("tool", sorted(TOOLS))
+def test_bandersnatch_next_run_fetches_exactly_what_changed_on_the_node(tool, tmp_path):
+    """Serials move with each change, so the next run syncs the changed projects alone, with
+    no stale page in between, whether read from the JSON root (8.x) or the changelog (6.x)."""
+    make_venv, extra = TOOLS[tool]
+    first, added = tmp_path / "first", tmp_path / "added"
+    first.mkdir()
+    added.mkdir()
+    build_chain(first, prefix="steady", sdists=False)
+    build_wheel(DistSpec(name="steady-0", version="2.0"), added)
+    build_wheel(DistSpec(name="newcomer", version="1.0"), added)
+    config = tmp_path / "bandersnatch.conf"
+    with live_server(dists=[first]) as server:
+        config.write_text(
+            clients.bandersnatch_config(
+                master=server.url, directory=tmp_path / "mirror", extra=extra
+            )
+        )
+        assert clients.bandersnatch_mirror(make_venv(), config=config).returncode == 0
+        server.manage("import_dists", str(added))
+        mark = server.log_mark()
+
+        again = clients.bandersnatch_mirror(make_venv(), config=config)
+
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert "Stale serial" not in again.stdout + again.stderr
+        requests = server.requests_since(mark)
+        synced = sorted(r.path for r in requests if r.path.endswith("/json"))
+        assert synced == ["/pypi/newcomer/json", "/pypi/steady-0/json"]
+        web = tmp_path / "mirror" / "web"
+        expected = {p.name: file_sha256(p) for p in [*first.iterdir(), *added.iterdir()]}
+        assert mirrored_files(web) == expected
+        assert int((web.parent / "status").read_text()) == node_serial(server.url)
