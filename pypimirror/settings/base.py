@@ -87,7 +87,9 @@ def _database(url: str) -> dict:
         )
     else:
         config.setdefault("CONN_MAX_AGE", 60)
-        config.setdefault("CONN_HEALTH_CHECKS", True)
+        # No health check: it costs a round trip on every request, and Django already drops a
+        # connection that failed during the previous one.
+        config.setdefault("CONN_HEALTH_CHECKS", False)
     return config
 
 
@@ -97,6 +99,9 @@ DATABASES = {
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://pypimirror")}
+if CACHES["default"]["BACKEND"].endswith("LocMemCache"):
+    # Rendered pages are cached per (project, serial, format): room for a few thousand projects.
+    CACHES["default"].setdefault("OPTIONS", {}).setdefault("MAX_ENTRIES", 20000)
 
 STORAGES = {
     "default": {
