@@ -178,7 +178,7 @@ def _server_env(
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("PYPIMIRROR_", "DJANGO_", "CELERY_"))
+        if not key.startswith(("PYPIMIRROR_", "DJANGO_", "CELERY_", "GUNICORN_"))
         and key not in {"DATABASE_URL", "CACHE_URL"}
     }
     env.update(
@@ -227,7 +227,7 @@ def live_server(
         database_url = None
         if database == "postgres" or (database == "suite" and _is_postgres(suite_database_url())):
             database_url = stack.enter_context(postgres_database(suite_database_url()))
-        elif database != "embedded" and database != "suite":
+        elif database not in {"embedded", "suite"}:
             raise ValueError(f"unknown database kind {database!r}")
         # Bound before gunicorn starts and handed to it, so no other process can take the port.
         listener = stack.enter_context(socket.create_server(("127.0.0.1", 0)))
