@@ -27,6 +27,9 @@ negotiation, XML-RPC, a request log and faults) for tests, ``NginxUpstream`` for
         upstream.populate(20_000)                                    # pkg-0 ... pkg-19999
         nginx.publish()                                              # write + reload serials
 
+A tree of 20,000 projects is 100,000 small files: on a busy disk writing them is I/O-bound,
+so benchmarks put ``root`` on tmpfs (``tempfile.mkdtemp(dir="/dev/shm")``).
+
 Facts follow Warehouse's source (legacy/api/json.py, packaging/utils.py, api/simple.py, the
 simple templates) and what bandersnatch 8 reads: the JSON root's ``projects[]._last-serial``,
 ``/pypi/<p>/json`` with ``X-PyPI-Last-Serial``, file URLs under ``/packages/``, and
