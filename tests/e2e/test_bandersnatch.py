@@ -5,15 +5,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import httpx
 import pytest
-from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
+from packaging.utils import canonicalize_name
 
 from tests.support import clients
 from tests.support.dists import DistSpec, build_chain, build_wheel, file_sha256, wheel_metadata
 from tests.support.servers import Request, live_server
 
-from .pages import JSON_V1
+from .nodes import mirrored_files, node_serial, project_name
 
 pytestmark = pytest.mark.e2e
 
@@ -60,28 +59,6 @@ def mirror(request, index_server, tmp_path_factory) -> MirrorRun:
         result=result,
         requests=index_server.requests_since(mark),
     )
-
-
-def node_serial(url: str) -> int:
-    root = httpx.get(f"{url}/simple/", headers={"Accept": JSON_V1}, timeout=10)
-    root.raise_for_status()
-    return int(root.json()["meta"]["_last-serial"])
-
-
-def project_name(filename: str) -> str:
-    if filename.endswith(".whl"):
-        return parse_wheel_filename(filename)[0]
-    return parse_sdist_filename(filename)[0]
-
-
-def mirrored_files(web: Path) -> dict[str, str]:
-    """Every release file under web/packages/, by name, with its sha256."""
-    found = {}
-    for path in (web / "packages").rglob("*"):
-        if path.is_file() and not path.name.endswith(".metadata"):
-            assert path.name not in found, f"{path.name} mirrored twice"
-            found[path.name] = file_sha256(path)
-    return found
 
 
 def test_bandersnatch_mirror_run_succeeds_without_stale_pages(mirror):

@@ -174,6 +174,11 @@ def bandersnatch6_venv() -> ToolVenv:
     )
 
 
+def pypiserver_venv() -> ToolVenv:
+    """The real pypiserver 2.x: a simple-only (PEP 503) upstream to replicate from."""
+    return cached_venv("pypiserver", python=base_python(), requirements=["pypiserver>=2,<3"])
+
+
 def setuptools_wheel() -> Path:
     """PyPI's setuptools wheel, downloaded once: the build backend our index serves to sdists."""
     directory = CACHE_ROOT / "wheels" / "setuptools"

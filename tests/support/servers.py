@@ -98,26 +98,13 @@ class LiveServer:
 
     def requests_since(self, mark: int) -> list[Request]:
         """Requests logged after ``mark``, once the log has caught up with a request sent now."""
-        sentinel = f"/last-modified?log-sync={uuid.uuid4().hex}"
-        httpx.get(self.url + sentinel, timeout=10)
-        deadline = time.monotonic() + 10
-        while True:
-            with self.access_log.open("rb") as log:
-                log.seek(mark)
-                text = log.read().decode("utf-8", "replace")
-            if sentinel in text or time.monotonic() > deadline:
-                break
-            time.sleep(0.05)
-        time.sleep(0.2)  # a worker logs a request just after its last byte went out
-        with self.access_log.open("rb") as log:
-            log.seek(mark)
-            lines = log.read().decode("utf-8", "replace").splitlines()
-        requests = []
-        for line in lines:
-            match = _ACCESS_LINE.match(line)
-            if match and sentinel not in match["target"]:
-                requests.append(Request(int(match["status"]), match["method"], match["target"]))
-        return requests
+        return _requests_since(
+            self.access_log, mark, sentinel_url=f"{self.url}/last-modified", pattern=_ACCESS_LINE
+        )
+
+    def shell(self, code: str) -> subprocess.CompletedProcess:
+        """Run Python ``code`` in ``manage.py shell`` on the server's database (checked)."""
+        return self.manage("shell", "-c", code)
 
     def stop(self) -> None:
         """Terminate gunicorn (graceful), then kill it if it lingers."""
@@ -129,6 +116,34 @@ class LiveServer:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(timeout=15)
+
+
+def _requests_since(log_path: Path, mark: int, *, sentinel_url: str, pattern) -> list[Request]:
+    """The requests an access log holds after ``mark``.
+
+    A sentinel request is sent and waited for in the log first: whatever was answered before it
+    is logged by then, so the list is complete without guessing at delays.
+    """
+    sentinel = f"log-sync={uuid.uuid4().hex}"
+    httpx.get(f"{sentinel_url}?{sentinel}", timeout=10)
+    deadline = time.monotonic() + 10
+    while True:
+        with log_path.open("rb") as log:
+            log.seek(mark)
+            text = log.read().decode("utf-8", "replace")
+        if sentinel in text or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    time.sleep(0.2)  # a worker logs a request just after its last byte went out
+    with log_path.open("rb") as log:
+        log.seek(mark)
+        lines = log.read().decode("utf-8", "replace").splitlines()
+    requests = []
+    for line in lines:
+        match = pattern.search(line)
+        if match and sentinel not in match["target"]:
+            requests.append(Request(int(match["status"]), match["method"], match["target"]))
+    return requests
 
 
 def suite_database_url() -> str:
@@ -269,3 +284,93 @@ def live_server(
         stack.callback(server.stop)
         _wait_until_serving(server)
         yield server
+
+
+# pypiserver (wsgiref) logs: 127.0.0.1 - - [date] "GET /simple/ HTTP/1.1" 200 430
+_PYPISERVER_LINE = re.compile(r'"(?P<method>[A-Z]+) (?P<target>\S+) [^"]*" (?P<status>\d{3}) ')
+
+
+@dataclass
+class PypiServer:
+    """The real pypiserver over ``directory``: a simple-only upstream whose files tests edit."""
+
+    url: str
+    directory: Path
+    access_log: Path
+    process: subprocess.Popen = field(repr=False)
+
+    @property
+    def index_url(self) -> str:
+        return f"{self.url}/simple/"
+
+    def log_mark(self) -> int:
+        return self.access_log.stat().st_size
+
+    def requests_since(self, mark: int) -> list[Request]:
+        return _requests_since(
+            self.access_log, mark, sentinel_url=f"{self.url}/health", pattern=_PYPISERVER_LINE
+        )
+
+
+def _free_port() -> int:
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        return probe.getsockname()[1]
+
+
+@contextlib.contextmanager
+def pypiserver(directory: Path, *, fallback_url: str | None = None) -> Iterator[PypiServer]:
+    """``pypi-server run`` on loopback over ``directory``, read afresh on every request.
+
+    sha256 fragments (``--hash-algo``); unknown projects 404 (``--disable-fallback``) rather
+    than redirect to pypi.org, or redirect to ``fallback_url`` when given (pypiserver's
+    default, aimed at a loopback server); no cache (``--backend simple-dir``), so edits to the
+    directory show at once; each request logged (``-v``) for the test to read.
+    """
+    from tests.support.clients import isolated_env, pypiserver_venv
+
+    venv = pypiserver_venv()
+    with tempfile.TemporaryDirectory(prefix="pm-pypiserver-") as scratch:
+        access_log = Path(scratch) / "access.log"
+        port = _free_port()
+        with access_log.open("wb") as log:
+            process = subprocess.Popen(
+                [
+                    *(venv.bin("pypi-server"), "run", "-p", str(port), "-i", "127.0.0.1"),
+                    *("--hash-algo", "sha256", "--backend", "simple-dir"),
+                    *(
+                        ("--fallback-url", fallback_url)
+                        if fallback_url
+                        else ("--disable-fallback",)
+                    ),
+                    *("--server", "wsgiref", "-v", str(directory)),
+                ],
+                env=isolated_env(PYTHONUNBUFFERED="1"),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        server = PypiServer(
+            url=f"http://127.0.0.1:{port}",
+            directory=directory,
+            access_log=access_log,
+            process=process,
+        )
+        try:
+            deadline = time.monotonic() + STARTUP_TIMEOUT
+            while True:
+                if process.poll() is not None:
+                    raise ServerError(f"pypi-server exited:\n{access_log.read_text()}")
+                with contextlib.suppress(httpx.TransportError):
+                    if httpx.get(f"{server.url}/health", timeout=2).status_code == 200:
+                        break
+                if time.monotonic() > deadline:
+                    raise ServerError(f"pypi-server did not answer in {STARTUP_TIMEOUT}s")
+                time.sleep(0.1)
+            yield server
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=15)
