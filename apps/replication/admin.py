@@ -1,5 +1,5 @@
 from django.contrib import admin, messages
-from django.db import transaction
+from django.db import models, transaction
 from django.utils.html import format_html
 
 from .models import ProjectSyncState, SyncRun, Upstream
@@ -13,6 +13,7 @@ class UpstreamAdmin(admin.ModelAdmin):
     search_fields = ("name", "url")
     readonly_fields = ("protocol", "last_serial", "created")
     actions = ["sync_now"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     @admin.display(description="Last run")
     def last_run(self, obj: Upstream) -> str:

@@ -81,6 +81,9 @@ class ProjectSyncState(models.Model):
     name = models.CharField(max_length=255)
     serial_reached = models.BigIntegerField(default=0)
     serial_wanted = models.BigIntegerField(default=0)
+    # False once the upstream's listing no longer names the project: its page is then visited
+    # only to confirm the removal.
+    listed = models.BooleanField(default=True)
     last_error = models.TextField(blank=True, default="")
     attempts = models.PositiveIntegerField(default=0)
     next_retry = models.DateTimeField(null=True, blank=True)

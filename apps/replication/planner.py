@@ -1,6 +1,6 @@
 """Which projects a sync must visit: O(changes) wherever the upstream gives serials."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db.models import F, Q
 from django.utils import timezone
@@ -18,6 +18,8 @@ class Plan:
     # normalized name → (name to ask the upstream for, serial wanted or None when unknown)
     projects: dict[str, tuple[str, int | None]]
     serial: int | None
+    # Visited because the listing no longer names them (to carry their removal over).
+    gone: set[str] = field(default_factory=set)
 
 
 def plan_sync(*, upstream: Upstream, client: UpstreamClient, only: list[str] | None = None) -> Plan:
@@ -57,10 +59,11 @@ def plan_sync(*, upstream: Upstream, client: UpstreamClient, only: list[str] | N
     gone = set(states) - set(listing.projects)
     if gone:
         served = Project.objects.filter(
-            normalized_name__in=gone, status=Project.Status.ACTIVE
+            normalized_name__in=list(gone), status=Project.Status.ACTIVE
         ).values_list("normalized_name", flat=True)
         projects.update({n: (n, None) for n in served})
-    return Plan(projects=projects, serial=listing.serial)
+        gone = set(served)
+    return Plan(projects=projects, serial=listing.serial, gone=gone)
 
 
 def _due_for_retry(upstream: Upstream, *, exclude) -> dict[str, tuple[str, int | None]]:

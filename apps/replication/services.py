@@ -15,7 +15,7 @@ from packaging.utils import canonicalize_name
 
 from . import catalog_sync
 from .clients import UpstreamClient, UpstreamError, UpstreamUnusable, client_for, detect_protocol
-from .clients.base import NOT_MODIFIED
+from .clients.base import NOT_MODIFIED, CrossOriginRedirect
 from .clients.detect import split_upstream_url
 from .clients.http import make_http_client
 from .models import ProjectSyncState, SyncRun, Upstream
@@ -88,7 +88,7 @@ def sync_run_start(
         run.state, run.finished, run.error = SyncRun.State.FAILED, timezone.now(), str(exc)
         run.save(update_fields=["state", "finished", "error"])
         raise UpstreamUnusable(str(exc)) from None
-    _record_wanted(upstream, plan.projects)
+    _record_wanted(upstream, plan.projects, gone=plan.gone)
     run.projects_planned = len(plan.projects)
     run.serial_to = plan.serial
     run.state = SyncRun.State.RUNNING if plan.projects else SyncRun.State.SUCCEEDED
@@ -100,7 +100,9 @@ def sync_run_start(
     return run, [name for name, _serial in plan.projects.values()]
 
 
-def _record_wanted(upstream: Upstream, planned: dict[str, tuple[str, int | None]]) -> None:
+def _record_wanted(
+    upstream: Upstream, planned: dict[str, tuple[str, int | None]], *, gone: set[str]
+) -> None:
     ProjectSyncState.objects.bulk_create(
         [
             ProjectSyncState(upstream=upstream, normalized_name=n, name=name)
@@ -119,6 +121,11 @@ def _record_wanted(upstream: Upstream, planned: dict[str, tuple[str, int | None]
             state.serial_wanted = with_serial[state.normalized_name]
             changed.append(state)
     ProjectSyncState.objects.bulk_update(changed, ["serial_wanted"], batch_size=1000)
+    listed = ProjectSyncState.objects.filter(upstream=upstream)
+    listed.filter(normalized_name__in=list(gone), listed=True).update(listed=False)
+    listed.filter(normalized_name__in=[n for n in planned if n not in gone], listed=False).update(
+        listed=True
+    )
 
 
 def _lease(state: ProjectSyncState, owner: str) -> bool:
@@ -167,7 +174,12 @@ def project_sync(*, run: SyncRun, name: str) -> Outcome:
         _record(run, state, Outcome.SKIPPED, error="another worker is syncing it")
         return Outcome.SKIPPED
     try:
-        remote = _get_fresh(upstream_client(upstream), state)
+        try:
+            remote = _get_fresh(upstream_client(upstream), state)
+        except CrossOriginRedirect:
+            if state.listed:
+                raise
+            remote = None  # unlisted, and the upstream points elsewhere: it is gone here
         if remote is NOT_MODIFIED:
             _record(run, state, Outcome.DONE, reached=state.serial_wanted)
             return Outcome.DONE

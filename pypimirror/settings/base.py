@@ -97,7 +97,6 @@ DATABASES = {
     "default": _database(env.str("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'db.sqlite3'}"))
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-FORMS_URLFIELD_ASSUME_HTTPS = True  # Django 6's default; silences the transitional warning
 
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://pypimirror")}
 if CACHES["default"]["BACKEND"].endswith("LocMemCache"):

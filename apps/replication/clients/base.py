@@ -13,8 +13,8 @@ class UpstreamUnusable(UpstreamError):
     """The upstream cannot be used at all (unreachable, not an index)."""
 
 
-class StalePage(UpstreamError):
-    """The upstream answered with an older serial than it listed (a lagging CDN)."""
+class CrossOriginRedirect(UpstreamError):
+    """An index page redirected to another host; not followed."""
 
 
 @dataclass(frozen=True)

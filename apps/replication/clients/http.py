@@ -7,10 +7,11 @@ from contextlib import contextmanager
 import httpx
 from django.conf import settings
 
-from .base import UpstreamError
+from .base import CrossOriginRedirect, UpstreamError
 
 # Pages and JSON documents larger than this are refused (PyPI's biggest JSON root is ~50 MB).
 MAX_DOCUMENT_SIZE = 256 * 1024 * 1024
+MAX_REDIRECTS = 5
 
 
 def make_http_client(*, max_connections: int = 10) -> httpx.Client:
@@ -36,22 +37,45 @@ def http_errors(url: str) -> Iterator[None]:
         raise UpstreamError(f"{url}: {exc.__class__.__name__}: {exc}") from None
 
 
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    return url.scheme, url.host, url.port
+
+
 def fetch_document(
     http: httpx.Client, url: str, *, headers: dict[str, str] | None = None
 ) -> tuple[httpx.Response, bytes]:
-    """GET a page, reading at most MAX_DOCUMENT_SIZE bytes; 2xx, 304 and 404 are returned, other
-    statuses raise UpstreamError."""
-    with http_errors(url), http.stream("GET", url, headers=headers) as response:
-        if response.status_code in (304, 404):
-            return response, b""
-        if response.status_code >= 400:
-            raise UpstreamError(f"{url}: HTTP {response.status_code}")
-        body = bytearray()
-        for chunk in response.iter_bytes():
-            body += chunk
-            if len(body) > MAX_DOCUMENT_SIZE:
-                raise UpstreamError(f"{url}: document larger than {MAX_DOCUMENT_SIZE} bytes")
-    return response, bytes(body)
+    """GET an index page, reading at most MAX_DOCUMENT_SIZE bytes; 2xx, 304 and 404 are
+    returned, other statuses raise UpstreamError.
+
+    Redirects are followed only within the upstream's origin: an index that sends us to another
+    host (pypiserver's fallback to pypi.org for projects it lacks) must never make the node
+    mirror that host's files under the upstream's names. That raises CrossOriginRedirect.
+    """
+    current = httpx.URL(url)
+    for _hop in range(MAX_REDIRECTS + 1):
+        with (
+            http_errors(str(current)),
+            http.stream("GET", current, headers=headers, follow_redirects=False) as response,
+        ):
+            if response.is_redirect:
+                target = current.join(response.headers["Location"])
+                if _origin(target) != _origin(current):
+                    raise CrossOriginRedirect(f"{current} redirects to another host: {target}")
+                current = target
+                continue
+            if response.status_code in (304, 404):
+                return response, b""
+            if response.status_code >= 400:
+                raise UpstreamError(f"{current}: HTTP {response.status_code}")
+            body = bytearray()
+            for chunk in response.iter_bytes():
+                body += chunk
+                if len(body) > MAX_DOCUMENT_SIZE:
+                    raise UpstreamError(
+                        f"{current}: document larger than {MAX_DOCUMENT_SIZE} bytes"
+                    )
+        return response, bytes(body)
+    raise UpstreamError(f"{url}: more than {MAX_REDIRECTS} redirects")
 
 
 def parse_json(url: str, body: bytes) -> dict:
