@@ -58,7 +58,8 @@ class SimplePageView(APIView):
             # Echo the weak form if that is what the client holds (from a gzipped answer).
             if f"W/{etag}" in request.headers.get("If-None-Match", ""):
                 headers["ETag"] = f"W/{etag}"
-            return HttpResponseNotModified(headers=headers)
+            # The same Vary as the 200 it stands for (GZipMiddleware adds Accept-Encoding there).
+            return HttpResponseNotModified(headers={**headers, "Vary": "Accept, Accept-Encoding"})
         body = cached(
             key, lambda: renderer.render(build(), renderer.media_type, {"base_url": base})
         )
