@@ -2,6 +2,7 @@
 (adds, removals, yanks) in one transaction with its journal entries."""
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import httpx
@@ -36,7 +37,11 @@ def _local_files(normalized_name: str) -> dict[str, Distribution]:
 
 
 def apply_remote_project(
-    *, http: httpx.Client, name: str, remote: RemoteProject | None
+    *,
+    http: httpx.Client,
+    name: str,
+    remote: RemoteProject | None,
+    heartbeat: Callable[[], None] = lambda: None,
 ) -> ApplyResult:
     """Sync one project. A file that fails is reported in ``errors`` and left out; the rest of
     the project's change is still applied, so one bad file never hides good ones."""
@@ -65,6 +70,7 @@ def apply_remote_project(
             fetched.append(fetch_file(http, remote_file))
         except UpstreamError as exc:
             result.errors.append(str(exc))
+        heartbeat()  # still working: keep the project's lease
     failed = {f.filename for f in wanted.values()} - {f.remote.filename for f in fetched}
 
     with transaction.atomic():

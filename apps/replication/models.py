@@ -49,6 +49,7 @@ class SyncRun(models.Model):
     trigger = models.CharField(max_length=16, choices=Trigger)
     state = models.CharField(max_length=16, choices=State, default=State.PLANNING, db_index=True)
     started = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True, help_text="The last time a project finished.")
     finished = models.DateTimeField(null=True, blank=True)
     serial_from = models.BigIntegerField(default=0)
     serial_to = models.BigIntegerField(null=True, blank=True)

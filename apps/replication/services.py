@@ -3,7 +3,6 @@
 import logging
 import threading
 import time
-import uuid
 from datetime import timedelta
 from enum import StrEnum
 
@@ -18,13 +17,20 @@ from .clients import UpstreamClient, UpstreamError, UpstreamUnusable, client_for
 from .clients.base import NOT_MODIFIED, CrossOriginRedirect
 from .clients.detect import split_upstream_url
 from .clients.http import make_http_client
+from .leases import lease_acquire, lease_release, lease_renew, new_owner
 from .models import ProjectSyncState, SyncRun, Upstream
 from .planner import plan_sync
 from .schedules import upstream_schedule_ensure
 
 logger = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=15)
+
+class SyncInProgress(Exception):
+    """A full sync of this upstream is already under way (and still making progress)."""
+
+    def __init__(self, run: SyncRun) -> None:
+        super().__init__(f"run #{run.pk} of {run.upstream} is still in progress")
+        self.run = run
 
 
 class Outcome(StrEnum):
@@ -72,10 +78,21 @@ def sync_run_start(
 ) -> tuple[SyncRun, list[str]]:
     """Create a run and its plan: returns the run and the project names to sync.
 
-    An upstream that cannot be used at all fails the run and raises UpstreamUnusable.
+    An upstream that cannot be used at all fails the run and raises UpstreamUnusable. A full
+    sync while another is still making progress raises SyncInProgress (a run with no progress
+    for PYPIMIRROR_SYNC_STALL_MINUTES is marked abandoned instead); a sync of named projects
+    may run beside it.
     """
-    SyncRun.objects.filter(upstream=upstream, state__in=["planning", "running"]).update(
-        state=SyncRun.State.FAILED, finished=timezone.now(), error="abandoned: a newer run started"
+    active = SyncRun.objects.filter(upstream=upstream, state__in=["planning", "running"])
+    stalled_before = timezone.now() - timedelta(minutes=settings.PYPIMIRROR_SYNC_STALL_MINUTES)
+    if projects is None:
+        current = active.filter(updated__gte=stalled_before).first()
+        if current is not None:
+            raise SyncInProgress(current)
+    active.filter(updated__lt=stalled_before).update(
+        state=SyncRun.State.FAILED,
+        finished=timezone.now(),
+        error=f"abandoned: no progress for {settings.PYPIMIRROR_SYNC_STALL_MINUTES} minutes",
     )
     run = SyncRun.objects.create(
         upstream=upstream, trigger=trigger, serial_from=upstream.last_serial
@@ -128,22 +145,6 @@ def _record_wanted(
     )
 
 
-def _lease(state: ProjectSyncState, owner: str) -> bool:
-    """Take the project's lease; False when another worker holds a live one."""
-    now = timezone.now()
-    return bool(
-        ProjectSyncState.objects.filter(pk=state.pk)
-        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now) | Q(lease_owner=owner))
-        .update(lease_owner=owner, lease_until=now + LEASE)
-    )
-
-
-def _release(state: ProjectSyncState, owner: str) -> None:
-    ProjectSyncState.objects.filter(pk=state.pk, lease_owner=owner).update(
-        lease_owner="", lease_until=None
-    )
-
-
 def _get_fresh(client: UpstreamClient, state: ProjectSyncState):
     """The upstream's page for the project, retried with backoff while older than planned."""
     attempts = settings.PYPIMIRROR_SYNC_MAX_ATTEMPTS_STALE
@@ -169,8 +170,8 @@ def project_sync(*, run: SyncRun, name: str) -> Outcome:
     state, _ = ProjectSyncState.objects.get_or_create(
         upstream=upstream, normalized_name=canonicalize_name(name), defaults={"name": name}
     )
-    owner = uuid.uuid4().hex
-    if not _lease(state, owner):
+    owner = new_owner()
+    if not lease_acquire(state=state, owner=owner):
         _record(run, state, Outcome.SKIPPED, error="another worker is syncing it")
         return Outcome.SKIPPED
     try:
@@ -184,7 +185,10 @@ def project_sync(*, run: SyncRun, name: str) -> Outcome:
             _record(run, state, Outcome.DONE, reached=state.serial_wanted)
             return Outcome.DONE
         result = catalog_sync.apply_remote_project(
-            http=upstream_client(upstream).http, name=state.name, remote=remote
+            http=upstream_client(upstream).http,
+            name=state.name,
+            remote=remote,
+            heartbeat=lambda: lease_renew(state=state, owner=owner),
         )
     except catalog_sync.StaleUpstream as exc:
         _record(run, state, Outcome.SKIPPED, error=str(exc))
@@ -197,7 +201,7 @@ def project_sync(*, run: SyncRun, name: str) -> Outcome:
         _record(run, state, Outcome.FAILED, error=f"internal error: {exc!r}")
         return Outcome.FAILED
     finally:
-        _release(state, owner)
+        lease_release(state=state, owner=owner)
     outcome = Outcome.FAILED if result.errors else Outcome.DONE
     serial = (
         remote.serial if remote is not None and remote.serial is not None else state.serial_wanted
@@ -257,7 +261,7 @@ def _record(
         locked.bytes_fetched = F("bytes_fetched") + size
         if error:
             locked.errors = [*locked.errors, {"project": state.name, "error": error[:2000]}]
-        fields = [counter, "files_fetched", "bytes_fetched", "errors"]
+        fields = [counter, "files_fetched", "bytes_fetched", "errors", "updated"]
         if (
             locked.state == SyncRun.State.RUNNING
             and locked.projects_finished >= locked.projects_planned

@@ -6,7 +6,7 @@ from celery import shared_task
 
 from .clients import UpstreamUnusable
 from .models import SyncRun, Upstream
-from .services import project_sync, sync_run_start
+from .services import SyncInProgress, project_sync, sync_run_start
 
 logger = logging.getLogger(__name__)
 
@@ -19,7 +19,7 @@ def sync_upstream(upstream_id: int, trigger: str = SyncRun.Trigger.SCHEDULE) -> 
         return None
     try:
         run, names = sync_run_start(upstream=upstream, trigger=trigger)
-    except UpstreamUnusable as exc:
+    except (UpstreamUnusable, SyncInProgress) as exc:
         logger.warning("sync of %s not started: %s", upstream, exc)
         return None
     for name in names:

@@ -35,8 +35,11 @@ def test_both_url_forms_give_the_same_upstream(url, expected):
         ("foo-1.0.tar.gz", ("1.0", "sdist", "source")),
         ("foo_bar-2004d.tar.gz", ("2004d", "sdist", "source")),
         ("foo-1.0.tar.bz2", ("1.0", "sdist", "source")),
-        ("foo-0.5-py2.7.egg", ("0.5", "bdist_egg", None)),
-        ("foo-1.0.win32.exe", (None, "bdist_wininst", None)),
+        ("foo-0.5-py2.7.egg", ("0.5", "bdist_egg", "2.7")),
+        ("foo-1.0.win32.exe", ("1.0", "bdist_wininst", "any")),
+        ("oldie-0.5.win32-py2.7.exe", ("0.5", "bdist_wininst", "2.7")),
+        ("foo-1.0.win-amd64-py3.9.msi", ("1.0", "bdist_msi", "3.9")),
+        ("setup.exe", (None, "bdist_wininst", None)),
     ],
 )
 def test_file_facts_read_real_pypi_filenames(filename, facts):

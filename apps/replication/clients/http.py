@@ -57,7 +57,7 @@ def fetch_document(
             http_errors(str(current)),
             http.stream("GET", current, headers=headers, follow_redirects=False) as response,
         ):
-            if response.is_redirect:
+            if response.has_redirect_location:
                 target = current.join(response.headers["Location"])
                 if _origin(target) != _origin(current):
                     raise CrossOriginRedirect(f"{current} redirects to another host: {target}")

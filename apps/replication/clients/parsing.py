@@ -16,6 +16,11 @@ from packaging.utils import (
 from .base import RemoteFile, UpstreamError
 
 _SHA256_RE = re.compile(r"^[0-9a-fA-F]{64}$")
+# bdist_wininst / bdist_msi: name-version.platform[-pyX.Y].exe
+_WININST_RE = re.compile(
+    r"^(?P<name>.+?)-(?P<version>[^-]+?)\.(?:win32|win-amd64|win-arm64|linux-[^-.]+)"
+    r"(?:-py(?P<python>\d+\.\d+))?\.(?:exe|msi)$"
+)
 _LEGACY_SDIST_RE = re.compile(r"^(?P<name>.+?)-(?P<version>[^-]+)\.(?:tar\.gz|tar\.bz2|zip|tgz)$")
 
 
@@ -73,11 +78,16 @@ def file_facts(filename: str) -> tuple[str | None, str | None, str | None]:
         match = _LEGACY_SDIST_RE.match(filename)
         if match:
             return match["version"], "sdist", "source"
-        if filename.endswith(".egg"):
+        if filename.endswith(".egg"):  # name-version-pyX.Y[-platform].egg
             parts = filename.removesuffix(".egg").split("-")
-            return (parts[1] if len(parts) > 1 else None), "bdist_egg", None
+            python = parts[2].removeprefix("py") if len(parts) > 2 else None
+            return (parts[1] if len(parts) > 1 else None), "bdist_egg", python
         if filename.endswith((".exe", ".msi")):
-            return None, "bdist_wininst", None
+            match = _WININST_RE.match(filename)
+            packagetype = "bdist_msi" if filename.endswith(".msi") else "bdist_wininst"
+            if match:
+                return match["version"], packagetype, match["python"] or "any"
+            return None, packagetype, None
         return None, None, None
     match = _LEGACY_SDIST_RE.match(filename)
     return (match["version"] if match else None), "sdist", "source"

@@ -7,7 +7,11 @@ from django.core.management.base import BaseCommand, CommandError
 from apps.replication.clients import UpstreamUnusable
 from apps.replication.models import SyncRun, Upstream
 from apps.replication.runner import dispatch, run_in_process, wait_for_run, workers_available
-from apps.replication.services import sync_run_start, upstream_get_or_create_for_url
+from apps.replication.services import (
+    SyncInProgress,
+    sync_run_start,
+    upstream_get_or_create_for_url,
+)
 
 
 class Command(BaseCommand):
@@ -50,6 +54,14 @@ class Command(BaseCommand):
             )
         except UpstreamUnusable as exc:
             raise CommandError(f"{target.url}: {exc}", returncode=2) from None
+        except SyncInProgress as exc:
+            self.stdout.write(
+                f"A sync of {target.name} is already running (run #{exc.run.pk}); following it."
+            )
+            run = wait_for_run(exc.run, progress=self._progress)
+            self.stderr.write("")
+            self._summary(run)
+            return
         self.stdout.write(
             f"Syncing {target.name} ({target.url}, {target.protocol}): "
             f"{len(names)} project(s) to visit, run #{run.pk}."
