@@ -82,7 +82,9 @@ class _Handler(BaseHTTPRequestHandler):
             if fault:
                 answer = apply_fault(owner.upstream, fault, answer)
             elif not_modified(self.headers, answer):
-                answer = Answer(304, b"", headers=answer.headers)
+                answer = Answer(
+                    304, b"", headers=answer.headers, kind=answer.kind, project=answer.project
+                )
             status = answer.status
             self._send(answer, head, fault.truncate if fault else None)
         except (BrokenPipeError, ConnectionResetError):
