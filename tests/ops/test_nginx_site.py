@@ -1,0 +1,204 @@
+"""deploy/nginx/pypimirror.conf, as shipped, in front of deploy/gunicorn.conf.py.
+
+Only the deployment's paths are rewritten (socket, data directory, port, logs); nginx's workers
+run as its default unprivileged user, so the store must be readable by others, as in production.
+"""
+
+import hashlib
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.dists import DistSpec, build_sdist, build_wheel
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+SITE = ROOT / "deploy" / "nginx" / "pypimirror.conf"
+
+
+def _nginx() -> str | None:
+    return shutil.which("nginx") or next(
+        (p for p in ("/usr/sbin/nginx",) if os.access(p, os.X_OK)), None
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait(url: str, process: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"exited {process.returncode}:\n{log.read_text()}")
+        try:
+            if httpx.get(url, timeout=2).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"{url} did not answer:\n{log.read_text()}")
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+@pytest.fixture(scope="module")
+def site():
+    nginx = _nginx()
+    if nginx is None:
+        pytest.skip("nginx is not installed (.ci/run installs it)")
+    # Not pytest's tmp_path: its folders are 0700 and nginx's workers run as another user.
+    data = Path(tempfile.mkdtemp(prefix="pypimirror-nginx-"))
+    data.chmod(0o755)
+    processes = []
+    try:
+        dists = data / "dists"
+        dists.mkdir()
+        spec = DistSpec(name="Served.Project", version="1.0", requires_python=">=3.8")
+        wheel, sdist = build_wheel(spec, dists), build_sdist(spec, dists)
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "GUNICORN_"))},
+            "DJANGO_SETTINGS_MODULE": "pypimirror.settings.production",
+            "DJANGO_SECRET_KEY": "nginx-site-test",
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+            "PYPIMIRROR_DATA_DIR": str(data),
+            "PYPIMIRROR_X_ACCEL_REDIRECT": "/_store/",
+            "PYPIMIRROR_BIND": f"unix:{data}/web.sock",
+            "GUNICORN_WORKERS": "2",
+        }
+        env.pop("DATABASE_URL", None)
+        env.pop("PYPIMIRROR_BASE_URL", None)
+        for command in (
+            ["migrate", "-v0"],
+            ["collectstatic", "--noinput", "-v0"],
+            ["import_dists", str(dists)],
+        ):
+            subprocess.run(
+                [sys.executable, "manage.py", *command],
+                cwd=ROOT,
+                env=env,
+                check=True,
+                capture_output=True,
+            )
+
+        port = _free_port()
+        conf = SITE.read_text()
+        conf = conf.replace("unix:/run/pypimirror/web.sock", f"unix:{data}/web.sock")
+        conf = conf.replace("/var/lib/pypimirror/", f"{data}/")
+        conf = conf.replace("/var/log/nginx/pypimirror", f"{data}/nginx")
+        conf = re.sub(r"listen 80;", f"listen 127.0.0.1:{port};", conf)
+        conf = re.sub(r"\n\s*listen \[::\]:80;", "", conf)
+        (data / "site.conf").write_text(conf)
+        temp = " ".join(
+            f"{kind}_temp_path {data}/nginx-{kind};"
+            for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+        )
+        (data / "nginx.conf").write_text(
+            f"daemon off;\npid {data}/nginx.pid;\nerror_log {data}/nginx-main.log;\n"
+            "events { worker_connections 64; }\n"
+            f"http {{ include /etc/nginx/mime.types; {temp} include {data}/site.conf; }}\n"
+        )
+
+        def start(command, log):
+            with log.open("wb") as out:
+                process = subprocess.Popen(
+                    command,
+                    cwd=ROOT,
+                    env=env,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            processes.append(process)
+            return process
+
+        gunicorn_log = data / "gunicorn.log"
+        web = start(
+            [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py"], gunicorn_log
+        )
+        front = start([nginx, "-c", str(data / "nginx.conf")], data / "nginx.log")
+        url = f"http://127.0.0.1:{port}"
+        _wait(f"{url}/last-modified", web, gunicorn_log)
+        _wait(f"{url}/last-modified", front, data / "nginx-main.log")
+        yield {"url": url, "wheel": wheel, "sdist": sdist, "data": data}
+    finally:
+        for process in reversed(processes):
+            _stop(process)
+        shutil.rmtree(data, ignore_errors=True)
+
+
+def _file_url(site, path: Path) -> str:
+    page = httpx.get(f"{site['url']}/simple/served-project/")
+    assert page.status_code == 200
+    match = re.search(rf'href="([^"#]+/{re.escape(path.name)})#sha256=', page.text)
+    assert match, page.text
+    return match.group(1)
+
+
+def test_pages_go_through_to_django_with_the_clients_host_and_port(site):
+    url = _file_url(site, site["wheel"])
+    assert url.startswith(f"{site['url']}/packages/")
+
+
+def test_nginx_sends_the_file_django_approved_with_its_sha256_etag(site):
+    data = site["wheel"].read_bytes()
+    sha256 = hashlib.sha256(data).hexdigest()
+
+    response = httpx.get(_file_url(site, site["wheel"]))
+
+    assert response.status_code == 200
+    assert response.content == data
+    assert response.headers["content-length"] == str(len(data))
+    assert response.headers["etag"] == f'"{sha256}"'
+    assert "x-accel-redirect" not in response.headers
+    assert "immutable" in response.headers["cache-control"]
+
+
+def test_nginx_answers_a_range_of_the_file(site):
+    data = site["sdist"].read_bytes()
+
+    response = httpx.get(_file_url(site, site["sdist"]), headers={"Range": "bytes=10-19"})
+
+    assert response.status_code == 206
+    assert response.content == data[10:20]
+
+
+def test_the_store_location_is_internal_only(site):
+    blob = next((site["data"] / "store" / "packages").rglob(site["wheel"].name))
+    path = blob.relative_to(site["data"] / "store")
+
+    assert httpx.get(f"{site['url']}/_store/{path}").status_code == 404
+
+
+def test_nothing_beside_the_store_is_reachable(site):
+    for path in ("/packages/../db.sqlite3", "/packages/%2e%2e/db.sqlite3", "/_store/../db.sqlite3"):
+        response = httpx.get(site["url"] + path)
+        assert response.status_code in (400, 404), path
+        assert b"SQLite format" not in response.content
+
+
+def test_admin_static_files_come_from_the_collected_folder(site):
+    response = httpx.get(f"{site['url']}/static/admin/css/base.css")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/css")
