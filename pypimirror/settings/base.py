@@ -85,11 +85,11 @@ def _database(url: str) -> dict:
                 "timeout": 30,
             }
         )
-    else:
-        config.setdefault("CONN_MAX_AGE", 60)
-        # No health check: it costs a round trip on every request, and Django already drops a
-        # connection that failed during the previous one.
-        config.setdefault("CONN_HEALTH_CHECKS", False)
+    # Connections are kept between requests (opening one, with SQLite's pragmas, costs more than
+    # a whole cached page). No health check: it costs a round trip on every request, and Django
+    # already drops a connection that failed during the previous one.
+    config.setdefault("CONN_MAX_AGE", 60)
+    config.setdefault("CONN_HEALTH_CHECKS", False)
     return config
 
 
