@@ -1,0 +1,167 @@
+"""Planning: which projects a sync visits, from the upstream's serials and our per-project state."""
+
+from datetime import timedelta
+
+import httpx
+import pytest
+from django.utils import timezone
+
+from apps.catalog.models import Project
+from apps.replication.clients import client_for
+from apps.replication.models import ProjectSyncState, Upstream
+from apps.replication.planner import plan_sync
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def listed(server, upstream):
+    for name in ("Alpha", "beta", "gamma"):
+        upstream.add_release(name, "1.0", sdist=False)
+    upstream.write()
+    return server
+
+
+def plan(server, protocol: str = "pypi-json", **kwargs):
+    row, _ = Upstream.objects.get_or_create(
+        url=server.url, defaults={"name": "up", "protocol": protocol}
+    )
+    with httpx.Client() as http:
+        return plan_sync(
+            upstream=row, client=client_for(url=row.url, protocol=protocol, http=http), **kwargs
+        )
+
+
+def reached(upstream, **overrides) -> None:
+    """Record every project as synced up to the upstream's serial (or ``overrides``)."""
+    row = Upstream.objects.get()
+    for normalized, project in upstream.projects.items():
+        serial = overrides.get(normalized, project.last_serial)
+        ProjectSyncState.objects.update_or_create(
+            upstream=row,
+            normalized_name=normalized,
+            defaults={"name": project.name, "serial_reached": serial, "serial_wanted": serial},
+        )
+
+
+def test_first_plan_visits_every_listed_project_with_its_serial(listed, upstream):
+    result = plan(listed)
+
+    assert result.projects == {n: (p.name, p.last_serial) for n, p in upstream.projects.items()}
+    assert result.serial == upstream.serial
+
+
+def test_plan_visits_only_projects_whose_serial_moved(listed, upstream):
+    plan(listed)
+    reached(upstream)
+    upstream.add_release("beta", "2.0", sdist=False)
+    upstream.write()
+
+    result = plan(listed)
+
+    assert result.projects == {"beta": ("beta", upstream.project("beta").last_serial)}
+
+
+def test_nothing_changed_plans_nothing(listed, upstream):
+    plan(listed)
+    reached(upstream)
+
+    assert plan(listed).projects == {}
+
+
+def test_failed_project_waits_for_its_retry_time(listed, upstream):
+    plan(listed)
+    reached(upstream, alpha=0)
+    ProjectSyncState.objects.filter(normalized_name="alpha").update(
+        serial_wanted=upstream.project("alpha").last_serial,
+        next_retry=timezone.now() + timedelta(minutes=5),
+    )
+
+    assert plan(listed).projects == {}
+    ProjectSyncState.objects.filter(normalized_name="alpha").update(
+        next_retry=timezone.now() - timedelta(seconds=1)
+    )
+    assert set(plan(listed).projects) == {"alpha"}
+
+
+def test_failed_project_that_changed_again_is_visited_before_its_retry_time(listed, upstream):
+    plan(listed)
+    reached(upstream, alpha=0)
+    ProjectSyncState.objects.filter(normalized_name="alpha").update(
+        serial_wanted=upstream.project("alpha").last_serial,
+        next_retry=timezone.now() + timedelta(minutes=5),
+    )
+    upstream.add_release("Alpha", "2.0", sdist=False)
+    upstream.write()
+
+    assert set(plan(listed).projects) == {"alpha"}
+
+
+def test_project_gone_from_the_listing_but_served_here_is_visited(listed, upstream):
+    plan(listed)
+    reached(upstream)
+    Project.objects.create(name="gamma", normalized_name="gamma")
+    upstream.delete_project("gamma")
+    upstream.write()
+
+    result = plan(listed)
+
+    assert result.projects == {"gamma": ("gamma", None)}
+    assert result.gone == {"gamma"}
+
+
+def test_project_gone_and_already_removed_here_is_not_visited(listed, upstream):
+    plan(listed)
+    reached(upstream)
+    Project.objects.create(name="gamma", normalized_name="gamma", status=Project.Status.DELETED)
+    upstream.delete_project("gamma")
+    upstream.write()
+
+    assert plan(listed).projects == {}
+
+
+def test_xmlrpc_plan_reads_the_changelog_since_the_serial_reached(listed, upstream):
+    plan(listed, protocol="xmlrpc")
+    reached(upstream)
+    Upstream.objects.update(last_serial=upstream.serial)
+    upstream.add_release("gamma", "2.0", sdist=False)
+    upstream.delete_project("beta")
+    upstream.write()
+    listed.clear_requests()
+
+    result = plan(listed, protocol="xmlrpc")
+
+    assert result.projects == {
+        "gamma": ("gamma", upstream.project("gamma").last_serial),
+        "beta": ("beta", upstream.serial),
+    }
+    assert result.serial == upstream.serial
+    assert {r.kind for r in listed.requests()} == {"xmlrpc"}
+
+
+def test_xmlrpc_plan_adds_failed_projects_whose_retry_is_due(listed, upstream):
+    plan(listed, protocol="xmlrpc")
+    reached(upstream, alpha=0)
+    ProjectSyncState.objects.filter(normalized_name="alpha").update(
+        serial_wanted=upstream.project("alpha").last_serial, next_retry=timezone.now()
+    )
+    ProjectSyncState.objects.filter(normalized_name="beta").update(
+        serial_reached=0, next_retry=timezone.now() + timedelta(minutes=5)
+    )
+    Upstream.objects.update(last_serial=upstream.serial)
+
+    result = plan(listed, protocol="xmlrpc")
+
+    assert set(result.projects) == {"alpha"}
+
+
+def test_named_projects_are_planned_whatever_their_serial(listed, upstream):
+    plan(listed)
+    reached(upstream)
+
+    result = plan(listed, only=["ALPHA", "not-listed"])
+
+    assert result.projects == {
+        "alpha": ("Alpha", upstream.project("alpha").last_serial),
+        "not-listed": ("not-listed", None),
+    }
