@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from django.db.models import Count, Max
 from django.test import Client
 from packaging.utils import canonicalize_name
 
 from apps.catalog.blobstore import blob_storage
-from apps.catalog.models import Distribution
+from apps.catalog.models import Distribution, JournalEntry, Project
 from apps.replication.models import SyncRun, Upstream
 from apps.replication.runner import run_in_process
 from apps.replication.services import sync_run_start, upstream_get_or_create_for_url
@@ -162,3 +163,19 @@ def files_under(directory: Path, predicate: Callable[[str], bool] = lambda _: Tr
     for folder, _dirs, names in os.walk(directory):
         found += [os.path.join(folder, n) for n in names if predicate(n)]
     return sorted(found)
+
+
+def assert_catalog_consistent() -> None:
+    """No duplicate rows, one journal entry per file added, and each project's serial is its
+    newest journal entry."""
+    assert not Distribution.objects.values("filename").annotate(n=Count("id")).filter(n__gt=1)
+    assert not Project.objects.values("normalized_name").annotate(n=Count("id")).filter(n__gt=1)
+    adds = JournalEntry.objects.filter(action__startswith="add ", action__contains=" file ")
+    assert not adds.values("action").annotate(n=Count("id")).filter(n__gt=1)
+    newest = dict(
+        JournalEntry.objects.values("normalized_name")
+        .annotate(newest=Max("id"))
+        .values_list("normalized_name", "newest")
+    )
+    for name, serial in Project.objects.values_list("normalized_name", "last_serial"):
+        assert serial == newest[name], name

@@ -1,16 +1,26 @@
 """A sync from a Warehouse-shaped upstream, then an incremental one after the upstream changed,
 then a no-op: through each protocol the node can plan with (PyPI JSON, XML-RPC, simple)."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 from packaging.utils import canonicalize_name
 
 from apps.catalog.blobstore import blob_storage
 from apps.catalog.models import Distribution, JournalEntry, Project
 from apps.replication.models import ProjectSyncState, SyncRun, Upstream
 
-from .helpers import assert_node_mirrors, node_projects, node_served, store_problems, sync
+from .helpers import (
+    assert_catalog_consistent,
+    assert_node_mirrors,
+    node_projects,
+    node_served,
+    store_problems,
+    sync,
+    upstream_for,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -169,6 +179,7 @@ def test_next_sync_visits_only_changed_projects_and_serves_the_new_state(
         assert serials_after[name] > serials_before[name]
     for name in ("oldie", "omega"):
         assert serials_after[name] == serials_before[name]
+    assert_catalog_consistent()
     assert journal_after(journal_before) == {
         ("alpha", "2.0", "new release"),
         ("alpha", "2.0", "add py3 file alpha-2.0-py3-none-any.whl"),
@@ -199,8 +210,6 @@ def test_serials_reached_follow_the_upstream(server, upstream, protocol):
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 def test_no_op_sync_touches_no_project_page(server, upstream, protocol):
     populate(upstream)
-    sync(server, protocol=protocol)
-    change(upstream)
     sync(server, protocol=protocol)
     server.clear_requests()
 
@@ -244,6 +253,54 @@ def test_protocol_is_detected_from_the_upstreams_shape(server, upstream):
     assert run.upstream.protocol == Upstream.Protocol.PYPI_JSON
     assert {r.kind for r in server.requests()} >= {"root", "json", "file"}
     assert not server.requests(kind="simple")
+
+
+def test_every_request_names_the_mirror_in_its_user_agent(server, upstream, settings):
+    populate(upstream)
+
+    sync(server, protocol="xmlrpc")  # GETs and XML-RPC POSTs
+
+    agents = {r.headers.get("User-Agent") for r in server.requests()}
+    assert agents == {settings.PYPIMIRROR_USER_AGENT}
+    assert settings.PYPIMIRROR_USER_AGENT.startswith("pypimirror/")
+
+
+def test_project_leased_by_a_live_worker_is_skipped(server, upstream):
+    populate(upstream)
+    row = upstream_for(server)
+    holder = "another-host:1:cafe"
+    ProjectSyncState.objects.create(
+        upstream=row,
+        normalized_name="beta",
+        name="beta",
+        lease_owner=holder,
+        lease_until=timezone.now() + timedelta(minutes=1),
+    )
+
+    run = sync(row)
+
+    assert (run.projects_done, run.projects_skipped) == (5, 1)
+    assert run.errors == [{"project": "beta", "error": "another worker is syncing it"}]
+    assert "beta" not in server.requested_projects()
+    assert ProjectSyncState.objects.get(normalized_name="beta").lease_owner == holder
+
+
+def test_expired_lease_is_taken_over_and_released(server, upstream, client):
+    populate(upstream)
+    row = upstream_for(server)
+    ProjectSyncState.objects.create(
+        upstream=row,
+        normalized_name="beta",
+        name="beta",
+        lease_owner="another-host:1:cafe",
+        lease_until=timezone.now() - timedelta(seconds=1),
+    )
+
+    run = sync(row)
+
+    assert run.state == SyncRun.State.SUCCEEDED, run.errors
+    assert_node_mirrors(client, upstream, "beta")
+    assert not ProjectSyncState.objects.exclude(lease_owner="").exists()
 
 
 def test_unyank_and_re_added_project_are_carried_over(server, upstream, client):
