@@ -97,9 +97,11 @@ def start_worker(tmp_path) -> Iterator:
         pytest.skip("a worker process shares the test's database only on PostgreSQL")
     if not _redis_available():
         pytest.skip(f"no Redis at {BROKER}")
-    _flush_broker()
     workers: list[Worker] = []
     sender = Celery("crash-test", broker=BROKER)
+    if sender.control.inspect(timeout=0.5).ping():
+        pytest.fail(f"other Celery workers use {BROKER}: set PYPIMIRROR_TEST_CRASH_BROKER")
+    _flush_broker()  # what a killed run of this test may have left
 
     def start() -> Worker:
         env = {
