@@ -53,6 +53,27 @@ def _fetch_metadata(http: httpx.Client, remote: RemoteFile) -> bytes:
     return bytes(data)
 
 
+def _checked_metadata(
+    http: httpx.Client, remote: RemoteFile, from_file: bytes | None
+) -> bytes | None:
+    """The file's PEP 658 metadata, checked against the hash the upstream gives for it.
+
+    The wheel's own METADATA is used when it matches (no extra request); otherwise, or for files
+    we cannot read, the upstream's ``.metadata`` is fetched.
+    """
+    if remote.core_metadata_sha256 is None:
+        return from_file
+    wanted = remote.core_metadata_sha256 or None
+    if from_file is not None and (
+        wanted is None or hashlib.sha256(from_file).hexdigest() == wanted
+    ):
+        return from_file
+    data = _fetch_metadata(http, remote)
+    if wanted is not None and hashlib.sha256(data).hexdigest() != wanted:
+        raise UpstreamError(f"{remote.filename}.metadata: sha256 does not match the upstream's")
+    return data
+
+
 def fetch_file(http: httpx.Client, remote: RemoteFile) -> FetchedFile:
     """Download, verify and store one file; raises UpstreamError (nothing stored) when it fails."""
     try:
@@ -77,21 +98,11 @@ def fetch_file(http: httpx.Client, remote: RemoteFile) -> FetchedFile:
         version = remote.version or (info.version if info else None)
         if not version:
             raise UpstreamError(f"{remote.filename}: cannot tell which version it belongs to")
-        verified = writer.commit()
-    core_metadata = info.core_metadata if info else None
+        core_metadata = _checked_metadata(http, remote, info.core_metadata if info else None)
+        verified = writer.commit()  # only now: nothing is stored for a file that fails
     metadata_sha256 = None
-    if remote.core_metadata_sha256 is not None or core_metadata is not None:
-        wanted = remote.core_metadata_sha256 or None
-        if core_metadata is None or (
-            wanted and hashlib.sha256(core_metadata).hexdigest() != wanted
-        ):
-            core_metadata = _fetch_metadata(http, remote)
-        try:
-            metadata_sha256 = metadata_put(
-                blob_path=verified.blob_path, data=core_metadata, expected_sha256=wanted
-            )
-        except BlobError as exc:
-            raise UpstreamError(str(exc)) from None
+    if core_metadata is not None:
+        metadata_sha256 = metadata_put(blob_path=verified.blob_path, data=core_metadata)
     return FetchedFile(
         remote=remote,
         file=verified,

@@ -25,7 +25,8 @@ def new_owner() -> str:
     return f"{_HOST}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
 
 
-def _holder_is_dead(owner: str) -> bool:
+def lease_holder_is_dead(owner: str) -> bool:
+    """True when the owner is a process of this host that no longer runs."""
     host, _, rest = owner.partition(":")
     pid = rest.partition(":")[0]
     if host != _HOST or not pid.isdigit():
@@ -47,7 +48,7 @@ def lease_acquire(*, state: ProjectSyncState, owner: str) -> bool:
     if rows.filter(free).update(lease_owner=owner, lease_until=now + LEASE):
         return True
     holder = rows.values_list("lease_owner", flat=True).first() or ""
-    if holder and _holder_is_dead(holder):
+    if holder and lease_holder_is_dead(holder):
         return bool(
             rows.filter(lease_owner=holder).update(lease_owner=owner, lease_until=now + LEASE)
         )

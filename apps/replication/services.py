@@ -17,7 +17,13 @@ from .clients import UpstreamClient, UpstreamError, UpstreamUnusable, client_for
 from .clients.base import NOT_MODIFIED, CrossOriginRedirect
 from .clients.detect import split_upstream_url
 from .clients.http import make_http_client
-from .leases import lease_acquire, lease_release, lease_renew, new_owner
+from .leases import (
+    lease_acquire,
+    lease_holder_is_dead,
+    lease_release,
+    lease_renew,
+    new_owner,
+)
 from .models import ProjectSyncState, SyncRun, Upstream
 from .planner import plan_sync
 from .schedules import upstream_schedule_ensure
@@ -73,26 +79,35 @@ def upstream_detect(*, upstream: Upstream) -> str:
     return protocol
 
 
+def upstream_is_busy(*, upstream: Upstream) -> bool:
+    """Whether a worker is syncing one of the upstream's projects now: a live lease held by a
+    process that still runs. A run whose workers were killed is not busy, so the next full sync
+    starts at once and picks its projects up (a duplicate task is harmless: leases and serials
+    make project syncs idempotent)."""
+    return any(
+        not lease_holder_is_dead(owner)
+        for owner in ProjectSyncState.objects.filter(
+            upstream=upstream, lease_until__gt=timezone.now()
+        ).values_list("lease_owner", flat=True)
+    )
+
+
 def sync_run_start(
     *, upstream: Upstream, trigger: str, projects: list[str] | None = None
 ) -> tuple[SyncRun, list[str]]:
     """Create a run and its plan: returns the run and the project names to sync.
 
     An upstream that cannot be used at all fails the run and raises UpstreamUnusable. A full
-    sync while another is still making progress raises SyncInProgress (a run with no progress
-    for PYPIMIRROR_SYNC_STALL_MINUTES is marked abandoned instead); a sync of named projects
-    may run beside it.
+    sync while another is still being worked on raises SyncInProgress (a run whose workers
+    stopped is marked abandoned instead); a sync of named projects may run beside it.
     """
     active = SyncRun.objects.filter(upstream=upstream, state__in=["planning", "running"])
-    stalled_before = timezone.now() - timedelta(minutes=settings.PYPIMIRROR_SYNC_STALL_MINUTES)
-    if projects is None:
-        current = active.filter(updated__gte=stalled_before).first()
-        if current is not None:
-            raise SyncInProgress(current)
-    active.filter(updated__lt=stalled_before).update(
+    if projects is None and active.exists() and upstream_is_busy(upstream=upstream):
+        raise SyncInProgress(active.order_by("-updated").first())
+    active.update(
         state=SyncRun.State.FAILED,
         finished=timezone.now(),
-        error=f"abandoned: no progress for {settings.PYPIMIRROR_SYNC_STALL_MINUTES} minutes",
+        error="abandoned: its workers stopped (killed, or the broker lost their tasks)",
     )
     run = SyncRun.objects.create(
         upstream=upstream, trigger=trigger, serial_from=upstream.last_serial

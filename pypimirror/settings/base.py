@@ -178,8 +178,6 @@ PYPIMIRROR_SYNC_CONCURRENCY = env.int("PYPIMIRROR_SYNC_CONCURRENCY", default=8)
 PYPIMIRROR_SYNC_MAX_ATTEMPTS_STALE = env.int("PYPIMIRROR_SYNC_MAX_ATTEMPTS_STALE", default=3)
 PYPIMIRROR_SYNC_STALE_BACKOFF = env.float("PYPIMIRROR_SYNC_STALE_BACKOFF", default=1.0)
 PYPIMIRROR_SYNC_INTERVAL_MINUTES = env.int("PYPIMIRROR_SYNC_INTERVAL_MINUTES", default=10)
-# A run with no project finished for this long is taken as dead (its worker killed).
-PYPIMIRROR_SYNC_STALL_MINUTES = env.int("PYPIMIRROR_SYNC_STALL_MINUTES", default=30)
 # Files larger than this are refused when the upstream does not list a size (PyPI's limit is
 # about 1 GB per file for most projects; some have 10 GB).
 PYPIMIRROR_MAX_FILE_SIZE = env.int("PYPIMIRROR_MAX_FILE_SIZE", default=20 * 1024**3)

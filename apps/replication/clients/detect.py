@@ -10,6 +10,8 @@ from .pypi_json import JSON_ACCEPT, PyPIJSONClient, parse_json_root
 from .simple import SimpleClient
 from .xmlrpc import XMLRPCClient
 
+HTML_TYPES = ("text/html", "application/vnd.pypi.simple.v1+html")
+
 
 def split_upstream_url(url: str) -> tuple[str, str]:
     """(base URL, simple index URL) from either form: ``https://pypi.org`` or ``.../simple/``."""
@@ -31,7 +33,13 @@ def detect_protocol(url: str, http: httpx.Client) -> str:
         raise UpstreamUnusable(f"cannot reach the upstream: {exc}") from None
     if response.status_code != 200:
         raise UpstreamUnusable(f"{simple_url} answered HTTP {response.status_code}")
-    if response.headers.get("Content-Type", "").startswith(JSON_ACCEPT):
+    content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    if content_type not in (JSON_ACCEPT, *HTML_TYPES):
+        raise UpstreamUnusable(
+            f"{simple_url} answers {content_type or 'no content type'}, not a package index "
+            "(PEP 503 HTML or PEP 691 JSON)"
+        )
+    if content_type == JSON_ACCEPT:
         try:
             listing = parse_json_root(simple_url, body)
         except UpstreamError:

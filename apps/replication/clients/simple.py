@@ -97,7 +97,13 @@ class SimpleClient:
                 _file_from_691(e, page_url) for e in data.get("files") or [] if isinstance(e, dict)
             ]
             versions = [v for v in data.get("versions") or [] if isinstance(v, str)]
-            display = data.get("name") if isinstance(data.get("name"), str) else name
+            page_name = data.get("name")
+            # PEP 691 pages give the normalized name; keep the listing's display name unless
+            # the page has a better one.
+            if isinstance(page_name, str) and page_name != canonicalize_name(page_name):
+                display = page_name
+            else:
+                display = name
         else:
             files = [
                 file_from_anchor(a, t, page_url) for a, t in html_anchors(body) if a.get("href")
