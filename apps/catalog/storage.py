@@ -1,8 +1,9 @@
 """The blob store's filesystem backend: saves are atomic renames, names are never altered."""
 
 import os
-import uuid
+import tempfile
 
+from django.conf import settings
 from django.core.files.storage import FileSystemStorage
 
 
@@ -29,9 +30,14 @@ class BlobFileSystemStorage(FileSystemStorage):
                 return name
             except OSError:
                 pass  # another filesystem: copy below
-        partial = os.path.join(directory, f".partial-{uuid.uuid4().hex}")
+        # Staged in TMP_DIR (swept by maintenance) when a rename from there is atomic.
+        os.makedirs(settings.TMP_DIR, exist_ok=True)
+        same_device = os.stat(settings.TMP_DIR).st_dev == os.stat(directory).st_dev
+        fd, partial = tempfile.mkstemp(
+            prefix=".partial-", dir=settings.TMP_DIR if same_device else directory
+        )
         try:
-            with open(partial, "wb") as out:
+            with os.fdopen(fd, "wb") as out:
                 if hasattr(content, "seek"):
                     content.seek(0)
                 for chunk in content.chunks():

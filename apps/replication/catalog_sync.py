@@ -67,7 +67,7 @@ def apply_remote_project(
         if present is not None and present.sha256 == remote_file.sha256:
             continue
         try:
-            fetched.append(fetch_file(http, remote_file))
+            fetched.append(fetch_file(http, remote_file, heartbeat=heartbeat))
         except UpstreamError as exc:
             result.errors.append(str(exc))
         heartbeat()  # still working: keep the project's lease

@@ -2,6 +2,8 @@
 with its PEP 658 metadata checked too. Nothing of a file that fails is kept."""
 
 import hashlib
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from .clients.base import RemoteFile, UpstreamError
 from .clients.http import http_errors
 
 CHUNK_SIZE = 256 * 1024
+HEARTBEAT_SECONDS = 30
 
 
 @dataclass(frozen=True)
@@ -30,14 +33,20 @@ class FetchedFile:
     release_metadata: dict
 
 
-def _download(http: httpx.Client, remote: RemoteFile, writer: BlobWriter) -> None:
+def _download(
+    http: httpx.Client, remote: RemoteFile, writer: BlobWriter, heartbeat: Callable[[], None]
+) -> None:
     # identity: the sha256 is of the file's bytes, not of a transfer encoding of them
     headers = {"Accept-Encoding": "identity"}
     with http_errors(remote.url), http.stream("GET", remote.url, headers=headers) as response:
         if response.status_code != 200:
             raise UpstreamError(f"{remote.filename}: HTTP {response.status_code}")
+        beat = time.monotonic()
         for chunk in response.iter_bytes(CHUNK_SIZE):
             writer.write(chunk)
+            if time.monotonic() - beat > HEARTBEAT_SECONDS:  # a long download keeps its lease
+                heartbeat()
+                beat = time.monotonic()
 
 
 def _fetch_metadata(http: httpx.Client, remote: RemoteFile) -> bytes:
@@ -74,7 +83,9 @@ def _checked_metadata(
     return data
 
 
-def fetch_file(http: httpx.Client, remote: RemoteFile) -> FetchedFile:
+def fetch_file(
+    http: httpx.Client, remote: RemoteFile, *, heartbeat: Callable[[], None] = lambda: None
+) -> FetchedFile:
     """Download, verify and store one file; raises UpstreamError (nothing stored) when it fails."""
     try:
         writer = BlobWriter(
@@ -87,7 +98,7 @@ def fetch_file(http: httpx.Client, remote: RemoteFile) -> FetchedFile:
         raise UpstreamError(str(exc)) from None
     with writer:
         try:
-            _download(http, remote, writer)
+            _download(http, remote, writer, heartbeat)
             writer.verify()
         except BlobError as exc:
             raise UpstreamError(str(exc)) from None

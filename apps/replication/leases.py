@@ -37,7 +37,11 @@ def lease_holder_is_dead(owner: str) -> bool:
         return True
     except PermissionError:
         return False
-    return False
+    try:  # killed but not yet reaped by its parent: a zombie holds nothing
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rpartition(")")[2].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
 
 
 def lease_acquire(*, state: ProjectSyncState, owner: str) -> bool:

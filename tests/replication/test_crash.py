@@ -11,7 +11,6 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -19,11 +18,9 @@ import pytest
 from celery import Celery
 from django.conf import settings
 from django.db import connection
-from django.utils import timezone
 
 from apps.catalog.models import Project
 from apps.replication.models import ProjectSyncState, SyncRun
-from apps.replication.services import SyncInProgress
 from tests.support.upstream import Fault
 
 from .helpers import (
@@ -220,13 +217,6 @@ def test_killed_worker_never_served_a_partial_file(
     assert_catalog_consistent()
 
 
-STALL_BUG = (
-    "bug: the killed worker's run stays 'running' and counts as making progress for "
-    "PYPIMIRROR_SYNC_STALL_MINUTES (30) after its last finished project, so a full sync "
-    "raises SyncInProgress (the sync command follows the dead run; sync_upstream does nothing)"
-)
-
-
 def assert_converged(client, upstream) -> None:
     for name in PROJECTS:
         assert_node_mirrors(client, upstream, name)
@@ -235,7 +225,6 @@ def assert_converged(client, upstream) -> None:
     assert not ProjectSyncState.objects.exclude(lease_owner="").exists()
 
 
-@pytest.mark.xfail(strict=True, raises=SyncInProgress, reason=STALL_BUG)
 def test_next_full_sync_right_after_a_kill_converges(
     slow_upstream, upstream, start_worker, blob_store, client
 ):
@@ -244,10 +233,13 @@ def test_next_full_sync_right_after_a_kill_converges(
     kill_mid_sync(worker, start_worker.sender, row, blob_store)
     slow_upstream.clear_faults()
 
+    killed = SyncRun.objects.get()
     run = sync(row)
 
     assert run.state == SyncRun.State.SUCCEEDED, run.errors
     assert_converged(client, upstream)
+    killed.refresh_from_db()
+    assert (killed.state, killed.error[:9]) == (SyncRun.State.FAILED, "abandoned")
 
 
 def test_sync_of_the_projects_right_after_a_kill_takes_over_the_dead_workers_leases(
@@ -265,26 +257,6 @@ def test_sync_of_the_projects_right_after_a_kill_takes_over_the_dead_workers_lea
     assert_converged(client, upstream)
 
 
-def test_full_sync_converges_once_the_killed_run_counts_as_stalled(
-    slow_upstream, upstream, start_worker, blob_store, client, settings
-):
-    worker = start_worker()
-    row = upstream_for(slow_upstream)
-    killed = kill_mid_sync(worker, start_worker.sender, row, blob_store)
-    slow_upstream.clear_faults()
-    stalled = timezone.now() - timedelta(minutes=settings.PYPIMIRROR_SYNC_STALL_MINUTES + 1)
-    SyncRun.objects.filter(pk=killed.pk).update(updated=stalled)  # time passes
-
-    run = sync(row)
-
-    assert run.state == SyncRun.State.SUCCEEDED, run.errors
-    assert_converged(client, upstream)
-    killed.refresh_from_db()
-    assert killed.state == SyncRun.State.FAILED
-    assert "abandoned" in killed.error
-
-
-@pytest.mark.xfail(strict=True, reason=STALL_BUG)
 def test_new_worker_after_a_kill_converges(
     slow_upstream, upstream, start_worker, blob_store, client
 ):

@@ -133,11 +133,6 @@ def test_upstream_metadata_that_differs_from_the_wheel_is_fetched_and_checked(
     assert path.read_bytes() == listed_metadata
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: fetch_file commits the distribution's blob before its metadata is checked, so "
-    "a bad .metadata leaves an orphan blob in the store",
-)
 def test_bad_metadata_leaves_nothing(server, upstream, http, blob_store):
     spec = DistSpec(name="meta", version="1.0")
     file = upstream.add_raw_file(

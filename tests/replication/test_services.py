@@ -221,21 +221,7 @@ def test_no_op_sync_touches_no_project_page(server, upstream, protocol):
     assert kinds == ({"xmlrpc"} if protocol == "xmlrpc" else {"root"})
 
 
-@pytest.mark.parametrize(
-    "protocol",
-    [
-        "pypi-json",
-        "xmlrpc",
-        pytest.param(
-            "simple",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="bug: SimpleClient.get_project takes the PEP 691 page's `name`, which is "
-                "the normalized name, over the listing's display name",
-            ),
-        ),
-    ],
-)
+@pytest.mark.parametrize("protocol", PROTOCOLS)
 def test_display_names_are_kept(server, upstream, client, protocol):
     populate(upstream)
 

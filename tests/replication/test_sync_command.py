@@ -133,11 +133,6 @@ def test_url_with_no_index_behind_it_exits_2(populated, capsys):
     assert "404" in capsys.readouterr().err
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: detect_protocol falls back to `simple` for any 200 answer, so a web site "
-    "that is no index is synced as an empty index (exit 0)",
-)
 def test_web_site_that_is_no_index_exits_2(not_an_index, capsys):
     code = manage("sync", not_an_index, "--in-process")
 

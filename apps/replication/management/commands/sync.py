@@ -1,5 +1,6 @@
 import sys
 import threading
+import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -11,6 +12,7 @@ from apps.replication.services import (
     SyncInProgress,
     sync_run_start,
     upstream_get_or_create_for_url,
+    upstream_is_busy,
 )
 
 
@@ -58,9 +60,13 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"A sync of {target.name} is already running (run #{exc.run.pk}); following it."
             )
-            run = wait_for_run(exc.run, progress=self._progress)
+            run = wait_for_run(exc.run, progress=self._progress, stop=self._idle(target))
             self.stderr.write("")
             self._summary(run)
+            if run.state in (SyncRun.State.PLANNING, SyncRun.State.RUNNING):
+                raise CommandError(
+                    f"run #{run.pk} has no worker on it any more; start a new sync", returncode=1
+                ) from None
             return
         self.stdout.write(
             f"Syncing {target.name} ({target.url}, {target.protocol}): "
@@ -85,6 +91,21 @@ class Command(BaseCommand):
         self._summary(run)
 
     _last_tenth = -1
+
+    @staticmethod
+    def _idle(upstream: Upstream, grace: float = 10.0):
+        """A stop condition: no worker has held any of the upstream's projects for ``grace`` s."""
+        idle_since: list[float] = []
+
+        def stop() -> bool:
+            if upstream_is_busy(upstream=upstream):
+                idle_since.clear()
+                return False
+            if not idle_since:
+                idle_since.append(time.monotonic())
+            return time.monotonic() - idle_since[0] > grace
+
+        return stop
 
     def _upstream(self, value: str) -> Upstream:
         if "://" in value:
