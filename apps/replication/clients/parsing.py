@@ -93,6 +93,20 @@ def file_facts(filename: str) -> tuple[str | None, str | None, str | None]:
     return (match["version"] if match else None), "sdist", "source"
 
 
+def json_file_fields(entry: dict, *, hashes_key: str, page_url: str) -> dict:
+    """The fields every JSON file entry has (JSON API and PEP 691 alike), checked."""
+    filename, url = entry.get("filename"), entry.get("url")
+    if not isinstance(filename, str) or not isinstance(url, str):
+        raise UpstreamError(f"{page_url}: a file without filename or url")
+    size = entry.get("size")
+    return {
+        "filename": filename,
+        "url": absolute(url, page_url),
+        "sha256": sha256_of(entry.get(hashes_key), filename),
+        "size": size if isinstance(size, int) and size >= 0 else None,
+    }
+
+
 def absolute(url: str, page_url: str) -> str:
     return urldefrag(urljoin(page_url, url)).url
 

@@ -6,7 +6,7 @@ from packaging.utils import canonicalize_name
 
 from .base import ProjectListing, RemoteFile, RemoteProject, UpstreamError
 from .http import fetch_document, header_serial, parse_json
-from .parsing import absolute, file_facts, metadata_sha256, parse_time, sha256_of, yanked_reason
+from .parsing import file_facts, json_file_fields, metadata_sha256, parse_time, yanked_reason
 
 JSON_ACCEPT = "application/vnd.pypi.simple.v1+json"
 
@@ -27,16 +27,10 @@ def parse_json_root(url: str, body: bytes) -> ProjectListing:
 
 
 def file_from_jsonapi(entry: dict, version: str, page_url: str) -> RemoteFile:
-    filename = entry.get("filename")
-    if not isinstance(filename, str) or not isinstance(entry.get("url"), str):
-        raise UpstreamError(f"{page_url}: a file without filename or url")
-    _version, packagetype, python_version = file_facts(filename)
-    size = entry.get("size")
+    fields = json_file_fields(entry, hashes_key="digests", page_url=page_url)
+    _version, packagetype, python_version = file_facts(fields["filename"])
     return RemoteFile(
-        filename=filename,
-        url=absolute(entry["url"], page_url),
-        sha256=sha256_of(entry.get("digests"), filename),
-        size=size if isinstance(size, int) and size >= 0 else None,
+        **fields,
         version=version,
         packagetype=entry.get("packagetype") or packagetype,
         python_version=entry.get("python_version") or python_version,

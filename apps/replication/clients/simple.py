@@ -7,13 +7,12 @@ from packaging.utils import canonicalize_name
 from .base import NOT_MODIFIED, ProjectListing, RemoteFile, RemoteProject, UpstreamError
 from .http import fetch_document, header_serial, parse_json
 from .parsing import (
-    absolute,
     file_facts,
     file_from_anchor,
     html_anchors,
+    json_file_fields,
     metadata_sha256,
     parse_time,
-    sha256_of,
     yanked_reason,
 )
 
@@ -30,16 +29,10 @@ def _is_json(response: httpx.Response) -> bool:
 
 
 def _file_from_691(entry: dict, page_url: str) -> RemoteFile:
-    filename = entry.get("filename")
-    if not isinstance(filename, str) or not isinstance(entry.get("url"), str):
-        raise UpstreamError(f"{page_url}: a file without filename or url")
-    version, packagetype, python_version = file_facts(filename)
-    size = entry.get("size")
+    fields = json_file_fields(entry, hashes_key="hashes", page_url=page_url)
+    version, packagetype, python_version = file_facts(fields["filename"])
     return RemoteFile(
-        filename=filename,
-        url=absolute(entry["url"], page_url),
-        sha256=sha256_of(entry.get("hashes"), filename),
-        size=size if isinstance(size, int) and size >= 0 else None,
+        **fields,
         version=version,
         packagetype=packagetype,
         python_version=python_version,
