@@ -1,10 +1,13 @@
 """Writes to the catalog. Every change takes the project's row lock and writes its journal entry
 (the serial) in the same transaction, so a page never shows a change its serial does not."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
+from django.db.models import Max
 from django.utils import timezone
 from packaging.utils import canonicalize_name
 
@@ -40,8 +43,27 @@ def journal_write(*, project: Project, action: str, version: str | None = None) 
         action=action,
     )
     project.last_serial = entry.pk
-    project.save(update_fields=["last_serial", "updated"])
+    if not getattr(project, "_journal_batch", False):
+        project.save(update_fields=["last_serial", "updated"])
     return entry
+
+
+@contextmanager
+def journal_batch(*, project: Project) -> Iterator[None]:
+    """Many changes to one project: each gets its journal entry, the project row is written once
+    at the end (with its newest serial), not once per entry. Inside the project's lock."""
+    project._journal_batch = True
+    try:
+        yield
+    finally:
+        project._journal_batch = False
+    newest = JournalEntry.objects.filter(normalized_name=project.normalized_name).aggregate(
+        serial=Max("id")
+    )["serial"]
+    project.last_serial = max(newest or 0, project.last_serial)
+    Project.objects.filter(pk=project.pk).update(
+        last_serial=project.last_serial, updated=timezone.now()
+    )
 
 
 def project_lock(*, name: str, create: bool = False) -> Project | None:

@@ -42,8 +42,6 @@ class BlobFileSystemStorage(FileSystemStorage):
                     content.seek(0)
                 for chunk in content.chunks():
                     out.write(chunk)
-                out.flush()
-                os.fsync(out.fileno())
             self._set_mode(partial)
             os.replace(partial, full_path)
         finally:

@@ -79,30 +79,31 @@ def apply_remote_project(
             return result
         if project.status == Project.Status.BLOCKED:
             return result  # taken down here: nothing of it is accepted
-        for filename, dist in _local_files(normalized).items():
-            remote_file = wanted.get(filename)
-            if remote_file is None or (
-                remote_file.sha256 != dist.sha256 and filename not in failed
-            ):
-                catalog.distribution_remove(distribution=dist)
-        for item in fetched:
-            catalog.distribution_publish(
-                project=project,
-                new=catalog.NewDistribution(
-                    file=item.file,
-                    version=item.version,
-                    packagetype=item.remote.packagetype or "sdist",
-                    python_version=item.remote.python_version or "source",
-                    requires_python=item.remote.requires_python,
-                    upload_time=item.remote.upload_time,
-                    core_metadata_sha256=item.core_metadata_sha256,
-                    yanked_reason=item.remote.yanked,
-                    release_metadata=item.release_metadata,
-                ),
-            )
-            result.files += 1
-            result.bytes += item.file.size
-        _apply_yanks(normalized, wanted)
+        with catalog.journal_batch(project=project):
+            for filename, dist in _local_files(normalized).items():
+                remote_file = wanted.get(filename)
+                if remote_file is None or (
+                    remote_file.sha256 != dist.sha256 and filename not in failed
+                ):
+                    catalog.distribution_remove(distribution=dist)
+            for item in fetched:
+                catalog.distribution_publish(
+                    project=project,
+                    new=catalog.NewDistribution(
+                        file=item.file,
+                        version=item.version,
+                        packagetype=item.remote.packagetype or "sdist",
+                        python_version=item.remote.python_version or "source",
+                        requires_python=item.remote.requires_python,
+                        upload_time=item.remote.upload_time,
+                        core_metadata_sha256=item.core_metadata_sha256,
+                        yanked_reason=item.remote.yanked,
+                        release_metadata=item.release_metadata,
+                    ),
+                )
+                result.files += 1
+                result.bytes += item.file.size
+            _apply_yanks(normalized, wanted)
     return result
 
 

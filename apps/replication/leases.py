@@ -8,7 +8,9 @@ over at once.
 
 import os
 import socket
+import time
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.db.models import Q
@@ -59,10 +61,19 @@ def lease_acquire(*, state: ProjectSyncState, owner: str) -> bool:
     return False
 
 
-def lease_renew(*, state: ProjectSyncState, owner: str) -> None:
-    ProjectSyncState.objects.filter(pk=state.pk, lease_owner=owner).update(
-        lease_until=timezone.now() + LEASE
-    )
+def lease_renewer(*, state: ProjectSyncState, owner: str) -> Callable[[], None]:
+    """A heartbeat to call as work goes on: it extends the lease, at most every LEASE / 4."""
+    last = [time.monotonic()]
+
+    def renew() -> None:
+        if time.monotonic() - last[0] < LEASE.total_seconds() / 4:
+            return
+        last[0] = time.monotonic()
+        ProjectSyncState.objects.filter(pk=state.pk, lease_owner=owner).update(
+            lease_until=timezone.now() + LEASE
+        )
+
+    return renew
 
 
 def lease_release(*, state: ProjectSyncState, owner: str) -> None:

@@ -21,7 +21,7 @@ from .leases import (
     lease_acquire,
     lease_holder_is_dead,
     lease_release,
-    lease_renew,
+    lease_renewer,
     new_owner,
 )
 from .models import ProjectSyncState, SyncRun, Upstream
@@ -203,7 +203,7 @@ def project_sync(*, run: SyncRun, name: str) -> Outcome:
             http=upstream_client(upstream).http,
             name=state.name,
             remote=remote,
-            heartbeat=lambda: lease_renew(state=state, owner=owner),
+            heartbeat=lease_renewer(state=state, owner=owner),
         )
     except catalog_sync.StaleUpstream as exc:
         _record(run, state, Outcome.SKIPPED, error=str(exc))

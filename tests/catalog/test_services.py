@@ -77,3 +77,18 @@ def test_serials_are_strictly_increasing_per_change(project):
     serials = list(JournalEntry.objects.values_list("id", flat=True))
     assert serials == sorted(set(serials))
     assert len(serials) == 4  # create, new release and one per file
+
+
+def test_journal_batch_writes_each_entry_and_leaves_the_newest_serial(project, tmp_path):
+    with transaction.atomic():
+        locked = services.project_lock(name="foo")
+        with services.journal_batch(project=locked):
+            dist = Distribution.objects.select_related("project", "release").first()
+            services.distribution_remove(distribution=dist)  # through another instance
+            services.release_set_yanked(release=Release.objects.get(), reason="x")
+    project.refresh_from_db()
+    assert project.last_serial == last_entry().id
+    assert [e.action for e in JournalEntry.objects.order_by("-id")[:2]] == [
+        "yank release",
+        f"remove file {dist.filename}",
+    ]
