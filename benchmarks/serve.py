@@ -20,7 +20,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +27,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks._common import node_env, postgres_create, postgres_drop
 from benchmarks.harness import (
     ROOT,
     Server,
@@ -97,42 +97,6 @@ def describe_files(directory: Path) -> str:
         f"wheels ~{sum(wheels) // len(wheels)} B each (with METADATA, PEP 658), "
         f"sdists ~{sum(sdists) // len(sdists)} B"
     )
-
-
-def postgres_create(admin_url: str) -> str | None:
-    """A new, empty database on the server of ``admin_url``; None if none answers."""
-    try:
-        import psycopg
-    except ImportError:
-        return None
-    name = f"pypimirror_bench_{uuid.uuid4().hex[:8]}"
-    try:
-        with psycopg.connect(admin_url, autocommit=True, connect_timeout=3) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-    except psycopg.Error:
-        return None
-    return re.sub(r"/[^/]*$", f"/{name}", admin_url)
-
-
-def postgres_drop(admin_url: str, url: str) -> None:
-    import psycopg
-
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
-
-
-def node_env(data_dir: Path, database_url: str | None, **extra: str) -> dict[str, str]:
-    """Production settings, DEBUG off; SQLite under the data directory unless a URL is given."""
-    env = clean_env(
-        DJANGO_SETTINGS_MODULE="pypimirror.settings.production",
-        DJANGO_SECRET_KEY="benchmark-only",
-        DJANGO_DEBUG="false",
-        PYPIMIRROR_DATA_DIR=str(data_dir),
-        **extra,
-    )
-    if database_url:
-        env["DATABASE_URL"] = database_url
-    return env
 
 
 def import_node(data_dir: Path, dists: Path, database_url: str | None) -> float:
