@@ -39,13 +39,13 @@ def node_env(data_dir: Path, database_url: str | None, **extra: str) -> dict[str
     return env
 
 
-def postgres_create(admin_url: str) -> str | None:
+def postgres_create(admin_url: str, prefix: str = "pypimirror_bench") -> str | None:
     """A new, empty database on the server of ``admin_url``; None if none answers."""
     try:
         import psycopg
     except ImportError:
         return None
-    name = f"pypimirror_bench_{uuid.uuid4().hex[:8]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
     try:
         with psycopg.connect(admin_url, autocommit=True, connect_timeout=3) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
@@ -347,11 +347,13 @@ def redis_db(url: str):
 
 
 def git_revision() -> str:
-    """This work tree's commit, with "+changes" when apps/ or pypimirror/ differ from it."""
+    """The newest commit that touched the code measured (apps/, pypimirror/), with "+changes"
+    when the work tree differs from it there."""
     from benchmarks.harness import ROOT
 
     def git(*args: str) -> str:
         return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout
 
-    dirty = git("status", "--porcelain", "--", "apps", "pypimirror").strip()
-    return git("rev-parse", "--short", "HEAD").strip() + (" +changes" if dirty else "")
+    code = ("--", "apps", "pypimirror")
+    dirty = git("status", "--porcelain", *code).strip()
+    return git("log", "-1", "--format=%h", *code).strip() + (" +changes" if dirty else "")

@@ -184,7 +184,7 @@ class Node:
         self, stack, work: Path, *, admin_url: str, broker: str, concurrency: int,
         pool: str | None = None, processes: int = 1,
     ) -> None:  # fmt: skip
-        database = postgres_create(admin_url)
+        database = postgres_create(admin_url, prefix="pypimirror_bench_sync")
         if database is None:
             sys.exit(f"no PostgreSQL answers at {admin_url} (--postgres URL)")
         self.drop = lambda: postgres_drop(admin_url, database)

@@ -95,6 +95,18 @@ def contenders(args, stack, venv, master: str, *, big: bool) -> list:
     return found
 
 
+def run_syncs(syncer, upstream: Upstream) -> list[Row]:
+    """An initial sync, a no-op sync and, with workers, the no-op as beat starts it."""
+    rows = [syncer.sync(upstream, "initial"), syncer.sync(upstream, "no-op")]
+    if getattr(syncer, "workers", None):
+        rows.append(syncer.task_noop(upstream))
+    for row in rows:
+        print(f"    {row.sync} ({row.mode}): {row.summary()}", flush=True)
+        for problem in row.problems:
+            print(f"    PROBLEM: {problem}", flush=True)
+    return rows
+
+
 def main() -> int:
     args = parse_args()
     interrupt_on_sigterm()
@@ -126,19 +138,8 @@ def main() -> int:
             for n in range(rounds):
                 for i, factory in enumerate(factories):
                     syncer = factory(work / f"{size}-{n}-{i}")
-                    for sync in ("initial", "no-op"):
-                        print(f"  round {n + 1}/{rounds}: {syncer.tool} ({syncer.mode}) {sync} ...",
-                              flush=True)  # fmt: skip
-                        row = syncer.sync(upstream, sync)
-                        results.setdefault((row.tool, row.mode, row.sync, row.shape), []).append(
-                            row
-                        )
-                        print(f"    {row.summary()}", flush=True)
-                        for problem in row.problems:
-                            print(f"    PROBLEM: {problem}", flush=True)
-                    if getattr(syncer, "workers", None):
-                        row = syncer.task_noop(upstream)
-                        print(f"  {row.mode}: {row.summary()} {row.problems}", flush=True)
+                    print(f"  round {n + 1}/{rounds}: {syncer.tool} ({syncer.mode})", flush=True)
+                    for row in run_syncs(syncer, upstream):
                         results.setdefault((row.tool, row.mode, row.sync, row.shape), []).append(
                             row
                         )
