@@ -17,7 +17,8 @@ def workers_available(timeout: float = 1.0) -> bool:
     from pypimirror.celery import app
 
     try:
-        return bool(app.control.inspect(timeout=timeout).ping())
+        # limit=1: the first worker to answer is enough; no need to wait out the timeout
+        return bool(app.control.inspect(timeout=timeout, limit=1).ping())
     except Exception:  # no broker, or a transport without broadcast (the embedded SQLite one)
         return False
 
