@@ -16,10 +16,6 @@ from .clients.base import RemoteFile, RemoteProject, UpstreamError
 from .fetcher import FetchedFile, fetch_file
 
 
-class StaleUpstream(UpstreamError):
-    """The upstream's page is older than its listing said; try again in a later run."""
-
-
 @dataclass
 class ApplyResult:
     files: int = 0

@@ -14,7 +14,7 @@ from packaging.utils import canonicalize_name
 
 from . import catalog_sync
 from .clients import UpstreamClient, UpstreamError, UpstreamUnusable, client_for, detect_protocol
-from .clients.base import NOT_MODIFIED, CrossOriginRedirect
+from .clients.base import NOT_MODIFIED, CrossOriginRedirect, StaleUpstream
 from .clients.detect import split_upstream_url
 from .clients.http import make_http_client
 from .leases import (
@@ -161,22 +161,20 @@ def _record_wanted(
 
 
 def _get_fresh(client: UpstreamClient, state: ProjectSyncState):
-    """The upstream's page for the project, retried with backoff while older than planned."""
-    attempts = settings.PYPIMIRROR_SYNC_MAX_ATTEMPTS_STALE
-    base = settings.PYPIMIRROR_SYNC_STALE_BACKOFF
-    for delay in (*(base * 2**i for i in range(attempts - 1)), None):
+    """The upstream's page for the project, asked again with backoff while older than planned."""
+    attempts = max(1, settings.PYPIMIRROR_SYNC_MAX_ATTEMPTS_STALE)
+    for attempt in range(attempts):
         remote = client.get_project(state.name, etag=state.etag, last_modified=state.last_modified)
         if remote is None or remote is NOT_MODIFIED or remote.serial is None:
             return remote
         if remote.serial >= state.serial_wanted:
             return remote
-        if delay is None:
-            raise catalog_sync.StaleUpstream(
-                f"upstream page serial {remote.serial} is older than the {state.serial_wanted} "
-                "it listed; left for the next run"
-            )
-        time.sleep(delay)
-    return None  # unreachable
+        if attempt < attempts - 1:
+            time.sleep(settings.PYPIMIRROR_SYNC_STALE_BACKOFF * 2**attempt)
+    raise StaleUpstream(
+        f"upstream page serial {remote.serial} is older than the {state.serial_wanted} "
+        "it listed; left for the next run"
+    )
 
 
 def project_sync(*, run: SyncRun, name: str) -> Outcome:
@@ -205,7 +203,7 @@ def project_sync(*, run: SyncRun, name: str) -> Outcome:
             remote=remote,
             heartbeat=lease_renewer(state=state, owner=owner),
         )
-    except catalog_sync.StaleUpstream as exc:
+    except StaleUpstream as exc:
         _record(run, state, Outcome.SKIPPED, error=str(exc))
         return Outcome.SKIPPED
     except UpstreamError as exc:

@@ -13,6 +13,10 @@ class UpstreamUnusable(UpstreamError):
     """The upstream cannot be used at all (unreachable, not an index)."""
 
 
+class StaleUpstream(UpstreamError):
+    """The upstream's page is older than its listing said (a lagging CDN); try a later run."""
+
+
 class CrossOriginRedirect(UpstreamError):
     """An index page redirected to another host; not followed."""
 
