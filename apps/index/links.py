@@ -1,9 +1,15 @@
 """The URLs clients see for what the node serves."""
 
+from typing import Protocol
+
 from django.conf import settings
 from django.http import HttpRequest
 
-from apps.catalog.models import Distribution
+
+class Stored(Protocol):
+    """A Distribution, or the lighter record the simple pages read: only its blob path counts."""
+
+    blob_path: str
 
 
 def base_url(request: HttpRequest) -> str:
@@ -11,7 +17,7 @@ def base_url(request: HttpRequest) -> str:
     return settings.PYPIMIRROR_BASE_URL or f"{request.scheme}://{request.get_host()}"
 
 
-def distribution_url(*, base: str, distribution: Distribution) -> str:
+def distribution_url(*, base: str, distribution: Stored) -> str:
     """The file's absolute URL: its blob path (``packages/...``) under the base URL."""
     return f"{base}/{distribution.blob_path}"
 
