@@ -93,8 +93,11 @@ class BlobWriter:
         self._sha256 = hashlib.sha256()
         self._md5 = hashlib.md5(usedforsecurity=False)
         self._blake2b = hashlib.blake2b(digest_size=32)
-        os.makedirs(settings.TMP_DIR, exist_ok=True)
-        fd, self._path = tempfile.mkstemp(prefix="blob-", dir=settings.TMP_DIR)
+        try:
+            fd, self._path = tempfile.mkstemp(prefix="blob-", dir=settings.TMP_DIR)
+        except FileNotFoundError:  # the first blob of a new data directory
+            os.makedirs(settings.TMP_DIR, exist_ok=True)
+            fd, self._path = tempfile.mkstemp(prefix="blob-", dir=settings.TMP_DIR)
         self._file = os.fdopen(fd, "wb")
 
     def __enter__(self) -> Self:

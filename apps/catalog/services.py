@@ -1,8 +1,9 @@
 """Writes to the catalog. Every change takes the project's row lock and writes its journal entry
 (the serial) in the same transaction, so a page never shows a change its serial does not."""
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -34,32 +35,52 @@ class NewDistribution:
     release_metadata: dict = field(default_factory=dict)
 
 
+_batches: ContextVar[dict[str, list[JournalEntry]] | None] = ContextVar(
+    "journal_batches", default=None
+)
+
+
 def journal_write(*, project: Project, action: str, version: str | None = None) -> JournalEntry:
-    """Record one change and move the project's serial to it. Call inside the project's lock."""
-    entry = JournalEntry.objects.create(
-        name=project.name,
-        normalized_name=project.normalized_name,
-        version=version,
-        action=action,
+    """Record one change and move the project's serial to it. Call inside the project's lock.
+
+    Inside ``journal_batch`` for the project, the entry is queued and written (with its serial)
+    when the batch ends.
+    """
+    entry = JournalEntry(
+        name=project.name, normalized_name=project.normalized_name, version=version, action=action
     )
+    pending = (_batches.get() or {}).get(project.normalized_name)
+    if pending is not None:
+        pending.append(entry)
+        return entry
+    entry.save()
     project.last_serial = entry.pk
-    if not getattr(project, "_journal_batch", False):
-        project.save(update_fields=["last_serial", "updated"])
+    project.save(update_fields=["last_serial", "updated"])
     return entry
 
 
 @contextmanager
 def journal_batch(*, project: Project) -> Iterator[None]:
-    """Many changes to one project: each gets its journal entry, the project row is written once
-    at the end (with its newest serial), not once per entry. Inside the project's lock."""
-    project._journal_batch = True
+    """Many changes to one project: their journal entries are inserted together, in order, and
+    the project row is written once with the newest serial. Inside the project's lock."""
+    if project.normalized_name in (_batches.get() or {}):
+        yield  # inside an outer batch of the project: it writes these entries too
+        return
+    pending: list[JournalEntry] = []
+    token = _batches.set({**(_batches.get() or {}), project.normalized_name: pending})
     try:
         yield
     finally:
-        project._journal_batch = False
-    newest = JournalEntry.objects.filter(normalized_name=project.normalized_name).aggregate(
-        serial=Max("id")
-    )["serial"]
+        _batches.reset(token)
+    if not pending:
+        return
+    JournalEntry.objects.bulk_create(pending)
+    if any(entry.pk is None for entry in pending):  # a backend that returns no ids
+        newest = JournalEntry.objects.filter(normalized_name=project.normalized_name).aggregate(
+            serial=Max("id")
+        )["serial"]
+    else:
+        newest = max(entry.pk for entry in pending)
     project.last_serial = max(newest or 0, project.last_serial)
     Project.objects.filter(pk=project.pk).update(
         last_serial=project.last_serial, updated=timezone.now()
@@ -90,65 +111,125 @@ def project_lock(*, name: str, create: bool = False) -> Project | None:
 
 
 def distribution_publish(*, project: Project, new: NewDistribution) -> Distribution:
-    """Make one verified file visible, with its release, journal entries and serial.
+    """Make one verified file visible; see ``distributions_publish``."""
+    return distributions_publish(project=project, new=[new])[0]
+
+
+def distributions_publish(
+    *, project: Project, new: Sequence[NewDistribution]
+) -> list[Distribution]:
+    """Make verified files visible, with their releases, journal entries and serial: a few
+    statements whatever their number. A file already present with the same bytes is returned
+    as it is; with other bytes, CatalogError (nothing written).
 
     Call inside ``transaction.atomic()`` holding ``project_lock``.
     """
     if project.status == Project.Status.BLOCKED:
         raise CatalogError(f"{project.name} is blocked; its files are not accepted")
-    existing = Distribution.objects.filter(filename=new.file.filename).first()
-    if existing is not None:
-        if existing.sha256 != new.file.sha256:
-            raise CatalogError(f"{new.file.filename} is already present with other bytes")
-        return existing
-    release, created = Release.objects.get_or_create(
-        project=project,
-        version=new.version,
-        defaults={"metadata": new.release_metadata},
-    )
-    if created:
-        journal_write(project=project, action="new release", version=new.version)
-    elif new.release_metadata and not release.metadata:
-        release.metadata = new.release_metadata
-        release.save(update_fields=["metadata"])
-    distribution = Distribution.objects.create(
-        project=project,
-        release=release,
-        filename=new.file.filename,
-        packagetype=new.packagetype,
-        python_version=new.python_version,
-        size=new.file.size,
-        sha256=new.file.sha256,
-        md5=new.file.md5,
-        blake2b_256=new.file.blake2b_256,
-        requires_python=new.requires_python,
-        upload_time=new.upload_time or timezone.now(),
-        yanked=new.yanked_reason is not None,
-        yanked_reason=new.yanked_reason or "",
-        core_metadata_sha256=new.core_metadata_sha256,
-        blob_path=new.file.blob_path,
-    )
-    journal_write(
-        project=project,
-        action=f"add {new.python_version} file {new.file.filename}",
-        version=new.version,
-    )
-    return distribution
+    present = {
+        d.filename: d
+        for d in Distribution.objects.filter(filename__in=[n.file.filename for n in new])
+    }
+    todo: dict[str, NewDistribution] = {}
+    for item in new:
+        found = present.get(item.file.filename) or todo.get(item.file.filename)
+        if found is not None and found.sha256 != item.file.sha256:
+            raise CatalogError(f"{item.file.filename} is already present with other bytes")
+        if found is None:
+            todo[item.file.filename] = item
+    releases = {
+        r.version: r
+        for r in Release.objects.filter(project=project, version__in={n.version for n in new})
+    }
+    created: list[Release] = []
+    refreshed: list[Release] = []
+    for item in todo.values():
+        release = releases.get(item.version)
+        if release is None:
+            release = Release(project=project, version=item.version, metadata={})
+            releases[item.version] = release
+            created.append(release)
+        if item.release_metadata and not release.metadata:
+            release.metadata = item.release_metadata
+            if release not in created and release not in refreshed:
+                refreshed.append(release)
+    Release.objects.bulk_create(created)
+    if any(r.pk is None for r in created):  # a backend that returns no ids
+        ids = dict(
+            Release.objects.filter(
+                project=project, version__in=[r.version for r in created]
+            ).values_list("version", "id")
+        )
+        for release in created:
+            release.pk = ids[release.version]
+    Release.objects.bulk_update(refreshed, ["metadata"])
+    now = timezone.now()
+    distributions = [
+        Distribution(
+            project=project,
+            release=releases[item.version],
+            filename=item.file.filename,
+            packagetype=item.packagetype,
+            python_version=item.python_version,
+            size=item.file.size,
+            sha256=item.file.sha256,
+            md5=item.file.md5,
+            blake2b_256=item.file.blake2b_256,
+            requires_python=item.requires_python,
+            upload_time=item.upload_time or now,
+            yanked=item.yanked_reason is not None,
+            yanked_reason=item.yanked_reason or "",
+            core_metadata_sha256=item.core_metadata_sha256,
+            blob_path=item.file.blob_path,
+        )
+        for item in todo.values()
+    ]
+    Distribution.objects.bulk_create(distributions)
+    journaled: set[str] = set()
+    with journal_batch(project=project):
+        for item in todo.values():
+            release = releases[item.version]
+            if release in created and item.version not in journaled:
+                journaled.add(item.version)
+                journal_write(project=project, action="new release", version=item.version)
+            journal_write(
+                project=project,
+                action=f"add {item.python_version} file {item.file.filename}",
+                version=item.version,
+            )
+    made = {d.filename: d for d in distributions}
+    return [present.get(n.file.filename) or made[n.file.filename] for n in new]
 
 
 def distribution_remove(*, distribution: Distribution) -> None:
-    """Remove a file (its blob stays: blobs are immutable and may be shared)."""
-    project = distribution.project
-    release = distribution.release
-    distribution.delete()
-    journal_write(
-        project=project,
-        action=f"remove file {distribution.filename}",
-        version=release.version,
+    """Remove a file; see ``distributions_remove``."""
+    distributions_remove(project=distribution.project, distributions=[distribution])
+
+
+def distributions_remove(*, project: Project, distributions: Sequence[Distribution]) -> None:
+    """Remove files, and the releases they leave empty, with their journal entries (blobs stay:
+    they are immutable and may be shared). Inside the project's lock."""
+    if not distributions:
+        return
+    Distribution.objects.filter(pk__in=[d.pk for d in distributions]).delete()
+    touched = {d.release_id: d.release for d in distributions}
+    empty = set(
+        Release.objects.filter(pk__in=list(touched), distributions__isnull=True).values_list(
+            "pk", flat=True
+        )
     )
-    if not release.distributions.exists():
-        release.delete()
-        journal_write(project=project, action="remove release", version=release.version)
+    Release.objects.filter(pk__in=empty).delete()
+    with journal_batch(project=project):
+        for dist in distributions:
+            journal_write(
+                project=project,
+                action=f"remove file {dist.filename}",
+                version=touched[dist.release_id].version,
+            )
+        for release_id in empty:
+            journal_write(
+                project=project, action="remove release", version=touched[release_id].version
+            )
 
 
 def release_set_yanked(*, release: Release, reason: str | None) -> None:

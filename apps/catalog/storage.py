@@ -21,15 +21,15 @@ class BlobFileSystemStorage(FileSystemStorage):
     def _save(self, name: str, content) -> str:
         full_path = self.path(name)
         directory = os.path.dirname(full_path)
-        os.makedirs(directory, exist_ok=True)
         temporary = getattr(content, "temporary_file_path", None)
         if temporary is not None:
+            self._set_mode(temporary())
             try:
-                self._set_mode(temporary())
-                os.replace(temporary(), full_path)
+                _replace(temporary(), full_path)
                 return name
             except OSError:
                 pass  # another filesystem: copy below
+        os.makedirs(directory, exist_ok=True)
         # Staged in TMP_DIR (swept by maintenance) when a rename from there is atomic.
         os.makedirs(settings.TMP_DIR, exist_ok=True)
         same_device = os.stat(settings.TMP_DIR).st_dev == os.stat(directory).st_dev
@@ -43,7 +43,7 @@ class BlobFileSystemStorage(FileSystemStorage):
                 for chunk in content.chunks():
                     out.write(chunk)
             self._set_mode(partial)
-            os.replace(partial, full_path)
+            _replace(partial, full_path)
         finally:
             if os.path.exists(partial):
                 os.unlink(partial)
@@ -54,3 +54,15 @@ class BlobFileSystemStorage(FileSystemStorage):
         (X-Accel-Redirect); a temporary file starts out as 0o600."""
         if self.file_permissions_mode is not None:
             os.chmod(path, self.file_permissions_mode)
+
+
+def _replace(source: str, target: str) -> None:
+    """os.replace, making the target's directories when it finds them missing (a metadata file
+    joins its blob's directory; a failed rename costs one system call)."""
+    try:
+        os.replace(source, target)
+    except FileNotFoundError:
+        if not os.path.exists(source):
+            raise
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        os.replace(source, target)

@@ -2,6 +2,7 @@ import pytest
 from django.db import transaction
 
 from apps.catalog import services
+from apps.catalog.blobstore import blob_put_file
 from apps.catalog.importing import distribution_import
 from apps.catalog.models import Distribution, JournalEntry, Project, Release
 from tests.support.dists import DistSpec, build_sdist, build_wheel
@@ -91,4 +92,76 @@ def test_journal_batch_writes_each_entry_and_leaves_the_newest_serial(project, t
     assert [e.action for e in JournalEntry.objects.order_by("-id")[:2]] == [
         "yank release",
         f"remove file {dist.filename}",
+    ]
+
+
+def verified(tmp_path, spec: DistSpec, *, sdist: bool = False):
+    path = (build_sdist if sdist else build_wheel)(spec, tmp_path)
+    with path.open("rb") as source:
+        return blob_put_file(source, filename=path.name)
+
+
+def test_publishing_many_files_at_once_journals_each_in_order(tmp_path):
+    files = [
+        services.NewDistribution(
+            file=verified(tmp_path, DistSpec("bar", version), sdist=sdist),
+            version=version,
+            packagetype="sdist" if sdist else "bdist_wheel",
+            release_metadata={"summary": f"bar {version}"} if not sdist else {},
+        )
+        for version in ("1.0", "2.0")
+        for sdist in (True, False)
+    ]
+    with transaction.atomic():
+        project = services.project_lock(name="bar", create=True)
+        published = services.distributions_publish(project=project, new=files)
+        again = services.distributions_publish(project=project, new=files[:1])
+
+    assert [d.filename for d in published] == [f.file.filename for f in files]
+    assert again[0].pk == published[0].pk  # present with the same bytes: nothing new
+    assert dict(Release.objects.values_list("version", "metadata__summary")) == {
+        "1.0": "bar 1.0",
+        "2.0": "bar 2.0",
+    }
+    entries = list(JournalEntry.objects.order_by("id").values_list("action", "version"))
+    assert entries == [
+        ("create", None),
+        ("new release", "1.0"),
+        (f"add source file {files[0].file.filename}", "1.0"),
+        (f"add source file {files[1].file.filename}", "1.0"),
+        ("new release", "2.0"),
+        (f"add source file {files[2].file.filename}", "2.0"),
+        (f"add source file {files[3].file.filename}", "2.0"),
+    ]
+    project.refresh_from_db()
+    assert project.last_serial == last_entry().id
+
+
+def test_publishing_a_filename_held_with_other_bytes_writes_nothing(project, tmp_path):
+    held = Distribution.objects.get(filename__endswith=".whl")
+    (tmp_path / "other").mkdir()
+    other = verified(tmp_path / "other", DistSpec("foo", "1.0", summary="other bytes"))
+    assert (other.filename, other.sha256 != held.sha256) == (held.filename, True)
+    serial = last_entry().id
+    with pytest.raises(services.CatalogError), transaction.atomic():
+        services.distributions_publish(
+            project=services.project_lock(name="foo"),
+            new=[services.NewDistribution(file=other, version="1.0", packagetype="bdist_wheel")],
+        )
+    assert Distribution.objects.get(filename=held.filename).sha256 == held.sha256
+    assert last_entry().id == serial
+
+
+def test_removing_files_together_removes_the_releases_they_empty(project):
+    with transaction.atomic():
+        locked = services.project_lock(name="foo")
+        services.distributions_remove(
+            project=locked, distributions=list(Distribution.objects.select_related("release"))
+        )
+    assert not Release.objects.exists()
+    actions = list(JournalEntry.objects.order_by("-id").values_list("action", flat=True)[:3])
+    assert actions[0] == "remove release"
+    assert sorted(actions[1:]) == [
+        "remove file foo-1.0-py3-none-any.whl",
+        "remove file foo-1.0.tar.gz",
     ]
