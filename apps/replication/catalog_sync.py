@@ -32,6 +32,16 @@ def _local_files(normalized_name: str) -> dict[str, Distribution]:
     }
 
 
+def _needs_reading(remote_file: RemoteFile, with_wheel: set[str]) -> bool:
+    """Whether the file's own metadata is wanted: for a wheel (PEP 658), for a file whose
+    version the upstream does not give, and for the metadata of a release without a wheel."""
+    return (
+        remote_file.filename.endswith(".whl")
+        or remote_file.version is None
+        or remote_file.version not in with_wheel
+    )
+
+
 def apply_remote_project(
     *,
     http: httpx.Client,
@@ -50,7 +60,11 @@ def apply_remote_project(
                 catalog.project_remove(project=project)
         return result
 
-    local = _local_files(normalized)
+    held = dict(
+        Distribution.objects.filter(project__normalized_name=normalized).values_list(
+            "filename", "sha256"
+        )
+    )
     wanted: dict[str, RemoteFile] = {}
     for remote_file in remote.files:
         if remote_file.filename in wanted:
@@ -58,34 +72,45 @@ def apply_remote_project(
             continue
         wanted[remote_file.filename] = remote_file
     fetched: list[FetchedFile] = []
-    for remote_file in wanted.values():
-        present = local.get(remote_file.filename)
-        if present is not None and present.sha256 == remote_file.sha256:
-            continue
+    missing = [f for f in wanted.values() if held.get(f.filename) != f.sha256]
+    with_wheel = {f.version for f in missing if f.version and f.filename.endswith(".whl")}
+    for remote_file in missing:
         try:
-            fetched.append(fetch_file(http, remote_file, heartbeat=heartbeat))
+            fetched.append(
+                fetch_file(
+                    http,
+                    remote_file,
+                    heartbeat=heartbeat,
+                    inspect=_needs_reading(remote_file, with_wheel),
+                )
+            )
         except UpstreamError as exc:
             result.errors.append(str(exc))
         heartbeat()  # still working: keep the project's lease
     failed = {f.filename for f in wanted.values()} - {f.remote.filename for f in fetched}
 
     with transaction.atomic():
-        project = catalog.project_lock(name=remote.name, create=bool(fetched or local))
+        project = catalog.project_lock(name=remote.name, create=bool(fetched or held))
         if project is None:
             return result
         if project.status == Project.Status.BLOCKED:
             return result  # taken down here: nothing of it is accepted
         with catalog.journal_batch(project=project):
-            for filename, dist in _local_files(normalized).items():
-                remote_file = wanted.get(filename)
-                if remote_file is None or (
-                    remote_file.sha256 != dist.sha256 and filename not in failed
-                ):
-                    catalog.distribution_remove(distribution=dist)
-            for item in fetched:
-                catalog.distribution_publish(
-                    project=project,
-                    new=catalog.NewDistribution(
+            # read again under the lock: what another writer did meanwhile counts
+            local = _local_files(normalized)
+            gone = [
+                dist
+                for filename, dist in local.items()
+                if (remote_file := wanted.get(filename)) is None
+                or (remote_file.sha256 != dist.sha256 and filename not in failed)
+            ]
+            catalog.distributions_remove(project=project, distributions=gone)
+            for dist in gone:
+                del local[dist.filename]
+            published = catalog.distributions_publish(
+                project=project,
+                new=[
+                    catalog.NewDistribution(
                         file=item.file,
                         version=item.version,
                         packagetype=item.remote.packagetype or "sdist",
@@ -95,18 +120,22 @@ def apply_remote_project(
                         core_metadata_sha256=item.core_metadata_sha256,
                         yanked_reason=item.remote.yanked,
                         release_metadata=item.release_metadata,
-                    ),
-                )
-                result.files += 1
-                result.bytes += item.file.size
-            _apply_yanks(normalized, wanted)
+                    )
+                    for item in fetched
+                ],
+            )
+            for dist in published:
+                local[dist.filename] = dist
+            result.files += len(fetched)
+            result.bytes += sum(item.file.size for item in fetched)
+            _apply_yanks(local, wanted)
     return result
 
 
-def _apply_yanks(normalized: str, wanted: dict[str, RemoteFile]) -> None:
+def _apply_yanks(local: dict[str, Distribution], wanted: dict[str, RemoteFile]) -> None:
     """Yank state per release when the upstream yanks whole releases (PyPI), else per file."""
     by_release: dict[int, list[Distribution]] = defaultdict(list)
-    for dist in _local_files(normalized).values():
+    for dist in local.values():
         by_release[dist.release_id].append(dist)
     for dists in by_release.values():
         reasons = {wanted[d.filename].yanked for d in dists if d.filename in wanted}

@@ -84,9 +84,18 @@ def _checked_metadata(
 
 
 def fetch_file(
-    http: httpx.Client, remote: RemoteFile, *, heartbeat: Callable[[], None] = lambda: None
+    http: httpx.Client,
+    remote: RemoteFile,
+    *,
+    heartbeat: Callable[[], None] = lambda: None,
+    inspect: bool = True,
 ) -> FetchedFile:
-    """Download, verify and store one file; raises UpstreamError (nothing stored) when it fails."""
+    """Download, verify and store one file; raises UpstreamError (nothing stored) when it fails.
+
+    ``inspect=False`` skips reading the file's own metadata: for a file whose version the
+    upstream gives and whose release takes its metadata from another file (the sdist beside a
+    wheel), reading it would only cost time.
+    """
     try:
         writer = BlobWriter(
             filename=remote.filename,
@@ -103,7 +112,7 @@ def fetch_file(
         except BlobError as exc:
             raise UpstreamError(str(exc)) from None
         try:  # real PyPI holds files we cannot read (.exe, .egg, broken sdists): keep them
-            info = inspect_distribution(Path(writer.path), remote.filename)
+            info = inspect_distribution(Path(writer.path), remote.filename) if inspect else None
         except InvalidDistribution:
             info = None
         version = remote.version or (info.version if info else None)

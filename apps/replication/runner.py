@@ -23,11 +23,23 @@ def workers_available(timeout: float = 1.0) -> bool:
         return False
 
 
-def dispatch(run: SyncRun, names: list[str]) -> None:
-    from .tasks import sync_project
+# A task carries this many projects at most: one message and one task start for many projects,
+# yet enough tasks that every worker gets a share (at least ``_SPREAD`` batches per run).
+BATCH_MAX = 50
+_SPREAD = 16
 
-    for name in names:
-        sync_project.delay(run.pk, name)
+
+def batches(names: list[str]) -> list[list[str]]:
+    size = max(1, min(BATCH_MAX, -(-len(names) // _SPREAD)))
+    return [names[i : i + size] for i in range(0, len(names), size)]
+
+
+def dispatch(run: SyncRun, names: list[str]) -> None:
+    """Queue the run's projects for the Celery workers, in batches."""
+    from .tasks import sync_projects
+
+    for batch in batches(names):
+        sync_projects.delay(run.pk, batch)
 
 
 def run_in_process(run: SyncRun, names: list[str], *, concurrency: int) -> None:
@@ -50,7 +62,7 @@ def wait_for_run(
     *,
     progress: Progress,
     stop: Callable[[], bool] = lambda: False,
-    interval: float = 0.5,
+    interval: float = 0.1,
 ) -> SyncRun:
     """Poll the run until every planned project has an outcome (or ``stop()``), with progress."""
     while True:

@@ -8,7 +8,7 @@ from enum import StrEnum
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 from packaging.utils import canonicalize_name
 
@@ -195,7 +195,7 @@ def project_sync(*, run: SyncRun, name: str) -> Outcome:
                 raise
             remote = None  # unlisted, and the upstream points elsewhere: it is gone here
         if remote is NOT_MODIFIED:
-            _record(run, state, Outcome.DONE, reached=state.serial_wanted)
+            _record(run, state, Outcome.DONE, owner=owner, reached=state.serial_wanted)
             return Outcome.DONE
         result = catalog_sync.apply_remote_project(
             http=upstream_client(upstream).http,
@@ -204,17 +204,18 @@ def project_sync(*, run: SyncRun, name: str) -> Outcome:
             heartbeat=lease_renewer(state=state, owner=owner),
         )
     except StaleUpstream as exc:
-        _record(run, state, Outcome.SKIPPED, error=str(exc))
+        _record(run, state, Outcome.SKIPPED, owner=owner, error=str(exc))
         return Outcome.SKIPPED
     except UpstreamError as exc:
-        _record(run, state, Outcome.FAILED, error=str(exc))
+        _record(run, state, Outcome.FAILED, owner=owner, error=str(exc))
         return Outcome.FAILED
-    except Exception as exc:  # one project's bug must not stop the run
-        logger.exception("sync of %s failed", name)
+    except BaseException as exc:
+        lease_release(state=state, owner=owner)
+        if not isinstance(exc, Exception):
+            raise  # the worker is stopping: its lease is freed, the task will come again
+        logger.exception("sync of %s failed", name)  # one project's bug must not stop the run
         _record(run, state, Outcome.FAILED, error=f"internal error: {exc!r}")
         return Outcome.FAILED
-    finally:
-        lease_release(state=state, owner=owner)
     outcome = Outcome.FAILED if result.errors else Outcome.DONE
     serial = (
         remote.serial if remote is not None and remote.serial is not None else state.serial_wanted
@@ -223,6 +224,7 @@ def project_sync(*, run: SyncRun, name: str) -> Outcome:
         run,
         state,
         outcome,
+        owner=owner,
         error="; ".join(result.errors),
         reached=None if result.errors else serial,
         files=result.files,
@@ -238,6 +240,7 @@ def _record(
     state: ProjectSyncState,
     outcome: Outcome,
     *,
+    owner: str = "",
     error: str = "",
     reached: int | None = None,
     files: int = 0,
@@ -245,9 +248,17 @@ def _record(
     etag: str | None = None,
     last_modified: str | None = None,
 ) -> None:
-    """Save the project's state and count it on the run; the last project finishes the run."""
+    """Save the project's state (freeing ``owner``'s lease) and count it on the run; the last
+    project finishes the run. Counters move by UPDATE ... SET n = n + 1, so workers never wait
+    on each other for the run's row."""
     now = timezone.now()
-    update: dict = {"last_error": error}
+    update: dict = {"last_error": error, "updated": now}
+    if owner:
+        mine = Q(lease_owner=owner)
+        update |= {
+            "lease_owner": Case(When(mine, then=Value("")), default=F("lease_owner")),
+            "lease_until": Case(When(mine, then=None), default=F("lease_until")),
+        }
     if outcome is Outcome.FAILED:
         attempts = state.attempts + 1
         update |= {
@@ -267,21 +278,34 @@ def _record(
         Outcome.FAILED: "projects_failed",
         Outcome.SKIPPED: "projects_skipped",
     }[outcome]
-    with transaction.atomic():
-        locked = SyncRun.objects.select_for_update().get(pk=run.pk)
-        setattr(locked, counter, getattr(locked, counter) + 1)
-        locked.files_fetched = F("files_fetched") + files
-        locked.bytes_fetched = F("bytes_fetched") + size
-        if error:
-            locked.errors = [*locked.errors, {"project": state.name, "error": error[:2000]}]
-        fields = [counter, "files_fetched", "bytes_fetched", "errors", "updated"]
-        if (
-            locked.state == SyncRun.State.RUNNING
-            and locked.projects_finished >= locked.projects_planned
-        ):
-            locked.state = (
-                SyncRun.State.PARTIAL if locked.projects_failed else SyncRun.State.SUCCEEDED
+    # The project that brings the count to the plan finishes the run, in the same statement
+    # (its expressions read the row as it was before this update).
+    is_last = Q(
+        state=SyncRun.State.RUNNING,
+        projects_planned__lte=F("projects_done") + F("projects_failed") + F("projects_skipped") + 1,
+    )
+    ended = (
+        Value(SyncRun.State.PARTIAL)
+        if outcome is Outcome.FAILED
+        else Case(
+            When(projects_failed__gt=0, then=Value(SyncRun.State.PARTIAL)),
+            default=Value(SyncRun.State.SUCCEEDED),
+        )
+    )
+    counts = {
+        counter: F(counter) + 1,
+        "files_fetched": F("files_fetched") + files,
+        "bytes_fetched": F("bytes_fetched") + size,
+        "updated": now,
+        "state": Case(When(is_last, then=ended), default=F("state")),
+        "finished": Case(When(is_last, then=Value(now)), default=F("finished")),
+    }
+    this_run = SyncRun.objects.filter(pk=run.pk)
+    if error:  # a list in a JSON column: appended under the row's lock
+        with transaction.atomic():
+            errors = this_run.select_for_update().values_list("errors", flat=True).get()
+            this_run.update(
+                **counts, errors=[*errors, {"project": state.name, "error": error[:2000]}]
             )
-            locked.finished = now
-            fields += ["state", "finished"]
-        locked.save(update_fields=fields)
+    else:
+        this_run.update(**counts)

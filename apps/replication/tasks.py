@@ -6,6 +6,7 @@ from celery import shared_task
 
 from .clients import UpstreamUnusable
 from .models import SyncRun, Upstream
+from .runner import dispatch
 from .services import SyncInProgress, project_sync, sync_run_start
 
 logger = logging.getLogger(__name__)
@@ -22,12 +23,20 @@ def sync_upstream(upstream_id: int, trigger: str = SyncRun.Trigger.SCHEDULE) -> 
     except (UpstreamUnusable, SyncInProgress) as exc:
         logger.warning("sync of %s not started: %s", upstream, exc)
         return None
-    for name in names:
-        sync_project.delay(run.pk, name)
+    dispatch(run, names)
     return run.pk
 
 
 @shared_task(acks_late=True, ignore_result=True)
+def sync_projects(run_id: int, names: list[str]) -> None:
+    """Sync a batch of projects in turn (idempotent: a batch redelivered after a crash skips
+    what is already done)."""
+    run = SyncRun.objects.select_related("upstream").get(pk=run_id)
+    for name in names:
+        project_sync(run=run, name=name)
+
+
+@shared_task(acks_late=True, ignore_result=True)
 def sync_project(run_id: int, name: str) -> None:
-    """Sync one project (idempotent; a redelivered task after a crash just converges)."""
-    project_sync(run=SyncRun.objects.select_related("upstream").get(pk=run_id), name=name)
+    """Sync one project (kept for tasks queued before batches existed)."""
+    sync_projects(run_id, [name])

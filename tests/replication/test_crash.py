@@ -268,7 +268,7 @@ def test_new_worker_after_a_kill_converges(
 
     start_worker.sender.send_task("apps.replication.tasks.sync_upstream", args=(row.pk, "schedule"))
 
-    deadline = time.monotonic() + 4
+    deadline = time.monotonic() + 20  # polled: a loaded machine is slower, not wrong
     while Project.objects.filter(distributions__isnull=False).distinct().count() < len(PROJECTS):
         assert store_problems() == []
         assert time.monotonic() < deadline, "the new worker did not converge"
