@@ -7,8 +7,7 @@ from datetime import timedelta
 from enum import StrEnum
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Case, F, Q, Value, When
+from django.db.models import Q
 from django.utils import timezone
 from packaging.utils import canonicalize_name
 
@@ -26,6 +25,7 @@ from .leases import (
 )
 from .models import ProjectSyncState, SyncRun, Upstream
 from .planner import plan_sync
+from .progress import run_count_outcome
 from .schedules import upstream_schedule_ensure
 
 logger = logging.getLogger(__name__)
@@ -248,17 +248,17 @@ def _record(
     etag: str | None = None,
     last_modified: str | None = None,
 ) -> None:
-    """Save the project's state (freeing ``owner``'s lease) and count it on the run; the last
-    project finishes the run. Counters move by UPDATE ... SET n = n + 1, so workers never wait
-    on each other for the run's row."""
+    """Save the project's state, freeing ``owner``'s lease, and count the outcome on the run.
+
+    A worker whose lease was taken over meanwhile (it stalled past the lease) leaves the state
+    to the new holder; its outcome still counts on its run.
+    """
     now = timezone.now()
     update: dict = {"last_error": error, "updated": now}
+    rows = ProjectSyncState.objects.filter(pk=state.pk)
     if owner:
-        mine = Q(lease_owner=owner)
-        update |= {
-            "lease_owner": Case(When(mine, then=Value("")), default=F("lease_owner")),
-            "lease_until": Case(When(mine, then=None), default=F("lease_until")),
-        }
+        rows = rows.filter(lease_owner=owner)
+        update |= {"lease_owner": "", "lease_until": None}
     if outcome is Outcome.FAILED:
         attempts = state.attempts + 1
         update |= {
@@ -271,41 +271,11 @@ def _record(
         update["serial_reached"] = max(reached, 0)
     if etag is not None and outcome is Outcome.DONE:
         update |= {"etag": etag, "last_modified": last_modified or ""}
-    ProjectSyncState.objects.filter(pk=state.pk).update(**update)
-
-    counter = {
-        Outcome.DONE: "projects_done",
-        Outcome.FAILED: "projects_failed",
-        Outcome.SKIPPED: "projects_skipped",
-    }[outcome]
-    # The project that brings the count to the plan finishes the run, in the same statement
-    # (its expressions read the row as it was before this update).
-    is_last = Q(
-        state=SyncRun.State.RUNNING,
-        projects_planned__lte=F("projects_done") + F("projects_failed") + F("projects_skipped") + 1,
+    rows.update(**update)
+    run_count_outcome(
+        run_id=run.pk,
+        counter=f"projects_{outcome.value}",
+        files=files,
+        size=size,
+        error={"project": state.name, "error": error[:2000]} if error else None,
     )
-    ended = (
-        Value(SyncRun.State.PARTIAL)
-        if outcome is Outcome.FAILED
-        else Case(
-            When(projects_failed__gt=0, then=Value(SyncRun.State.PARTIAL)),
-            default=Value(SyncRun.State.SUCCEEDED),
-        )
-    )
-    counts = {
-        counter: F(counter) + 1,
-        "files_fetched": F("files_fetched") + files,
-        "bytes_fetched": F("bytes_fetched") + size,
-        "updated": now,
-        "state": Case(When(is_last, then=ended), default=F("state")),
-        "finished": Case(When(is_last, then=Value(now)), default=F("finished")),
-    }
-    this_run = SyncRun.objects.filter(pk=run.pk)
-    if error:  # a list in a JSON column: appended under the row's lock
-        with transaction.atomic():
-            errors = this_run.select_for_update().values_list("errors", flat=True).get()
-            this_run.update(
-                **counts, errors=[*errors, {"project": state.name, "error": error[:2000]}]
-            )
-    else:
-        this_run.update(**counts)
