@@ -60,14 +60,16 @@ def journal_write(*, project: Project, action: str, version: str | None = None) 
 
 
 @contextmanager
-def journal_batch(*, project: Project) -> Iterator[None]:
-    """Many changes to one project: their journal entries are inserted together, in order, and
-    the project row is written once with the newest serial. Inside the project's lock."""
-    if project.normalized_name in (_batches.get() or {}):
+def journal_batch(*, project: Project | None = None, name: str = "") -> Iterator[None]:
+    """Many changes to one project (given, or by name when it may not exist yet): their journal
+    entries are inserted together, in order, and the project row is written once with the
+    newest serial. Inside the project's lock."""
+    normalized = project.normalized_name if project is not None else canonicalize_name(name)
+    if normalized in (_batches.get() or {}):
         yield  # inside an outer batch of the project: it writes these entries too
         return
     pending: list[JournalEntry] = []
-    token = _batches.set({**(_batches.get() or {}), project.normalized_name: pending})
+    token = _batches.set({**(_batches.get() or {}), normalized: pending})
     try:
         yield
     finally:
@@ -76,15 +78,17 @@ def journal_batch(*, project: Project) -> Iterator[None]:
         return
     JournalEntry.objects.bulk_create(pending)
     if any(entry.pk is None for entry in pending):  # a backend that returns no ids
-        newest = JournalEntry.objects.filter(normalized_name=project.normalized_name).aggregate(
+        newest = JournalEntry.objects.filter(normalized_name=normalized).aggregate(
             serial=Max("id")
         )["serial"]
     else:
         newest = max(entry.pk for entry in pending)
-    project.last_serial = max(newest or 0, project.last_serial)
-    Project.objects.filter(pk=project.pk).update(
-        last_serial=project.last_serial, updated=timezone.now()
+    # Under the lock, every earlier change of the project committed with a smaller serial.
+    Project.objects.filter(normalized_name=normalized).update(
+        last_serial=newest, updated=timezone.now()
     )
+    if project is not None:
+        project.last_serial = newest
 
 
 def project_lock(*, name: str, create: bool = False) -> Project | None:

@@ -89,46 +89,46 @@ def apply_remote_project(
         heartbeat()  # still working: keep the project's lease
     failed = {f.filename for f in wanted.values()} - {f.remote.filename for f in fetched}
 
-    with transaction.atomic():
+    with transaction.atomic(), catalog.journal_batch(name=normalized):
         project = catalog.project_lock(name=remote.name, create=bool(fetched or held))
         if project is None:
             return result
         if project.status == Project.Status.BLOCKED:
             return result  # taken down here: nothing of it is accepted
-        with catalog.journal_batch(project=project):
-            # read again under the lock: what another writer did meanwhile counts
-            local = _local_files(normalized)
-            gone = [
-                dist
-                for filename, dist in local.items()
-                if (remote_file := wanted.get(filename)) is None
-                or (remote_file.sha256 != dist.sha256 and filename not in failed)
-            ]
-            catalog.distributions_remove(project=project, distributions=gone)
-            for dist in gone:
-                del local[dist.filename]
-            published = catalog.distributions_publish(
-                project=project,
-                new=[
-                    catalog.NewDistribution(
-                        file=item.file,
-                        version=item.version,
-                        packagetype=item.remote.packagetype or "sdist",
-                        python_version=item.remote.python_version or "source",
-                        requires_python=item.remote.requires_python,
-                        upload_time=item.remote.upload_time,
-                        core_metadata_sha256=item.core_metadata_sha256,
-                        yanked_reason=item.remote.yanked,
-                        release_metadata=item.release_metadata,
-                    )
-                    for item in fetched
-                ],
-            )
-            for dist in published:
-                local[dist.filename] = dist
-            result.files += len(fetched)
-            result.bytes += sum(item.file.size for item in fetched)
-            _apply_yanks(local, wanted)
+        # Read again under the lock: what another writer did meanwhile counts. A project
+        # this transaction created (its first serial still queued: 0) holds nothing.
+        local = _local_files(normalized) if held or project.last_serial else {}
+        gone = [
+            dist
+            for filename, dist in local.items()
+            if (remote_file := wanted.get(filename)) is None
+            or (remote_file.sha256 != dist.sha256 and filename not in failed)
+        ]
+        catalog.distributions_remove(project=project, distributions=gone)
+        for dist in gone:
+            del local[dist.filename]
+        published = catalog.distributions_publish(
+            project=project,
+            new=[
+                catalog.NewDistribution(
+                    file=item.file,
+                    version=item.version,
+                    packagetype=item.remote.packagetype or "sdist",
+                    python_version=item.remote.python_version or "source",
+                    requires_python=item.remote.requires_python,
+                    upload_time=item.remote.upload_time,
+                    core_metadata_sha256=item.core_metadata_sha256,
+                    yanked_reason=item.remote.yanked,
+                    release_metadata=item.release_metadata,
+                )
+                for item in fetched
+            ],
+        )
+        for dist in published:
+            local[dist.filename] = dist
+        result.files += len(fetched)
+        result.bytes += sum(item.file.size for item in fetched)
+        _apply_yanks(local, wanted)
     return result
 
 

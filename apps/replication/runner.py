@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from django.db import close_old_connections, connections
 
 from .models import SyncRun
-from .services import project_sync
+from .services import projects_sync
 
 Progress = Callable[[SyncRun], None]
 
@@ -45,15 +45,15 @@ def dispatch(run: SyncRun, names: list[str]) -> None:
 def run_in_process(run: SyncRun, names: list[str], *, concurrency: int) -> None:
     """Sync the projects with a pool of threads, each with its own database connection."""
 
-    def one(name: str) -> None:
+    def some(batch: list[str]) -> None:
         close_old_connections()
         try:
-            project_sync(run=run, name=name)
+            projects_sync(run=run, names=batch)
         finally:
             connections.close_all()
 
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-        for _ in pool.map(one, names):
+        for _ in pool.map(some, batches(names)):
             pass
 
 

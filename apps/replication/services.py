@@ -177,12 +177,27 @@ def _get_fresh(client: UpstreamClient, state: ProjectSyncState):
     )
 
 
-def project_sync(*, run: SyncRun, name: str) -> Outcome:
+def projects_sync(*, run: SyncRun, names: list[str]) -> list[Outcome]:
+    """Sync projects in turn, their sync states read in one query."""
+    states = {
+        state.normalized_name: state
+        for state in ProjectSyncState.objects.filter(
+            upstream=run.upstream, normalized_name__in=[canonicalize_name(n) for n in names]
+        )
+    }
+    return [
+        project_sync(run=run, name=name, state=states.get(canonicalize_name(name)))
+        for name in names
+    ]
+
+
+def project_sync(*, run: SyncRun, name: str, state: ProjectSyncState | None = None) -> Outcome:
     """Bring one project up to the upstream's state; records its outcome on the run."""
     upstream = run.upstream
-    state, _ = ProjectSyncState.objects.get_or_create(
-        upstream=upstream, normalized_name=canonicalize_name(name), defaults={"name": name}
-    )
+    if state is None:
+        state, _ = ProjectSyncState.objects.get_or_create(
+            upstream=upstream, normalized_name=canonicalize_name(name), defaults={"name": name}
+        )
     owner = new_owner()
     if not lease_acquire(state=state, owner=owner):
         _record(run, state, Outcome.SKIPPED, error="another worker is syncing it")

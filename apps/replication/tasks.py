@@ -7,7 +7,7 @@ from celery import shared_task
 from .clients import UpstreamUnusable
 from .models import SyncRun, Upstream
 from .runner import dispatch
-from .services import SyncInProgress, project_sync, sync_run_start
+from .services import SyncInProgress, projects_sync, sync_run_start
 
 logger = logging.getLogger(__name__)
 
@@ -31,9 +31,7 @@ def sync_upstream(upstream_id: int, trigger: str = SyncRun.Trigger.SCHEDULE) -> 
 def sync_projects(run_id: int, names: list[str]) -> None:
     """Sync a batch of projects in turn (idempotent: a batch redelivered after a crash skips
     what is already done)."""
-    run = SyncRun.objects.select_related("upstream").get(pk=run_id)
-    for name in names:
-        project_sync(run=run, name=name)
+    projects_sync(run=SyncRun.objects.select_related("upstream").get(pk=run_id), names=names)
 
 
 @shared_task(acks_late=True, ignore_result=True)
