@@ -1,3 +1,4 @@
+import gc
 import sys
 import threading
 import time
@@ -21,6 +22,16 @@ class Command(BaseCommand):
         "Sync from an upstream index in the foreground: exit 0 when every project succeeded, "
         "1 when some failed, 2 when the upstream cannot be used."
     )
+    # The system checks (URLs, admin, templates, models) are for the web process and deployments:
+    # `check`, `runserver` and `migrate` run them. Here they would cost ~0.2 s, a fifth of a no-op.
+    requires_system_checks = []
+
+    def run_from_argv(self, argv: list[str]) -> None:
+        # A process of its own (manage.py, not call_command): what start-up built (modules,
+        # classes, the app registry) lives until exit, so the collector need not walk it again.
+        # One full collection of it, set off by the 20,000 entries of a big index, costs ~65 ms.
+        gc.freeze()
+        super().run_from_argv(argv)
 
     def add_arguments(self, parser) -> None:
         parser.add_argument(
