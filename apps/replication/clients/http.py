@@ -1,8 +1,12 @@
 """HTTP for upstream clients: one pooled httpx client per upstream, bounded bodies, clear errors."""
 
 import json
+import os
+import ssl
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 
 import httpx
 from django.conf import settings
@@ -14,9 +18,51 @@ MAX_DOCUMENT_SIZE = 256 * 1024 * 1024
 MAX_REDIRECTS = 5
 
 
+class _VerifyingContext(ssl.SSLContext):
+    """What ``httpx.create_ssl_context()`` builds (certificates and host names checked against
+    certifi's bundle, or SSL_CERT_FILE / SSL_CERT_DIR), except that the bundle is read at the
+    first TLS handshake: reading it takes ~40 ms, and a plain-http upstream may never need it
+    (its files can still be on an https host, hence not simply no context)."""
+
+    _lock = threading.Lock()
+    _loaded = False
+
+    def _load_bundle(self) -> None:
+        with self._lock:
+            if not self._loaded:
+                if cafile := os.environ.get("SSL_CERT_FILE"):
+                    self.load_verify_locations(cafile=cafile)
+                elif capath := os.environ.get("SSL_CERT_DIR"):
+                    self.load_verify_locations(capath=capath)
+                else:
+                    import certifi
+
+                    self.load_verify_locations(cafile=certifi.where())
+                self._loaded = True
+
+    def wrap_socket(self, *args, **kwargs) -> ssl.SSLSocket:
+        self._load_bundle()
+        return super().wrap_socket(*args, **kwargs)
+
+    def wrap_bio(self, *args, **kwargs) -> ssl.SSLObject:
+        self._load_bundle()
+        return super().wrap_bio(*args, **kwargs)
+
+
+@cache
+def _ssl_context() -> ssl.SSLContext:
+    """One context per process, shared by every client (a sync makes two: detection, then the
+    upstream's pool)."""
+    context = _VerifyingContext(ssl.PROTOCOL_TLS_CLIENT)  # CERT_REQUIRED, check_hostname
+    if keylog := os.environ.get("SSLKEYLOGFILE"):  # as ssl.create_default_context does
+        context.keylog_filename = keylog
+    return context
+
+
 def make_http_client(*, max_connections: int = 10) -> httpx.Client:
     """A client with our User-Agent (PEP 381), timeouts, and bounded connections per upstream."""
     return httpx.Client(
+        verify=_ssl_context(),
         headers={"User-Agent": settings.PYPIMIRROR_USER_AGENT},
         timeout=httpx.Timeout(settings.PYPIMIRROR_HTTP_TIMEOUT, connect=10.0),
         limits=httpx.Limits(
