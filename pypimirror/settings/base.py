@@ -25,7 +25,7 @@ PYPIMIRROR_BASE_URL = env.str("PYPIMIRROR_BASE_URL", default="").rstrip("/")
 PYPIMIRROR_X_ACCEL_REDIRECT = env.str("PYPIMIRROR_X_ACCEL_REDIRECT", default="")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "pypimirror.apps.AdminConfig",  # django.contrib.admin, its ModelAdmins found on first use
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -1,0 +1,28 @@
+"""The admin site: Django's, with the apps' ModelAdmins registered when the site is first used."""
+
+from django.contrib import admin
+from django.contrib.admin.checks import check_admin_app
+
+
+class AdminSite(admin.AdminSite):
+    """``admin.autodiscover()`` runs on the site's first use (its URLs, or its system checks)
+    instead of at ``django.setup()``: it imports every app's admin module and the admin's forms,
+    which commands such as ``manage.py sync`` never use (~50 ms of their start-up)."""
+
+    _discovered = False
+
+    def discover(self) -> None:
+        if not self._discovered:
+            admin.autodiscover()
+            self._discovered = True
+
+    def get_urls(self):
+        self.discover()
+        return super().get_urls()
+
+
+def check_admin_site(app_configs, **kwargs):
+    """Django's checks of the registered ModelAdmins, once they are registered: the URL checks
+    that would register them may run after this one."""
+    admin.site.discover()
+    return check_admin_app(app_configs, **kwargs)
