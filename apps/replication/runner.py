@@ -30,7 +30,7 @@ _SPREAD = 16
 
 
 def batches(names: list[str]) -> list[list[str]]:
-    size = max(1, min(BATCH_MAX, -(-len(names) // _SPREAD)))
+    size = max(1, min(BATCH_MAX, len(names) // _SPREAD))
     return [names[i : i + size] for i in range(0, len(names), size)]
 
 
