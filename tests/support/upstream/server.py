@@ -75,6 +75,8 @@ class _Handler(BaseHTTPRequestHandler):
         status = 0
         try:
             if fault and fault.reset:
+                # logged first: the client sees the reset at once and may read the log then
+                self._log(url, answer, status)
                 self._reset()
                 return
             if fault and fault.delay:
@@ -90,17 +92,21 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
         finally:
-            owner._record(
-                LoggedRequest(
-                    self.command,
-                    url.path,
-                    url.query,
-                    dict(self.headers.items()),
-                    status,
-                    answer.kind,
-                    answer.project,
-                )
+            if not (fault and fault.reset):
+                self._log(url, answer, status)
+
+    def _log(self, url, answer: Answer, status: int) -> None:
+        self.server.owner._record(
+            LoggedRequest(
+                self.command,
+                url.path,
+                url.query,
+                dict(self.headers.items()),
+                status,
+                answer.kind,
+                answer.project,
             )
+        )
 
     def _send(self, answer: Answer, head: bool, truncate: int | None) -> None:
         self.send_response(answer.status)
