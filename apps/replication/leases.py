@@ -76,7 +76,9 @@ def lease_renewer(*, state: ProjectSyncState, owner: str) -> Callable[[], None]:
     return renew
 
 
-def lease_release(*, state: ProjectSyncState, owner: str) -> None:
+def lease_release(*, state: ProjectSyncState, owner: str, **fields) -> None:
+    """Free the lease if ``owner`` still holds it, saving ``fields`` on the row in the same
+    UPDATE; a worker whose lease was taken over meanwhile writes nothing."""
     ProjectSyncState.objects.filter(pk=state.pk, lease_owner=owner).update(
-        lease_owner="", lease_until=None
+        lease_owner="", lease_until=None, **fields
     )

@@ -270,10 +270,6 @@ def _record(
     """
     now = timezone.now()
     update: dict = {"last_error": error, "updated": now}
-    rows = ProjectSyncState.objects.filter(pk=state.pk)
-    if owner:
-        rows = rows.filter(lease_owner=owner)
-        update |= {"lease_owner": "", "lease_until": None}
     if outcome is Outcome.FAILED:
         attempts = state.attempts + 1
         update |= {
@@ -286,7 +282,10 @@ def _record(
         update["serial_reached"] = max(reached, 0)
     if etag is not None and outcome is Outcome.DONE:
         update |= {"etag": etag, "last_modified": last_modified or ""}
-    rows.update(**update)
+    if owner:
+        lease_release(state=state, owner=owner, **update)
+    else:
+        ProjectSyncState.objects.filter(pk=state.pk).update(**update)
     run_count_outcome(
         run_id=run.pk,
         counter=f"projects_{outcome.value}",
