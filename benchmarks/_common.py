@@ -39,6 +39,15 @@ def node_env(data_dir: Path, database_url: str | None, **extra: str) -> dict[str
     return env
 
 
+def add_postgres_argument(parser) -> None:
+    """``--postgres URL``: the server where throwaway databases are made (BENCH_POSTGRES_URL)."""
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres"),
+        help="a PostgreSQL server's URL where throwaway databases are made",
+    )
+
+
 def postgres_create(admin_url: str, prefix: str = "pypimirror_bench") -> str | None:
     """A new, empty database on the server of ``admin_url``; None if none answers."""
     try:

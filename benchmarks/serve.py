@@ -11,7 +11,6 @@ upper bound. See benchmarks/README.md.
 
 import argparse
 import contextlib
-import os
 import platform
 import re
 import shutil
@@ -27,7 +26,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks._common import node_env, postgres_create, postgres_drop
+from benchmarks._common import add_postgres_argument, node_env, postgres_create, postgres_drop
 from benchmarks.harness import (
     ROOT,
     Server,
@@ -165,11 +164,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--versions", type=int, default=5, help="each a wheel and an sdist")
     parser.add_argument("--workers", type=int, default=2 * cpus() + 1)
     parser.add_argument("--database", choices=["sqlite", "postgres", "both"], default="both")
-    parser.add_argument(
-        "--postgres",
-        default=os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres"),
-        help="a URL of the PostgreSQL server where a throwaway database is made",
-    )
+    add_postgres_argument(parser)
     parser.add_argument(
         "--sqlite-conn-max-age",
         type=int,

@@ -11,7 +11,6 @@ figure that counts is the ratio to bandersnatch. See benchmarks/README.md.
 
 import argparse
 import contextlib
-import os
 import platform
 import shutil
 import sys
@@ -20,7 +19,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks._common import git_revision, interrupt_on_sigterm, markdown_table, redis_db
+from benchmarks._common import (
+    add_postgres_argument,
+    git_revision,
+    interrupt_on_sigterm,
+    markdown_table,
+    redis_db,
+)
 from benchmarks._sync import MB, Bandersnatch, Node, Row, Upstream
 from benchmarks.harness import cpus
 from tests.support import clients
@@ -64,11 +69,7 @@ def parse_args() -> argparse.Namespace:
         help="--concurrency values of extra in-process rows ('' none)",
     )
     parser.add_argument("--bandersnatch-workers", type=int, default=10)
-    parser.add_argument(
-        "--postgres",
-        default=os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres"),
-        help="a PostgreSQL server's URL where throwaway databases are made",
-    )
+    add_postgres_argument(parser)
     parser.add_argument(
         "--redis",
         default="redis://127.0.0.1:6379/13",
