@@ -7,7 +7,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 from packaging.utils import canonicalize_name
@@ -91,12 +91,22 @@ def journal_batch(*, project: Project | None = None, name: str = "") -> Iterator
         project.last_serial = newest
 
 
-def project_lock(*, name: str, create: bool = False) -> Project | None:
+def project_lock(*, name: str, create: bool = False, probably_new: bool = False) -> Project | None:
     """The project's row, locked until the surrounding transaction ends; created when asked.
 
     Must run inside ``transaction.atomic()``. A deleted project that comes back is active again.
+    ``probably_new`` (with ``create``): try the insert first, one statement for a project this
+    node has never held (an initial sync), one more for one it has.
     """
     normalized = canonicalize_name(name)
+    if (
+        create
+        and probably_new
+        and connection.features.can_return_rows_from_bulk_insert  # RETURNING (SQLite >= 3.35)
+        and (project := _project_insert(name, normalized)) is not None
+    ):
+        journal_write(project=project, action="create")
+        return project
     project = Project.objects.select_for_update().filter(normalized_name=normalized).first()
     if project is None and create:
         try:
@@ -111,6 +121,29 @@ def project_lock(*, name: str, create: bool = False) -> Project | None:
         project.name = name
         project.save(update_fields=["status", "name", "updated"])
         journal_write(project=project, action="create")
+    return project
+
+
+def _project_insert(name: str, normalized: str) -> Project | None:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING: the new row (locked: this transaction wrote
+    it), or None when the name is taken. Neither the ORM's create (a savepoint around it, to
+    survive the conflict) nor bulk_create (no id back when ignoring conflicts) does it in one."""
+    project = Project(name=name, normalized_name=normalized)
+    fields = [f for f in Project._meta.concrete_fields if not f.primary_key]
+    values = [f.get_db_prep_save(f.pre_save(project, add=True), connection) for f in fields]
+    q = connection.ops.quote_name
+    sql = (
+        f"INSERT INTO {q(Project._meta.db_table)} ({', '.join(q(f.column) for f in fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))}) "
+        f"ON CONFLICT ({q('normalized_name')}) DO NOTHING RETURNING {q('id')}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    project.pk = row[0]
+    project._state.adding, project._state.db = False, connection.alias
     return project
 
 

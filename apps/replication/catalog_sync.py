@@ -90,7 +90,9 @@ def apply_remote_project(
     failed = {f.filename for f in wanted.values()} - {f.remote.filename for f in fetched}
 
     with transaction.atomic(), catalog.journal_batch(name=normalized):
-        project = catalog.project_lock(name=remote.name, create=bool(fetched or held))
+        project = catalog.project_lock(
+            name=remote.name, create=bool(fetched or held), probably_new=not held
+        )
         if project is None:
             return result
         if project.status == Project.Status.BLOCKED:

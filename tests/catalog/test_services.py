@@ -165,3 +165,18 @@ def test_removing_files_together_removes_the_releases_they_empty(project):
         "remove file foo-1.0-py3-none-any.whl",
         "remove file foo-1.0.tar.gz",
     ]
+
+
+@pytest.mark.parametrize("probably_new", [False, True])
+def test_project_lock_creates_a_project_once_whichever_it_tries_first(probably_new, project):
+    with transaction.atomic(), services.journal_batch(name="bar"):
+        created = services.project_lock(name="Bar", create=True, probably_new=probably_new)
+    with transaction.atomic():
+        held = services.project_lock(name="foo", create=True, probably_new=probably_new)
+        again = services.project_lock(name="bar", create=True, probably_new=probably_new)
+
+    assert (held.pk, again.pk) == (project.pk, created.pk)
+    assert Project.objects.get(pk=created.pk).name == "Bar"
+    creates = JournalEntry.objects.filter(action="create")
+    assert list(creates.values_list("name", flat=True).order_by("id")) == ["foo", "Bar"]
+    assert Project.objects.get(pk=created.pk).last_serial == creates.latest("id").id
