@@ -102,7 +102,19 @@ class ProjectSyncState(models.Model):
                 fields=["upstream", "normalized_name"], name="project_sync_state_unique"
             )
         ]
-        indexes = [models.Index(fields=["upstream", "next_retry"])]
+        indexes = [
+            models.Index(fields=["upstream", "next_retry"]),
+            # What a plan looks up when the upstream's serial has not moved (planner): small
+            # partial indexes, so a no-op sync costs the same at 20 or 20,000 projects.
+            models.Index(
+                fields=["upstream"],
+                condition=models.Q(serial_reached__lt=models.F("serial_wanted")),
+                name="sync_state_behind",
+            ),
+            models.Index(
+                fields=["upstream"], condition=models.Q(listed=False), name="sync_state_unlisted"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.upstream}:{self.normalized_name}@{self.serial_reached}"

@@ -39,6 +39,12 @@ def plan_sync(*, upstream: Upstream, client: UpstreamClient, only: list[str] | N
         return Plan(projects=projects, serial=serial)
 
     listing = client.list_projects()
+    if (
+        listing.serial is not None
+        and listing.serial == upstream.last_serial
+        and all(serial is not None for _name, serial in listing.projects.values())
+    ):
+        return _plan_unchanged(upstream, serial=listing.serial)
     states = {
         row[0]: row[1:]
         for row in ProjectSyncState.objects.filter(upstream=upstream).values_list(
@@ -56,14 +62,33 @@ def plan_sync(*, upstream: Upstream, client: UpstreamClient, only: list[str] | N
         if serial > reached and (next_retry is None or next_retry <= now or serial > wanted):
             projects[normalized] = (display, serial)
     # Gone upstream but still served here: visit, so the removal is carried over.
-    gone = set(states) - set(listing.projects)
-    if gone:
-        served = Project.objects.filter(
-            normalized_name__in=list(gone), status=Project.Status.ACTIVE
-        ).values_list("normalized_name", flat=True)
-        projects.update({n: (n, None) for n in served})
-        gone = set(served)
+    gone = _served(set(states) - set(listing.projects))
+    projects.update({n: (n, None) for n in gone})
     return Plan(projects=projects, serial=listing.serial, gone=gone)
+
+
+def _served(names: set[str]) -> set[str]:
+    """Those of ``names`` this node still serves."""
+    if not names:
+        return set()
+    return set(
+        Project.objects.filter(
+            normalized_name__in=list(names), status=Project.Status.ACTIVE
+        ).values_list("normalized_name", flat=True)
+    )
+
+
+def _plan_unchanged(upstream: Upstream, *, serial: int) -> Plan:
+    """The upstream's serial is the one the previous plan read: no project changed since, so
+    without comparing every project, only what that plan left unfinished is due: projects
+    behind their wanted serial, and removals not yet carried over."""
+    projects = _due_for_retry(upstream, exclude=())
+    unlisted = ProjectSyncState.objects.filter(upstream=upstream, listed=False).values_list(
+        "normalized_name", flat=True
+    )
+    gone = _served(set(unlisted))
+    projects.update({n: (n, None) for n in gone})
+    return Plan(projects=projects, serial=serial, gone=gone)
 
 
 def _due_for_retry(upstream: Upstream, *, exclude) -> dict[str, tuple[str, int | None]]:

@@ -120,6 +120,39 @@ def test_project_gone_and_already_removed_here_is_not_visited(listed, upstream):
     assert plan(listed).projects == {}
 
 
+def test_unchanged_upstream_serial_plans_only_what_the_last_plan_left_unfinished(listed, upstream):
+    plan(listed)
+    reached(upstream, alpha=0)
+    ProjectSyncState.objects.filter(normalized_name="alpha").update(
+        serial_wanted=upstream.project("alpha").last_serial, next_retry=timezone.now()
+    )
+    Project.objects.create(name="Old", normalized_name="old")  # its removal failed last time
+    ProjectSyncState.objects.create(
+        upstream=Upstream.objects.get(), normalized_name="old", name="Old", listed=False
+    )
+    # Not compared again: with the serial unchanged, only unfinished work is looked up. (A full
+    # comparison would plan beta, whose state is missing, as new.)
+    ProjectSyncState.objects.filter(normalized_name="beta").delete()
+    Upstream.objects.update(last_serial=upstream.serial)
+
+    result = plan(listed)
+
+    assert result.projects == {
+        "alpha": ("Alpha", upstream.project("alpha").last_serial),
+        "old": ("old", None),
+    }
+    assert (result.gone, result.serial) == ({"old"}, upstream.serial)
+
+
+def test_moved_upstream_serial_compares_every_project(listed, upstream):
+    plan(listed)
+    reached(upstream)
+    ProjectSyncState.objects.filter(normalized_name="beta").delete()
+    Upstream.objects.update(last_serial=upstream.serial - 1)
+
+    assert set(plan(listed).projects) == {"beta"}
+
+
 def test_xmlrpc_plan_reads_the_changelog_since_the_serial_reached(listed, upstream):
     plan(listed, protocol="xmlrpc")
     reached(upstream)
