@@ -42,15 +42,30 @@ def _needs_reading(remote_file: RemoteFile, with_wheel: set[str]) -> bool:
     )
 
 
+def held_files(names: list[str]) -> dict[str, dict[str, str]]:
+    """The files held of each project (normalized names): filename → sha256, in one query."""
+    held: dict[str, dict[str, str]] = defaultdict(dict)
+    rows = Distribution.objects.filter(project__normalized_name__in=names).values_list(
+        "project__normalized_name", "filename", "sha256"
+    )
+    for project, filename, sha256 in rows:
+        held[project][filename] = sha256
+    return held
+
+
 def apply_remote_project(
     *,
     http: httpx.Client,
     name: str,
     remote: RemoteProject | None,
+    held: dict[str, str] | None = None,
     heartbeat: Callable[[], None] = lambda: None,
 ) -> ApplyResult:
     """Sync one project. A file that fails is reported in ``errors`` and left out; the rest of
-    the project's change is still applied, so one bad file never hides good ones."""
+    the project's change is still applied, so one bad file never hides good ones.
+
+    ``held``: the project's files here (``held_files``), when the caller read them already.
+    """
     normalized = canonicalize_name(name)
     result = ApplyResult()
     if remote is None:
@@ -60,11 +75,8 @@ def apply_remote_project(
                 catalog.project_remove(project=project)
         return result
 
-    held = dict(
-        Distribution.objects.filter(project__normalized_name=normalized).values_list(
-            "filename", "sha256"
-        )
-    )
+    if held is None:
+        held = held_files([normalized]).get(normalized, {})
     wanted: dict[str, RemoteFile] = {}
     for remote_file in remote.files:
         if remote_file.filename in wanted:

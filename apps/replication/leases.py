@@ -10,7 +10,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import timedelta
 
 from django.db.models import Q
@@ -46,39 +46,61 @@ def lease_holder_is_dead(owner: str) -> bool:
         return False
 
 
-def lease_acquire(*, state: ProjectSyncState, owner: str) -> bool:
-    """Take the project's lease; False while another live worker holds it."""
+def leases_acquire(*, states: Sequence[ProjectSyncState], owner: str) -> set[int]:
+    """Take the leases of many projects: the ids of the states whose lease ``owner`` now holds.
+
+    One UPDATE for the states read as free (one more, to see which, if another worker took
+    some meanwhile), and one per lease whose holder is a dead process of this host.
+    """
     now = timezone.now()
+    until = now + LEASE
     free = Q(lease_until__isnull=True) | Q(lease_until__lt=now) | Q(lease_owner=owner)
-    rows = ProjectSyncState.objects.filter(pk=state.pk)
-    if rows.filter(free).update(lease_owner=owner, lease_until=now + LEASE):
-        return True
-    holder = rows.values_list("lease_owner", flat=True).first() or ""
-    if holder and lease_holder_is_dead(holder):
-        return bool(
-            rows.filter(lease_owner=holder).update(lease_owner=owner, lease_until=now + LEASE)
+    looked_free = [s.pk for s in states if _is_free(s, now, owner)]
+    rows = ProjectSyncState.objects.filter(pk__in=looked_free)
+    taken = set(looked_free)
+    if rows.filter(free).update(lease_owner=owner, lease_until=until) != len(looked_free):
+        taken = set(rows.filter(lease_owner=owner).values_list("pk", flat=True))
+    for state in states:
+        holder = state.lease_owner
+        if state.pk in taken or not holder or not lease_holder_is_dead(holder):
+            continue
+        taken_over = ProjectSyncState.objects.filter(pk=state.pk, lease_owner=holder).update(
+            lease_owner=owner, lease_until=until
         )
-    return False
+        if taken_over:
+            taken.add(state.pk)
+    for state in states:
+        if state.pk in taken:
+            state.lease_owner, state.lease_until = owner, until
+    return taken
 
 
-def lease_renewer(*, state: ProjectSyncState, owner: str) -> Callable[[], None]:
-    """A heartbeat to call as work goes on: it extends the lease, at most every LEASE / 4."""
+def _is_free(state: ProjectSyncState, now, owner: str) -> bool:
+    return state.lease_until is None or state.lease_until < now or state.lease_owner == owner
+
+
+def leases_renewer(*, ids: Iterable[int], owner: str) -> Callable[[], None]:
+    """A heartbeat to call as work goes on: it extends the leases ``owner`` still holds among
+    ``ids``, at most every LEASE / 4."""
+    ids = list(ids)
     last = [time.monotonic()]
 
     def renew() -> None:
         if time.monotonic() - last[0] < LEASE.total_seconds() / 4:
             return
         last[0] = time.monotonic()
-        ProjectSyncState.objects.filter(pk=state.pk, lease_owner=owner).update(
+        ProjectSyncState.objects.filter(pk__in=ids, lease_owner=owner).update(
             lease_until=timezone.now() + LEASE
         )
 
     return renew
 
 
-def lease_release(*, state: ProjectSyncState, owner: str, **fields) -> None:
-    """Free the lease if ``owner`` still holds it, saving ``fields`` on the row in the same
-    UPDATE; a worker whose lease was taken over meanwhile writes nothing."""
-    ProjectSyncState.objects.filter(pk=state.pk, lease_owner=owner).update(
-        lease_owner="", lease_until=None, **fields
-    )
+def leases_release(*, ids: Iterable[int], owner: str) -> None:
+    """Free the leases ``owner`` still holds among ``ids`` (a lease taken over meanwhile is its
+    new holder's)."""
+    ids = list(ids)
+    if ids:
+        ProjectSyncState.objects.filter(pk__in=ids, lease_owner=owner).update(
+            lease_owner="", lease_until=None
+        )

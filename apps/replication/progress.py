@@ -1,10 +1,12 @@
 """Counting project outcomes on a sync run: many workers at once, none waiting for another.
 
-Each outcome is one UPDATE that adds to the run's counters and, when it is the one that brings
-them to the plan, finishes the run, all in the same statement; its expressions read the row as
-it was before the update, so the project being counted is added by hand. Written as SQL: the
+Outcomes are counted in one UPDATE that adds to the run's counters and, when they bring them to the
+plan, finishes the run, all in the same statement; its expressions read the row as it was
+before the update, so the projects being counted are added by hand. Written as SQL: the
 ORM's nested Case/F expressions cost ten times the statement itself, on every project.
 """
+
+from collections.abc import Sequence
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -20,26 +22,49 @@ def run_count_outcome(
     """Count one project's outcome (``counter``: one of COUNTERS) on the run."""
     if counter not in COUNTERS:
         raise ValueError(f"not a run counter: {counter!r}")
-    if error is not None:  # a list in a JSON column: appended under the row's lock
+    run_count_outcomes(
+        run_id=run_id,
+        **{counter.removeprefix("projects_"): 1},
+        files=files,
+        size=size,
+        errors=[error] if error is not None else [],
+    )
+
+
+def run_count_outcomes(
+    *,
+    run_id: int,
+    done: int = 0,
+    failed: int = 0,
+    skipped: int = 0,
+    files: int = 0,
+    size: int = 0,
+    errors: Sequence[dict] = (),
+) -> None:
+    """Count the outcomes of several projects on the run at once (``errors``: their
+    ``{project, error}`` entries)."""
+    if errors:  # a list in a JSON column: appended under the row's lock
         with transaction.atomic():
             run = SyncRun.objects.select_for_update().only("errors").get(pk=run_id)
-            SyncRun.objects.filter(pk=run_id).update(errors=[*run.errors, error])
-            _count(run_id, counter, files, size)
-    else:
-        _count(run_id, counter, files, size)
+            SyncRun.objects.filter(pk=run_id).update(errors=[*run.errors, *errors])
+            _count(run_id, done, failed, skipped, files, size)
+    elif done or failed or skipped:
+        _count(run_id, done, failed, skipped, files, size)
 
 
-def _count(run_id: int, counter: str, files: int, size: int) -> None:
+def _count(run_id: int, done: int, failed: int, skipped: int, files: int, size: int) -> None:
     q = connection.ops.quote_name
     now = connection.ops.adapt_datetimefield_value(timezone.now())
+    counted = done + failed + skipped
     is_last = (
         f"{q('state')} = %s AND {q('projects_planned')} <= "
-        f"{q('projects_done')} + {q('projects_failed')} + {q('projects_skipped')} + 1"
+        f"{q('projects_done')} + {q('projects_failed')} + {q('projects_skipped')} + %s"
     )
-    failed_before = 1 if counter == "projects_failed" else 0
     sql = (
         f"UPDATE {q(SyncRun._meta.db_table)} SET "
-        f"{q(counter)} = {q(counter)} + 1, "
+        f"{q('projects_done')} = {q('projects_done')} + %s, "
+        f"{q('projects_failed')} = {q('projects_failed')} + %s, "
+        f"{q('projects_skipped')} = {q('projects_skipped')} + %s, "
         f"{q('files_fetched')} = {q('files_fetched')} + %s, "
         f"{q('bytes_fetched')} = {q('bytes_fetched')} + %s, "
         f"{q('updated')} = %s, "
@@ -51,14 +76,19 @@ def _count(run_id: int, counter: str, files: int, size: int) -> None:
     )
     running = SyncRun.State.RUNNING.value
     params = [
+        done,
+        failed,
+        skipped,
         files,
         size,
         now,
         running,
-        failed_before,
+        counted,
+        failed,
         SyncRun.State.PARTIAL.value,
         SyncRun.State.SUCCEEDED.value,
         running,
+        counted,
         now,
         run_id,
     ]

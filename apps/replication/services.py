@@ -3,8 +3,6 @@
 import logging
 import threading
 import time
-from datetime import timedelta
-from enum import StrEnum
 
 from django.conf import settings
 from django.db.models import Q
@@ -16,16 +14,10 @@ from .clients import UpstreamClient, UpstreamError, UpstreamUnusable, client_for
 from .clients.base import NOT_MODIFIED, CrossOriginRedirect, StaleUpstream
 from .clients.detect import split_upstream_url
 from .clients.http import make_http_client
-from .leases import (
-    lease_acquire,
-    lease_holder_is_dead,
-    lease_release,
-    lease_renewer,
-    new_owner,
-)
+from .leases import lease_holder_is_dead, leases_acquire, leases_renewer, new_owner
 from .models import ProjectSyncState, SyncRun, Upstream
+from .outcomes import Outcome, OutcomeRecorder
 from .planner import plan_sync
-from .progress import run_count_outcome
 from .schedules import upstream_schedule_ensure
 
 logger = logging.getLogger(__name__)
@@ -37,12 +29,6 @@ class SyncInProgress(Exception):
     def __init__(self, run: SyncRun) -> None:
         super().__init__(f"run #{run.pk} of {run.upstream} is still in progress")
         self.run = run
-
-
-class Outcome(StrEnum):
-    DONE = "done"
-    FAILED = "failed"
-    SKIPPED = "skipped"
 
 
 _clients: dict[tuple[int, str], UpstreamClient] = {}
@@ -178,30 +164,57 @@ def _get_fresh(client: UpstreamClient, state: ProjectSyncState):
 
 
 def projects_sync(*, run: SyncRun, names: list[str]) -> list[Outcome]:
-    """Sync projects in turn, their sync states read in one query."""
-    states = {
-        state.normalized_name: state
-        for state in ProjectSyncState.objects.filter(
-            upstream=run.upstream, normalized_name__in=[canonicalize_name(n) for n in names]
-        )
-    }
-    return [
-        project_sync(run=run, name=name, state=states.get(canonicalize_name(name)))
-        for name in names
-    ]
-
-
-def project_sync(*, run: SyncRun, name: str, state: ProjectSyncState | None = None) -> Outcome:
-    """Bring one project up to the upstream's state; records its outcome on the run."""
-    upstream = run.upstream
-    if state is None:
-        state, _ = ProjectSyncState.objects.get_or_create(
-            upstream=upstream, normalized_name=canonicalize_name(name), defaults={"name": name}
-        )
+    """Sync a batch of projects in turn: their states read, their leases taken and the files
+    held of them read in one statement each; their outcomes written together (outcomes.py)."""
+    states = _states(run.upstream, names)
     owner = new_owner()
-    if not lease_acquire(state=state, owner=owner):
-        _record(run, state, Outcome.SKIPPED, error="another worker is syncing it")
-        return Outcome.SKIPPED
+    leased = leases_acquire(states=states, owner=owner)
+    held = catalog_sync.held_files([s.normalized_name for s in states if s.pk in leased])
+    recorder = OutcomeRecorder(run=run, owner=owner)
+    heartbeat = leases_renewer(ids=leased, owner=owner)
+    outcomes = []
+    try:
+        for state in states:
+            if state.pk in leased:
+                outcome = _project_sync(
+                    run, state, held.get(state.normalized_name, {}), recorder, heartbeat
+                )
+            else:
+                outcome = Outcome.SKIPPED
+                recorder.add(state, outcome, error="another worker is syncing it", leased=False)
+            outcomes.append(outcome)
+            recorder.write_if_due()
+    except BaseException:
+        recorder.release_unrecorded(states)  # the worker is stopping: the task will come again
+        raise
+    finally:
+        recorder.write()
+    return outcomes
+
+
+def _states(upstream: Upstream, names: list[str]) -> list[ProjectSyncState]:
+    """The projects' sync states in the order of ``names``, made for those that have none."""
+    wanted = {canonicalize_name(n): n for n in names}
+    rows = ProjectSyncState.objects.filter(upstream=upstream, normalized_name__in=list(wanted))
+    found = {s.normalized_name: s for s in rows}
+    if missing := [n for n in wanted if n not in found]:
+        made = [
+            ProjectSyncState(upstream=upstream, normalized_name=n, name=wanted[n]) for n in missing
+        ]
+        ProjectSyncState.objects.bulk_create(made, ignore_conflicts=True)
+        found |= {s.normalized_name: s for s in rows.filter(normalized_name__in=missing)}
+    return [found[n] for n in wanted]
+
+
+def _project_sync(
+    run: SyncRun,
+    state: ProjectSyncState,
+    held: dict[str, str],
+    recorder: OutcomeRecorder,
+    heartbeat,
+) -> Outcome:
+    """Bring one leased project up to the upstream's state; records its outcome."""
+    upstream = run.upstream
     try:
         try:
             remote = _get_fresh(upstream_client(upstream), state)
@@ -210,36 +223,32 @@ def project_sync(*, run: SyncRun, name: str, state: ProjectSyncState | None = No
                 raise
             remote = None  # unlisted, and the upstream points elsewhere: it is gone here
         if remote is NOT_MODIFIED:
-            _record(run, state, Outcome.DONE, owner=owner, reached=state.serial_wanted)
+            recorder.add(state, Outcome.DONE, reached=state.serial_wanted)
             return Outcome.DONE
         result = catalog_sync.apply_remote_project(
             http=upstream_client(upstream).http,
             name=state.name,
             remote=remote,
-            heartbeat=lease_renewer(state=state, owner=owner),
+            held=held,
+            heartbeat=heartbeat,
         )
     except StaleUpstream as exc:
-        _record(run, state, Outcome.SKIPPED, owner=owner, error=str(exc))
+        recorder.add(state, Outcome.SKIPPED, error=str(exc))
         return Outcome.SKIPPED
     except UpstreamError as exc:
-        _record(run, state, Outcome.FAILED, owner=owner, error=str(exc))
+        recorder.add(state, Outcome.FAILED, error=str(exc))
         return Outcome.FAILED
-    except BaseException as exc:
-        lease_release(state=state, owner=owner)
-        if not isinstance(exc, Exception):
-            raise  # the worker is stopping: its lease is freed, the task will come again
-        logger.exception("sync of %s failed", name)  # one project's bug must not stop the run
-        _record(run, state, Outcome.FAILED, error=f"internal error: {exc!r}")
+    except Exception as exc:
+        logger.exception("sync of %s failed", state.name)  # one project's bug must not stop the run
+        recorder.add(state, Outcome.FAILED, error=f"internal error: {exc!r}")
         return Outcome.FAILED
     outcome = Outcome.FAILED if result.errors else Outcome.DONE
     serial = (
         remote.serial if remote is not None and remote.serial is not None else state.serial_wanted
     )
-    _record(
-        run,
+    recorder.add(
         state,
         outcome,
-        owner=owner,
         error="; ".join(result.errors),
         reached=None if result.errors else serial,
         files=result.files,
@@ -248,48 +257,3 @@ def project_sync(*, run: SyncRun, name: str, state: ProjectSyncState | None = No
         last_modified="" if remote is None else remote.last_modified,
     )
     return outcome
-
-
-def _record(
-    run: SyncRun,
-    state: ProjectSyncState,
-    outcome: Outcome,
-    *,
-    owner: str = "",
-    error: str = "",
-    reached: int | None = None,
-    files: int = 0,
-    size: int = 0,
-    etag: str | None = None,
-    last_modified: str | None = None,
-) -> None:
-    """Save the project's state, freeing ``owner``'s lease, and count the outcome on the run.
-
-    A worker whose lease was taken over meanwhile (it stalled past the lease) leaves the state
-    to the new holder; its outcome still counts on its run.
-    """
-    now = timezone.now()
-    update: dict = {"last_error": error, "updated": now}
-    if outcome is Outcome.FAILED:
-        attempts = state.attempts + 1
-        update |= {
-            "attempts": attempts,
-            "next_retry": now + timedelta(seconds=min(60 * 2**attempts, 6 * 3600)),
-        }
-    elif outcome is Outcome.DONE:
-        update |= {"attempts": 0, "next_retry": None}
-    if reached is not None:
-        update["serial_reached"] = max(reached, 0)
-    if etag is not None and outcome is Outcome.DONE:
-        update |= {"etag": etag, "last_modified": last_modified or ""}
-    if owner:
-        lease_release(state=state, owner=owner, **update)
-    else:
-        ProjectSyncState.objects.filter(pk=state.pk).update(**update)
-    run_count_outcome(
-        run_id=run.pk,
-        counter=f"projects_{outcome.value}",
-        files=files,
-        size=size,
-        error={"project": state.name, "error": error[:2000]} if error else None,
-    )
