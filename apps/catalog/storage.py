@@ -1,7 +1,9 @@
 """The blob store's filesystem backend: saves are atomic renames, names are never altered."""
 
+import contextlib
 import os
 import tempfile
+from functools import cached_property
 
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage
@@ -29,25 +31,34 @@ class BlobFileSystemStorage(FileSystemStorage):
                 return name
             except OSError:
                 pass  # another filesystem: copy below
-        os.makedirs(directory, exist_ok=True)
-        # Staged in TMP_DIR (swept by maintenance) when a rename from there is atomic.
-        os.makedirs(settings.TMP_DIR, exist_ok=True)
-        same_device = os.stat(settings.TMP_DIR).st_dev == os.stat(directory).st_dev
-        fd, partial = tempfile.mkstemp(
-            prefix=".partial-", dir=settings.TMP_DIR if same_device else directory
-        )
+        # Staged in TMP_DIR (swept by maintenance) when a rename from there is atomic, else
+        # beside the target; the target's directories are made only if the rename needs them.
+        staging = settings.TMP_DIR if self._stages_in_tmp else directory
+        try:
+            fd, partial = tempfile.mkstemp(prefix=".partial-", dir=staging)
+        except FileNotFoundError:
+            os.makedirs(staging, exist_ok=True)
+            fd, partial = tempfile.mkstemp(prefix=".partial-", dir=staging)
         try:
             with os.fdopen(fd, "wb") as out:
                 if hasattr(content, "seek"):
                     content.seek(0)
                 for chunk in content.chunks():
                     out.write(chunk)
-            self._set_mode(partial)
+                if self.file_permissions_mode is not None:
+                    os.fchmod(out.fileno(), self.file_permissions_mode)
             _replace(partial, full_path)
-        finally:
-            if os.path.exists(partial):
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
                 os.unlink(partial)
+            raise
         return name
+
+    @cached_property
+    def _stages_in_tmp(self) -> bool:
+        os.makedirs(settings.TMP_DIR, exist_ok=True)
+        os.makedirs(self.location, exist_ok=True)
+        return os.stat(settings.TMP_DIR).st_dev == os.stat(self.location).st_dev
 
     def _set_mode(self, path: str) -> None:
         """FILE_UPLOAD_PERMISSIONS (0o644 by default), so nginx may send the blob itself

@@ -94,3 +94,24 @@ def test_metadata_is_stored_beside_its_file():
 def test_metadata_with_a_wrong_hash_is_refused():
     with pytest.raises(BlobError):
         metadata_put(blob_path="packages/x", data=b"abc", expected_sha256="0" * 64)
+
+
+def test_stored_files_are_readable_by_the_web_server_and_leave_nothing_staged(blob_store, settings):
+    verified = blob_put_file(io.BytesIO(DATA), filename="a-1.0-py3-none-any.whl")
+    metadata_put(blob_path=verified.blob_path, data=b"Metadata-Version: 2.1\n")
+
+    for name in (verified.blob_path, verified.blob_path + ".metadata"):
+        assert (blob_store / name).stat().st_mode & 0o777 == 0o644
+    assert list(settings.TMP_DIR.iterdir()) == []
+
+
+def test_a_save_that_fails_leaves_no_partial_file(blob_store, settings):
+    class Broken(io.BytesIO):
+        def chunks(self):
+            yield b"half"
+            raise OSError("disk gone")
+
+    with pytest.raises(OSError, match="disk gone"):
+        blob_storage().save("packages/aa/bb/cc/x.metadata", Broken())
+    assert not (blob_store / "packages/aa/bb/cc/x.metadata").exists()
+    assert list(settings.TMP_DIR.iterdir()) == []
