@@ -18,7 +18,7 @@ from apps.catalog.distfiles import (
 )
 
 from .clients.base import RemoteFile, UpstreamError
-from .clients.http import http_errors
+from .clients.http import file_stream, http_errors
 
 CHUNK_SIZE = 256 * 1024
 HEARTBEAT_SECONDS = 30
@@ -38,7 +38,7 @@ def _download(
 ) -> None:
     # identity: the sha256 is of the file's bytes, not of a transfer encoding of them
     headers = {"Accept-Encoding": "identity"}
-    with http_errors(remote.url), http.stream("GET", remote.url, headers=headers) as response:
+    with http_errors(remote.url), file_stream(http, remote.url, headers=headers) as response:
         if response.status_code != 200:
             raise UpstreamError(f"{remote.filename}: HTTP {response.status_code}")
         beat = time.monotonic()
@@ -51,7 +51,7 @@ def _download(
 
 def _fetch_metadata(http: httpx.Client, remote: RemoteFile) -> bytes:
     url = f"{remote.url}.metadata"
-    with http_errors(url), http.stream("GET", url) as response:
+    with http_errors(url), file_stream(http, url, headers={}) as response:
         if response.status_code != 200:
             raise UpstreamError(f"{remote.filename}.metadata: HTTP {response.status_code}")
         data = bytearray()

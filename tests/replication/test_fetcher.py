@@ -2,7 +2,9 @@
 PEP 658 metadata checked; nothing of a file that fails is kept."""
 
 import hashlib
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -164,3 +166,46 @@ def test_file_the_node_cannot_read_is_kept_verbatim(server, upstream, http, blob
 
     assert (blob_store / fetched.file.blob_path).read_bytes() == b"not really bzip2\n"
     assert (fetched.version, fetched.core_metadata_sha256) == ("2004d", None)
+
+
+@pytest.fixture
+def redirector(server):
+    """A second HTTP server on loopback that sends every GET to the upstream with a 302."""
+
+    class Redirect(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(302)
+            self.send_header("Location", f"{server.url}{self.path}")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_a_file_behind_a_redirect_is_followed(server, wheel, http, blob_store, redirector):
+    assert http.files is not None  # files take the direct path ...
+    url = f"{redirector}/packages/{wheel.path}"
+
+    fetched = fetch_file(http, remote(server, wheel, url=url))  # ... and redirects the client's
+
+    assert fetched.file.sha256 == wheel.sha256
+    assert [r.kind for r in server.requests()] == ["file"]
+
+
+def test_with_a_proxy_in_the_environment_files_go_through_it(server, wheel, monkeypatch):
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # nothing listens there
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    with make_http_client() as client:
+        assert client.files is None
+        with pytest.raises(UpstreamError, match="ConnectError"):
+            fetch_file(client, remote(server, wheel))
+    assert server.requests() == []
