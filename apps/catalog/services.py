@@ -176,7 +176,11 @@ def distributions_publish(
             todo[item.file.filename] = item
     releases = {
         r.version: r
-        for r in Release.objects.filter(project=project, version__in={n.version for n in new})
+        for r in (
+            ()
+            if _holds_no_release(project)
+            else Release.objects.filter(project=project, version__in={n.version for n in new})
+        )
     }
     created: list[Release] = []
     refreshed: list[Release] = []
@@ -236,6 +240,17 @@ def distributions_publish(
             )
     made = {d.filename: d for d in distributions}
     return [present.get(n.file.filename) or made[n.file.filename] for n in new]
+
+
+def _holds_no_release(project: Project) -> bool:
+    """Known without a query: a project created in the open journal batch (no serial yet),
+    which has journaled no release (every release is journaled)."""
+    pending = (_batches.get() or {}).get(project.normalized_name)
+    return (
+        project.last_serial == 0
+        and pending is not None
+        and all(entry.action == "create" for entry in pending)
+    )
 
 
 def distribution_remove(*, distribution: Distribution) -> None:

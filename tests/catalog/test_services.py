@@ -180,3 +180,22 @@ def test_project_lock_creates_a_project_once_whichever_it_tries_first(probably_n
     creates = JournalEntry.objects.filter(action="create")
     assert list(creates.values_list("name", flat=True).order_by("id")) == ["foo", "Bar"]
     assert Project.objects.get(pk=created.pk).last_serial == creates.latest("id").id
+
+
+def test_a_new_project_publishing_twice_in_one_batch_keeps_one_release_per_version(tmp_path):
+    files = [
+        services.NewDistribution(
+            file=blob_put_file(build_wheel(DistSpec("new", "1.0"), tmp_path).open("rb"),
+                               filename=f"new-1.0-py{n}-none-any.whl"),
+            version="1.0",
+            packagetype="bdist_wheel",
+        )
+        for n in (2, 3)
+    ]  # fmt: skip
+    with transaction.atomic(), services.journal_batch(name="new"):
+        project = services.project_lock(name="new", create=True, probably_new=True)
+        services.distributions_publish(project=project, new=files[:1])
+        services.distributions_publish(project=project, new=files[1:])
+
+    assert Release.objects.filter(project__normalized_name="new").count() == 1
+    assert Distribution.objects.filter(project__normalized_name="new").count() == 2
