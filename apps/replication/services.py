@@ -3,6 +3,7 @@
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 from django.conf import settings
 from django.db.models import Q
@@ -184,6 +185,7 @@ def projects_sync(*, run: SyncRun, names: list[str]) -> list[Outcome]:
                 recorder.add(state, outcome, error="another worker is syncing it", leased=False)
             outcomes.append(outcome)
             recorder.write_if_due()
+            heartbeat()  # the projects still to come keep their leases, however long this takes
     except BaseException:
         recorder.release_unrecorded(states)  # the worker is stopping: the task will come again
         raise
@@ -211,7 +213,7 @@ def _project_sync(
     state: ProjectSyncState,
     held: dict[str, str],
     recorder: OutcomeRecorder,
-    heartbeat,
+    heartbeat: Callable[[], None],
 ) -> Outcome:
     """Bring one leased project up to the upstream's state; records its outcome."""
     upstream = run.upstream
