@@ -10,7 +10,6 @@ from django.db.models import Q
 from django.utils import timezone
 from packaging.utils import canonicalize_name
 
-from . import catalog_sync
 from .clients import UpstreamClient, UpstreamError, UpstreamUnusable, client_for, detect_protocol
 from .clients.base import NOT_MODIFIED, CrossOriginRedirect, StaleUpstream
 from .clients.detect import split_upstream_url
@@ -167,6 +166,10 @@ def _get_fresh(client: UpstreamClient, state: ProjectSyncState):
 def projects_sync(*, run: SyncRun, names: list[str]) -> list[Outcome]:
     """Sync a batch of projects in turn: their states read, their leases taken and the files
     held of them read in one statement each; their outcomes written together (outcomes.py)."""
+    # Here, not at the top: downloading and reading distributions (zipfile, tarfile, packaging's
+    # metadata parser) is ~20 ms of imports that planning, and so a no-op sync, never needs.
+    from . import catalog_sync
+
     states = _states(run.upstream, names)
     owner = new_owner()
     leased = leases_acquire(states=states, owner=owner)
@@ -216,6 +219,8 @@ def _project_sync(
     heartbeat: Callable[[], None],
 ) -> Outcome:
     """Bring one leased project up to the upstream's state; records its outcome."""
+    from .catalog_sync import apply_remote_project  # see projects_sync
+
     upstream = run.upstream
     try:
         try:
@@ -227,7 +232,7 @@ def _project_sync(
         if remote is NOT_MODIFIED:
             recorder.add(state, Outcome.DONE, reached=state.serial_wanted)
             return Outcome.DONE
-        result = catalog_sync.apply_remote_project(
+        result = apply_remote_project(
             http=upstream_client(upstream).http,
             name=state.name,
             remote=remote,
