@@ -121,15 +121,18 @@ def sync_run_start(
 def _record_wanted(
     upstream: Upstream, planned: dict[str, tuple[str, int | None]], *, gone: set[str]
 ) -> None:
+    with_serial = {n: s for n, (_name, s) in planned.items() if s is not None}
+    # A new state starts with its wanted serial: on a first sync, none needs the update below.
     ProjectSyncState.objects.bulk_create(
         [
-            ProjectSyncState(upstream=upstream, normalized_name=n, name=name)
-            for n, (name, _serial) in planned.items()
+            ProjectSyncState(
+                upstream=upstream, normalized_name=n, name=name, serial_wanted=serial or 0
+            )
+            for n, (name, serial) in planned.items()
         ],
         ignore_conflicts=True,
         batch_size=1000,
     )
-    with_serial = {n: s for n, (_name, s) in planned.items() if s is not None}
     states = ProjectSyncState.objects.filter(
         upstream=upstream, normalized_name__in=list(with_serial)
     ).only("id", "normalized_name", "serial_wanted")
