@@ -196,6 +196,7 @@ class Node:
         self.env = node_env(work / "data", database, CELERY_BROKER_URL=broker)
         subprocess.run(manage("migrate", "-v0"), env=self.env, cwd=ROOT, check=True)
         self.workers: list[subprocess.Popen] = []
+        self.pool = pool
         if pool is None:
             self.mode = f"--in-process --concurrency {concurrency}"
             self.options = self.mode.split()
@@ -284,7 +285,8 @@ class Node:
             cpu=sum(group_cpu_seconds(p.pid) for p in self.workers) - cpu_before,
             output=done.stdout + done.stderr, usage=usage,
         )  # fmt: skip
-        mode = "task sync_upstream in the workers (beat's path)"
+        # One row per pool: the mode is the row's key, so it must name the workers.
+        mode = f"task sync_upstream in the workers (beat's path), --pool={self.pool}"
         return Row(self.tool, mode, "no-op", upstream.shape, 0, timed, len(requests), problems)
 
     def close(self) -> None:
