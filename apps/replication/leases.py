@@ -11,7 +11,7 @@ import socket
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db.models import Q
 from django.utils import timezone
@@ -75,7 +75,7 @@ def leases_acquire(*, states: Sequence[ProjectSyncState], owner: str) -> set[int
     return taken
 
 
-def _is_free(state: ProjectSyncState, now, owner: str) -> bool:
+def _is_free(state: ProjectSyncState, now: datetime, owner: str) -> bool:
     return state.lease_until is None or state.lease_until < now or state.lease_owner == owner
 
 
