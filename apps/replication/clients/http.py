@@ -65,8 +65,10 @@ class UpstreamHTTPClient(httpx.Client):
 
     A file is one GET whose bytes are checked against a hash: the client layer's cookie jar,
     auth flow and request merging cost some 40 % of a small file's CPU and serve no purpose
-    there, so file GETs go straight to an httpx transport of their own. Where proxies are
-    configured in the environment, files take the client's path like everything else.
+    there, so file GETs go straight to an httpx transport of their own (a pool of the same
+    bound: index pages and files together use at most twice ``max_connections`` per host).
+    Where proxies are configured in the environment, files take the client's path like
+    everything else.
     """
 
     def __init__(self, *, max_connections: int = 10) -> None:
