@@ -1,9 +1,9 @@
 """Counting project outcomes on a sync run: many workers at once, none waiting for another.
 
-Outcomes are counted in one UPDATE that adds to the run's counters and, when they bring them to the
-plan, finishes the run, all in the same statement; its expressions read the row as it was
-before the update, so the projects being counted are added by hand. Written as SQL: the
-ORM's nested Case/F expressions cost ten times the statement itself, on every project.
+Outcomes are counted in one UPDATE that adds to the run's counters and, when they bring them
+to the plan, finishes the run, all in the same statement; its expressions read the row as it
+was before the update, so the projects being counted are added by hand. Written as SQL: the
+ORM's nested Case/F expressions cost ten times the statement itself.
 """
 
 from collections.abc import Sequence
@@ -12,23 +12,6 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from .models import SyncRun
-
-COUNTERS = ("projects_done", "projects_failed", "projects_skipped")
-
-
-def run_count_outcome(
-    *, run_id: int, counter: str, files: int = 0, size: int = 0, error: dict | None = None
-) -> None:
-    """Count one project's outcome (``counter``: one of COUNTERS) on the run."""
-    if counter not in COUNTERS:
-        raise ValueError(f"not a run counter: {counter!r}")
-    run_count_outcomes(
-        run_id=run_id,
-        **{counter.removeprefix("projects_"): 1},
-        files=files,
-        size=size,
-        errors=[error] if error is not None else [],
-    )
 
 
 def run_count_outcomes(

@@ -3,7 +3,7 @@
 import pytest
 
 from apps.replication.models import SyncRun, Upstream
-from apps.replication.progress import run_count_outcome
+from apps.replication.progress import run_count_outcomes
 from apps.replication.runner import BATCH_MAX, batches
 
 pytestmark = pytest.mark.django_db
@@ -18,12 +18,12 @@ def run():
 
 
 def test_the_last_outcome_finishes_the_run(run):
-    run_count_outcome(run_id=run.pk, counter="projects_done", files=2, size=10)
-    run_count_outcome(run_id=run.pk, counter="projects_skipped")
+    run_count_outcomes(run_id=run.pk, done=1, files=2, size=10)
+    run_count_outcomes(run_id=run.pk, skipped=1)
     run.refresh_from_db()
     assert (run.state, run.finished) == (SyncRun.State.RUNNING, None)
 
-    run_count_outcome(run_id=run.pk, counter="projects_done", files=1, size=5)
+    run_count_outcomes(run_id=run.pk, done=1, files=1, size=5)
 
     run.refresh_from_db()
     assert run.state == SyncRun.State.SUCCEEDED
@@ -36,31 +36,28 @@ def test_the_last_outcome_finishes_the_run(run):
     )
 
 
-@pytest.mark.parametrize("last", ["projects_failed", "projects_done"])
+def count(run, outcome: str, project: str) -> None:
+    """One project's outcome, with its error when it failed."""
+    errors = [{"project": project, "error": "boom"}] if outcome == "failed" else []
+    run_count_outcomes(run_id=run.pk, **{outcome: 1}, errors=errors)
+
+
+@pytest.mark.parametrize("last", ["failed", "done"])
 def test_a_failure_anywhere_makes_the_run_partial(run, last):
-    first = "projects_done" if last == "projects_failed" else "projects_failed"
-    run_count_outcome(
-        run_id=run.pk,
-        counter=first,
-        error={"project": "a", "error": "x"} if "failed" in first else None,
-    )
-    run_count_outcome(run_id=run.pk, counter="projects_done")
-    run_count_outcome(
-        run_id=run.pk,
-        counter=last,
-        error={"project": "c", "error": "boom"} if "failed" in last else None,
-    )
+    first = "done" if last == "failed" else "failed"
+    count(run, first, "a")
+    count(run, "done", "b")
+    count(run, last, "c")
     run.refresh_from_db()
     assert run.state == SyncRun.State.PARTIAL
-    assert [e["project"] for e in run.errors] == ["a" if first == "projects_failed" else "c"]
+    assert [e["project"] for e in run.errors] == ["a" if first == "failed" else "c"]
 
 
 def test_outcomes_past_the_plan_leave_a_finished_run_alone(run):
-    for _ in range(3):
-        run_count_outcome(run_id=run.pk, counter="projects_done")
+    run_count_outcomes(run_id=run.pk, done=3)
     run.refresh_from_db()
     finished = run.finished
-    run_count_outcome(run_id=run.pk, counter="projects_failed")  # a redelivered batch
+    run_count_outcomes(run_id=run.pk, failed=1)  # a redelivered batch
     run.refresh_from_db()
     assert (run.state, run.finished, run.projects_failed) == (
         SyncRun.State.SUCCEEDED,
@@ -70,8 +67,8 @@ def test_outcomes_past_the_plan_leave_a_finished_run_alone(run):
 
 
 def test_an_unknown_counter_is_refused(run):
-    with pytest.raises(ValueError):
-        run_count_outcome(run_id=run.pk, counter="state")
+    with pytest.raises(TypeError):
+        run_count_outcomes(run_id=run.pk, state=1)
 
 
 @pytest.mark.parametrize("count", [0, 1, 5, 16, 17, 200, 20_000])
