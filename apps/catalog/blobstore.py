@@ -8,7 +8,6 @@ and only then moved into place; it is never rewritten with other bytes.
 import hashlib
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from typing import BinaryIO, Self
 
@@ -16,6 +15,8 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.base import ContentFile
 from django.core.files.storage import Storage, storages
+
+from .storage import temporary_file
 
 CHUNK_SIZE = 1024 * 1024
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
@@ -93,11 +94,7 @@ class BlobWriter:
         self._sha256 = hashlib.sha256()
         self._md5 = hashlib.md5(usedforsecurity=False)
         self._blake2b = hashlib.blake2b(digest_size=32)
-        try:
-            fd, self._path = tempfile.mkstemp(prefix="blob-", dir=settings.TMP_DIR)
-        except FileNotFoundError:  # the first blob of a new data directory
-            os.makedirs(settings.TMP_DIR, exist_ok=True)
-            fd, self._path = tempfile.mkstemp(prefix="blob-", dir=settings.TMP_DIR)
+        fd, self._path = temporary_file(settings.TMP_DIR, prefix="blob-")
         self._file = os.fdopen(fd, "wb")
 
     def __enter__(self) -> Self:

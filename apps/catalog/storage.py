@@ -34,11 +34,7 @@ class BlobFileSystemStorage(FileSystemStorage):
         # Staged in TMP_DIR (swept by maintenance) when a rename from there is atomic, else
         # beside the target; the target's directories are made only if the rename needs them.
         staging = settings.TMP_DIR if self._stages_in_tmp else directory
-        try:
-            fd, partial = tempfile.mkstemp(prefix=".partial-", dir=staging)
-        except FileNotFoundError:
-            os.makedirs(staging, exist_ok=True)
-            fd, partial = tempfile.mkstemp(prefix=".partial-", dir=staging)
+        fd, partial = temporary_file(staging, prefix=".partial-")
         try:
             with os.fdopen(fd, "wb") as out:
                 if hasattr(content, "seek"):
@@ -65,6 +61,16 @@ class BlobFileSystemStorage(FileSystemStorage):
         (X-Accel-Redirect); a temporary file starts out as 0o600."""
         if self.file_permissions_mode is not None:
             os.chmod(path, self.file_permissions_mode)
+
+
+def temporary_file(directory: str | os.PathLike, *, prefix: str) -> tuple[int, str]:
+    """``tempfile.mkstemp`` in ``directory``, making the directory when it is missing (the
+    first file of a new data directory; trying first costs no system call in the usual case)."""
+    try:
+        return tempfile.mkstemp(prefix=prefix, dir=directory)
+    except FileNotFoundError:
+        os.makedirs(directory, exist_ok=True)
+        return tempfile.mkstemp(prefix=prefix, dir=directory)
 
 
 def _replace(source: str, target: str) -> None:
