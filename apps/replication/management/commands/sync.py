@@ -27,9 +27,10 @@ class Command(BaseCommand):
     requires_system_checks = []
 
     def run_from_argv(self, argv: list[str]) -> None:
-        # A process of its own (manage.py, not call_command): what start-up built (modules,
-        # classes, the app registry) lives until exit, so the collector need not walk it again.
-        # One full collection of it, set off by the 20,000 entries of a big index, costs ~65 ms.
+        # A process of its own (manage.py, not call_command): what was built before the work
+        # starts lives until exit. manage.py froze what django.setup() made; this also sets
+        # aside what loading this command imported (httpx, Celery, the clients), so that a full
+        # collection, set off by the 20,000 entries of a big index, need not walk any of it.
         gc.freeze()
         super().run_from_argv(argv)
 
