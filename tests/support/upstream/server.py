@@ -72,11 +72,12 @@ class _Handler(BaseHTTPRequestHandler):
         owner = self.server.owner
         url = urlsplit(self.path)
         fault = owner.faults.take(url.path, answer.kind, answer.project)
-        status = 0
+        logged = False
         try:
+            # Each request is logged before its client can see the answer: a test may read
+            # the log as soon as its request returns.
             if fault and fault.reset:
-                # logged first: the client sees the reset at once and may read the log then
-                self._log(url, answer, status)
+                logged = self._log(url, answer, 0)
                 self._reset()
                 return
             if fault and fault.delay:
@@ -87,15 +88,15 @@ class _Handler(BaseHTTPRequestHandler):
                 answer = Answer(
                     304, b"", headers=answer.headers, kind=answer.kind, project=answer.project
                 )
-            status = answer.status
+            logged = self._log(url, answer, answer.status)
             self._send(answer, head, fault.truncate if fault else None)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
         finally:
-            if not (fault and fault.reset):
-                self._log(url, answer, status)
+            if not logged:  # failed before answering
+                self._log(url, answer, 0)
 
-    def _log(self, url, answer: Answer, status: int) -> None:
+    def _log(self, url, answer: Answer, status: int) -> bool:
         self.server.owner._record(
             LoggedRequest(
                 self.command,
@@ -107,6 +108,7 @@ class _Handler(BaseHTTPRequestHandler):
                 answer.project,
             )
         )
+        return True
 
     def _send(self, answer: Answer, head: bool, truncate: int | None) -> None:
         self.send_response(answer.status)
