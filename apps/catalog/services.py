@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Max
+from django.db.models import Max, Model
 from django.utils import timezone
 from packaging.utils import canonicalize_name
 
@@ -125,26 +125,44 @@ def project_lock(*, name: str, create: bool = False, probably_new: bool = False)
 
 
 def _project_insert(name: str, normalized: str) -> Project | None:
-    """INSERT ... ON CONFLICT DO NOTHING RETURNING: the new row (locked: this transaction wrote
-    it), or None when the name is taken. Neither the ORM's create (a savepoint around it, to
-    survive the conflict) nor bulk_create (no id back when ignoring conflicts) does it in one."""
-    project = Project(name=name, normalized_name=normalized)
-    fields = [f for f in Project._meta.concrete_fields if not f.primary_key]
-    values = [f.get_db_prep_save(f.pre_save(project, add=True), connection) for f in fields]
+    """The new row (locked: this transaction wrote it), or None when the name is taken."""
+    made = insert_returning_ids(
+        [Project(name=name, normalized_name=normalized)], unique="normalized_name"
+    )
+    return made[0] if made else None
+
+
+def insert_returning_ids(objs: Sequence[Model], *, unique: str) -> list[Model]:
+    """INSERT ... ON CONFLICT (unique) DO NOTHING RETURNING id, in one statement: the objects
+    inserted, their ids set; those whose ``unique`` value is taken are left out. Neither the
+    ORM's create (a savepoint around it, to survive the conflict) nor bulk_create (no ids back
+    when ignoring conflicts) does it in one. Needs ``can_return_rows_from_bulk_insert``."""
+    if not objs:
+        return []
+    model = type(objs[0])
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    key = model._meta.get_field(unique)
+    params, rows = [], []
+    for obj in objs:
+        params += [f.get_db_prep_save(f.pre_save(obj, add=True), connection) for f in fields]
+        rows.append(f"({', '.join(['%s'] * len(fields))})")
     q = connection.ops.quote_name
     sql = (
-        f"INSERT INTO {q(Project._meta.db_table)} ({', '.join(q(f.column) for f in fields)}) "
-        f"VALUES ({', '.join(['%s'] * len(fields))}) "
-        f"ON CONFLICT ({q('normalized_name')}) DO NOTHING RETURNING {q('id')}"
+        f"INSERT INTO {q(model._meta.db_table)} ({', '.join(q(f.column) for f in fields)}) "
+        f"VALUES {', '.join(rows)} "
+        f"ON CONFLICT ({q(key.column)}) DO NOTHING RETURNING {q(model._meta.pk.column)}, "
+        f"{q(key.column)}"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, values)
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    project.pk = row[0]
-    project._state.adding, project._state.db = False, connection.alias
-    return project
+        cursor.execute(sql, params)
+        ids = dict((value, pk) for pk, value in cursor.fetchall())
+    inserted = []
+    for obj in objs:
+        if (pk := ids.get(getattr(obj, key.attname))) is not None:
+            obj.pk = pk
+            obj._state.adding, obj._state.db = False, connection.alias
+            inserted.append(obj)
+    return inserted
 
 
 def distribution_publish(*, project: Project, new: NewDistribution) -> Distribution:
@@ -206,23 +224,7 @@ def distributions_publish(
     Release.objects.bulk_update(refreshed, ["metadata"])
     now = timezone.now()
     distributions = [
-        Distribution(
-            project=project,
-            release=releases[item.version],
-            filename=item.file.filename,
-            packagetype=item.packagetype,
-            python_version=item.python_version,
-            size=item.file.size,
-            sha256=item.file.sha256,
-            md5=item.file.md5,
-            blake2b_256=item.file.blake2b_256,
-            requires_python=item.requires_python,
-            upload_time=item.upload_time or now,
-            yanked=item.yanked_reason is not None,
-            yanked_reason=item.yanked_reason or "",
-            core_metadata_sha256=item.core_metadata_sha256,
-            blob_path=item.file.blob_path,
-        )
+        distribution_row(project=project, release=releases[item.version], new=item, now=now)
         for item in todo.values()
     ]
     Distribution.objects.bulk_create(distributions)
@@ -233,13 +235,37 @@ def distributions_publish(
             if release in created and item.version not in journaled:
                 journaled.add(item.version)
                 journal_write(project=project, action="new release", version=item.version)
-            journal_write(
-                project=project,
-                action=f"add {item.python_version} file {item.file.filename}",
-                version=item.version,
-            )
+            journal_write(project=project, action=add_file_action(item), version=item.version)
     made = {d.filename: d for d in distributions}
     return [present.get(n.file.filename) or made[n.file.filename] for n in new]
+
+
+def distribution_row(
+    *, project: Project, release: Release, new: NewDistribution, now: datetime
+) -> Distribution:
+    """The unsaved row of a file to publish (``upload_time`` defaults to ``now``)."""
+    return Distribution(
+        project=project,
+        release=release,
+        filename=new.file.filename,
+        packagetype=new.packagetype,
+        python_version=new.python_version,
+        size=new.file.size,
+        sha256=new.file.sha256,
+        md5=new.file.md5,
+        blake2b_256=new.file.blake2b_256,
+        requires_python=new.requires_python,
+        upload_time=new.upload_time or now,
+        yanked=new.yanked_reason is not None,
+        yanked_reason=new.yanked_reason or "",
+        core_metadata_sha256=new.core_metadata_sha256,
+        blob_path=new.file.blob_path,
+    )
+
+
+def add_file_action(new: NewDistribution) -> str:
+    """The journal's action for a file added (PyPI's wording)."""
+    return f"add {new.python_version} file {new.file.filename}"
 
 
 def _holds_no_release(project: Project) -> bool:

@@ -1,6 +1,9 @@
-"""Making the catalog match one upstream project: fetch what is new, then apply every change
-(adds, removals, yanks) in one transaction with its journal entries."""
+"""Making the catalog match upstream projects: fetch what is new (``prepare_remote_project``),
+then apply every change of a project (adds, removals, yanks) in one transaction with its
+journal entries (``publish_prepared``); projects new to this node, many in one (``publish_many``).
+"""
 
+import logging
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -11,9 +14,12 @@ from packaging.utils import canonicalize_name
 
 from apps.catalog import services as catalog
 from apps.catalog.models import Distribution, Project
+from apps.catalog.new_projects import NewProject, can_publish_new_projects, new_projects_publish
 
 from .clients.base import RemoteFile, RemoteProject, UpstreamError
 from .fetcher import FetchedFile, fetch_file
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -53,42 +59,51 @@ def held_files(names: list[str]) -> dict[str, dict[str, str]]:
     return held
 
 
-def apply_remote_project(
+@dataclass
+class PreparedProject:
+    """A project's files fetched and verified in the store, its catalog change still to make."""
+
+    name: str
+    remote: RemoteProject | None
+    held: dict[str, str]
+    wanted: dict[str, RemoteFile] = field(default_factory=dict)
+    fetched: list[FetchedFile] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def is_new(self) -> bool:
+        """New to this node as far as its files tell: the whole first sync of it."""
+        return self.remote is not None and not self.held and bool(self.fetched)
+
+
+def prepare_remote_project(
     *,
     http: httpx.Client,
     name: str,
     remote: RemoteProject | None,
     held: dict[str, str] | None = None,
     heartbeat: Callable[[], None] = lambda: None,
-) -> ApplyResult:
-    """Sync one project. A file that fails is reported in ``errors`` and left out; the rest of
-    the project's change is still applied, so one bad file never hides good ones.
+) -> PreparedProject:
+    """Fetch what the project lacks here. A file that fails is reported in ``errors`` and left
+    out; the rest of the project's change is still made, so one bad file never hides good ones.
 
     ``held``: the project's files here (``held_files``), when the caller read them already.
     """
-    normalized = canonicalize_name(name)
-    result = ApplyResult()
-    if remote is None:
-        with transaction.atomic():
-            project = catalog.project_lock(name=normalized)
-            if project is not None and project.status == Project.Status.ACTIVE:
-                catalog.project_remove(project=project)
-        return result
-
     if held is None:
-        held = held_files([normalized]).get(normalized, {})
-    wanted: dict[str, RemoteFile] = {}
+        held = held_files([canonicalize_name(name)]).get(canonicalize_name(name), {})
+    prepared = PreparedProject(name=name, remote=remote, held=held)
+    if remote is None:
+        return prepared
     for remote_file in remote.files:
-        if remote_file.filename in wanted:
-            result.errors.append(f"{remote_file.filename}: listed twice by the upstream")
+        if remote_file.filename in prepared.wanted:
+            prepared.errors.append(f"{remote_file.filename}: listed twice by the upstream")
             continue
-        wanted[remote_file.filename] = remote_file
-    fetched: list[FetchedFile] = []
-    missing = [f for f in wanted.values() if held.get(f.filename) != f.sha256]
+        prepared.wanted[remote_file.filename] = remote_file
+    missing = [f for f in prepared.wanted.values() if held.get(f.filename) != f.sha256]
     with_wheel = {f.version for f in missing if f.version and f.filename.endswith(".whl")}
     for remote_file in missing:
         try:
-            fetched.append(
+            prepared.fetched.append(
                 fetch_file(
                     http,
                     remote_file,
@@ -97,8 +112,27 @@ def apply_remote_project(
                 )
             )
         except UpstreamError as exc:
-            result.errors.append(str(exc))
+            prepared.errors.append(str(exc))
         heartbeat()  # still working: keep the project's lease
+    return prepared
+
+
+def publish_prepared(prepared: PreparedProject) -> ApplyResult:
+    """Make the project's catalog match the upstream's, in one transaction with its journal."""
+    result = ApplyResult(errors=list(prepared.errors))
+    remote, held, wanted, fetched = (
+        prepared.remote,
+        prepared.held,
+        prepared.wanted,
+        prepared.fetched,
+    )
+    normalized = canonicalize_name(prepared.name)
+    if remote is None:
+        with transaction.atomic():
+            project = catalog.project_lock(name=normalized)
+            if project is not None and project.status == Project.Status.ACTIVE:
+                catalog.project_remove(project=project)
+        return result
     failed = {f.filename for f in wanted.values()} - {f.remote.filename for f in fetched}
 
     with transaction.atomic(), catalog.journal_batch(name=normalized):
@@ -122,28 +156,76 @@ def apply_remote_project(
         for dist in gone:
             del local[dist.filename]
         published = catalog.distributions_publish(
-            project=project,
-            new=[
-                catalog.NewDistribution(
-                    file=item.file,
-                    version=item.version,
-                    packagetype=item.remote.packagetype or "sdist",
-                    python_version=item.remote.python_version or "source",
-                    requires_python=item.remote.requires_python,
-                    upload_time=item.remote.upload_time,
-                    core_metadata_sha256=item.core_metadata_sha256,
-                    yanked_reason=item.remote.yanked,
-                    release_metadata=item.release_metadata,
-                )
-                for item in fetched
-            ],
+            project=project, new=[_new_distribution(item) for item in fetched]
         )
         for dist in published:
             local[dist.filename] = dist
-        result.files += len(fetched)
-        result.bytes += sum(item.file.size for item in fetched)
+        _count_fetched(result, fetched)
         _apply_yanks(local, wanted)
     return result
+
+
+def publish_many(prepared: list[PreparedProject]) -> list[ApplyResult]:
+    """``publish_prepared`` for each, in order; the projects new to this node together, in one
+    transaction (``new_projects_publish``). When that fails, or for a project it leaves out,
+    each goes on its own, so that one bad project fails alone."""
+    results: dict[int, ApplyResult] = {}
+    new = [i for i, p in enumerate(prepared) if p.is_new] if can_publish_new_projects() else []
+    if len(new) > 1:
+        try:
+            with transaction.atomic():
+                published = new_projects_publish([_new_project(prepared[i]) for i in new])
+        except Exception:
+            logger.warning("publishing %d new projects together failed; one by one", len(new))
+            published = {}
+        for i in new:
+            if canonicalize_name(prepared[i].name) in published:
+                results[i] = ApplyResult(errors=list(prepared[i].errors))
+                _count_fetched(results[i], prepared[i].fetched)
+    for i, one in enumerate(prepared):
+        if i not in results:
+            try:
+                results[i] = publish_prepared(one)
+            except Exception as exc:
+                logger.exception("publishing %s failed", one.name)
+                results[i] = ApplyResult(errors=[*one.errors, f"internal error: {exc!r}"])
+    return [results[i] for i in range(len(prepared))]
+
+
+def _new_distribution(item: FetchedFile) -> catalog.NewDistribution:
+    return catalog.NewDistribution(
+        file=item.file,
+        version=item.version,
+        packagetype=item.remote.packagetype or "sdist",
+        python_version=item.remote.python_version or "source",
+        requires_python=item.remote.requires_python,
+        upload_time=item.remote.upload_time,
+        core_metadata_sha256=item.core_metadata_sha256,
+        yanked_reason=item.remote.yanked,
+        release_metadata=item.release_metadata,
+    )
+
+
+def _new_project(prepared: PreparedProject) -> NewProject:
+    """As ``_apply_yanks`` would leave it: a release yanked whole when its files published
+    all carry one reason."""
+    reasons: dict[str, set[str | None]] = defaultdict(set)
+    for item in prepared.fetched:
+        reasons[item.version].add(item.remote.yanked)
+    return NewProject(
+        name=prepared.remote.name,
+        distributions=[_new_distribution(item) for item in prepared.fetched],
+        release_yanks={
+            version: next(iter(found))
+            for version, found in reasons.items()
+            if len(found) == 1 and next(iter(found)) is not None
+        },
+    )
+
+
+def _count_fetched(result: ApplyResult, fetched: list[FetchedFile]) -> None:
+    result.files += len(fetched)
+    result.bytes += sum(item.file.size for item in fetched)
 
 
 def _apply_yanks(local: dict[str, Distribution], wanted: dict[str, RemoteFile]) -> None:

@@ -4,6 +4,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db.models import Q
@@ -20,7 +21,14 @@ from .outcomes import Outcome, OutcomeRecorder
 from .planner import plan_sync
 from .schedules import upstream_schedule_ensure
 
+if TYPE_CHECKING:
+    from .catalog_sync import PreparedProject
+
 logger = logging.getLogger(__name__)
+
+# Fetched projects wait at most this long, and this many, to be published together.
+PUBLISH_SECONDS = 1.0
+PUBLISH_MAX = 50
 
 
 class SyncInProgress(Exception):
@@ -168,7 +176,9 @@ def _get_fresh(client: UpstreamClient, state: ProjectSyncState):
 
 def projects_sync(*, run: SyncRun, names: list[str]) -> list[Outcome]:
     """Sync a batch of projects in turn: their states read, their leases taken and the files
-    held of them read in one statement each; their outcomes written together (outcomes.py)."""
+    held of them read in one statement each; the projects whose files are fetched published
+    together (at most ``PUBLISH_SECONDS`` after the first of them); their outcomes written
+    together (outcomes.py)."""
     # Here, not at the top: downloading and reading distributions (zipfile, tarfile, packaging's
     # metadata parser) is ~20 ms of imports that planning, and so a no-op sync, never needs.
     from . import catalog_sync
@@ -179,25 +189,35 @@ def projects_sync(*, run: SyncRun, names: list[str]) -> list[Outcome]:
     held = catalog_sync.held_files([s.normalized_name for s in states if s.pk in leased])
     recorder = OutcomeRecorder(run=run, owner=owner)
     heartbeat = leases_renewer(ids=leased, owner=owner)
-    outcomes = []
+    outcomes: dict[int, Outcome] = {}
+    fetched: list[tuple[ProjectSyncState, PreparedProject]] = []
+    started = 0.0
     try:
         for state in states:
-            if state.pk in leased:
-                outcome = _project_sync(
-                    run, state, held.get(state.normalized_name, {}), recorder, heartbeat
+            if state.pk not in leased:
+                outcomes[state.pk] = Outcome.SKIPPED
+                recorder.add(
+                    state, Outcome.SKIPPED, error="another worker is syncing it", leased=False
                 )
-            else:
-                outcome = Outcome.SKIPPED
-                recorder.add(state, outcome, error="another worker is syncing it", leased=False)
-            outcomes.append(outcome)
+            elif prepared := _project_fetch(
+                run, state, held.get(state.normalized_name, {}), recorder, heartbeat, outcomes
+            ):
+                started = started if fetched else time.monotonic()
+                fetched.append((state, prepared))
+            if fetched and (
+                len(fetched) >= PUBLISH_MAX or time.monotonic() - started >= PUBLISH_SECONDS
+            ):
+                _publish(fetched, recorder, outcomes)
+                fetched = []
             recorder.write_if_due()
             heartbeat()  # the projects still to come keep their leases, however long this takes
+        _publish(fetched, recorder, outcomes)
     except BaseException:
         recorder.release_unrecorded(states)  # the worker is stopping: the task will come again
         raise
     finally:
         recorder.write()
-    return outcomes
+    return [outcomes[s.pk] for s in states]
 
 
 def _states(upstream: Upstream, names: list[str]) -> list[ProjectSyncState]:
@@ -214,15 +234,17 @@ def _states(upstream: Upstream, names: list[str]) -> list[ProjectSyncState]:
     return [found[n] for n in wanted]
 
 
-def _project_sync(
+def _project_fetch(
     run: SyncRun,
     state: ProjectSyncState,
     held: dict[str, str],
     recorder: OutcomeRecorder,
     heartbeat: Callable[[], None],
-) -> Outcome:
-    """Bring one leased project up to the upstream's state; records its outcome."""
-    from .catalog_sync import apply_remote_project  # see projects_sync
+    outcomes: dict[int, Outcome],
+) -> "PreparedProject | None":
+    """Read one leased project upstream and fetch the files it lacks here: what is left to
+    publish, or None when its outcome is already recorded (not modified, or failed)."""
+    from .catalog_sync import prepare_remote_project  # see projects_sync
 
     upstream = run.upstream
     try:
@@ -233,37 +255,50 @@ def _project_sync(
                 raise
             remote = None  # unlisted, and the upstream points elsewhere: it is gone here
         if remote is NOT_MODIFIED:
-            recorder.add(state, Outcome.DONE, reached=state.serial_wanted)
-            return Outcome.DONE
-        result = apply_remote_project(
-            http=upstream_client(upstream).http,
-            name=state.name,
-            remote=remote,
-            held=held,
-            heartbeat=heartbeat,
-        )
+            outcome, error, reached = Outcome.DONE, "", state.serial_wanted
+        else:
+            return prepare_remote_project(
+                http=upstream_client(upstream).http,
+                name=state.name,
+                remote=remote,
+                held=held,
+                heartbeat=heartbeat,
+            )
     except StaleUpstream as exc:
-        recorder.add(state, Outcome.SKIPPED, error=str(exc))
-        return Outcome.SKIPPED
+        outcome, error, reached = Outcome.SKIPPED, str(exc), None
     except UpstreamError as exc:
-        recorder.add(state, Outcome.FAILED, error=str(exc))
-        return Outcome.FAILED
+        outcome, error, reached = Outcome.FAILED, str(exc), None
     except Exception as exc:
         logger.exception("sync of %s failed", state.name)  # one project's bug must not stop the run
-        recorder.add(state, Outcome.FAILED, error=f"internal error: {exc!r}")
-        return Outcome.FAILED
-    outcome = Outcome.FAILED if result.errors else Outcome.DONE
-    serial = (
-        remote.serial if remote is not None and remote.serial is not None else state.serial_wanted
-    )
-    recorder.add(
-        state,
-        outcome,
-        error="; ".join(result.errors),
-        reached=None if result.errors else serial,
-        files=result.files,
-        size=result.bytes,
-        etag="" if remote is None else remote.etag,
-        last_modified="" if remote is None else remote.last_modified,
-    )
-    return outcome
+        outcome, error, reached = Outcome.FAILED, f"internal error: {exc!r}", None
+    outcomes[state.pk] = outcome
+    recorder.add(state, outcome, error=error, reached=reached)
+    return None
+
+
+def _publish(fetched: list, recorder: OutcomeRecorder, outcomes: dict[int, Outcome]) -> None:
+    """Publish the fetched projects (``publish_many``) and record their outcomes."""
+    from .catalog_sync import publish_many  # see projects_sync
+
+    if not fetched:
+        return
+    results = publish_many([prepared for _state, prepared in fetched])
+    for (state, prepared), result in zip(fetched, results, strict=True):
+        remote = prepared.remote
+        outcome = Outcome.FAILED if result.errors else Outcome.DONE
+        serial = (
+            remote.serial
+            if remote is not None and remote.serial is not None
+            else state.serial_wanted
+        )
+        outcomes[state.pk] = outcome
+        recorder.add(
+            state,
+            outcome,
+            error="; ".join(result.errors),
+            reached=None if result.errors else serial,
+            files=result.files,
+            size=result.bytes,
+            etag="" if remote is None else remote.etag,
+            last_modified="" if remote is None else remote.last_modified,
+        )
