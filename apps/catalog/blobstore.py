@@ -5,6 +5,7 @@ storage, so local disk and S3 are one code path. A blob is written to a temporar
 and only then moved into place; it is never rewritten with other bytes.
 """
 
+import contextlib
 import hashlib
 import os
 import re
@@ -19,6 +20,7 @@ from django.core.files.storage import Storage, storages
 from .storage import temporary_file
 
 CHUNK_SIZE = 1024 * 1024
+KEEP_IN_MEMORY = 1024 * 1024
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 # Characters no distribution filename holds: separators, NUL and other controls.
 _BAD_FILENAME_RE = re.compile(r"[/\\\x00-\x1f\x7f]")
@@ -94,8 +96,10 @@ class BlobWriter:
         self._sha256 = hashlib.sha256()
         self._md5 = hashlib.md5(usedforsecurity=False)
         self._blake2b = hashlib.blake2b(digest_size=32)
-        fd, self._path = temporary_file(settings.TMP_DIR, prefix="blob-")
-        self._file = os.fdopen(fd, "wb")
+        self._fd, self._path = temporary_file(settings.TMP_DIR, prefix="blob-")
+        self._closed = self._moved = False
+        # A small file's bytes are kept too: reading its metadata needs no file (``content``).
+        self._content: bytearray | None = bytearray()
 
     def __enter__(self) -> Self:
         return self
@@ -111,17 +115,32 @@ class BlobWriter:
         self._sha256.update(chunk)
         self._md5.update(chunk)
         self._blake2b.update(chunk)
-        self._file.write(chunk)
+        view = memoryview(chunk)
+        while view:  # the raw descriptor: a buffered file object costs four system calls more
+            view = view[os.write(self._fd, view) :]
+        if self._content is not None:
+            self._content += chunk
+            if len(self._content) > KEEP_IN_MEMORY:
+                self._content = None
 
     @property
     def path(self) -> str:
         """The temporary file holding what was written so far (read it only after ``verify``)."""
         return self._path
 
+    @property
+    def content(self) -> bytes | None:
+        """What was written, for a file of at most ``KEEP_IN_MEMORY`` bytes; else None."""
+        return None if self._content is None else bytes(self._content)
+
+    def _close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            os.close(self._fd)
+
     def verify(self) -> str:
         """Stop writing and check size and sha256; return the sha256 or raise BlobError."""
-        if not self._file.closed:
-            self._file.close()
+        self._close()
         self._digest = self._sha256.hexdigest()
         if self.expected_size is not None and self.size != self.expected_size:
             raise BlobError(
@@ -139,7 +158,8 @@ class BlobWriter:
         sha256 = self.verify()
         path = blob_path(sha256=sha256, filename=self.filename)
         storage = blob_storage()
-        if not (storage.exists(path) and storage.size(path) == self.size):
+        self._moved = hasattr(storage, "place_staged") and storage.place_staged(self._path, path)
+        if not self._moved and not (storage.exists(path) and storage.size(path) == self.size):
             with _TemporaryFile(open(self._path, "rb"), name=self._path) as content:
                 storage.save(path, content)
         return VerifiedFile(
@@ -152,10 +172,11 @@ class BlobWriter:
         )
 
     def discard(self) -> None:
-        if not self._file.closed:
-            self._file.close()
-        if os.path.exists(self._path):
-            os.unlink(self._path)
+        """Remove the temporary file, if it was not moved into place."""
+        self._close()
+        if not self._moved:  # its name is free again: another writer's may have taken it
+            with contextlib.suppress(FileNotFoundError):  # moved by the storage's own save
+                os.unlink(self._path)
 
 
 def blob_put_file(
@@ -175,6 +196,8 @@ def metadata_put(*, blob_path: str, data: bytes, expected_sha256: str | None = N
         raise BlobError(f"metadata of {blob_path}: sha256 {sha256} does not match")
     storage = blob_storage()
     name = f"{blob_path}.metadata"
-    if not (storage.exists(name) and storage.size(name) == len(data)):
+    if hasattr(storage, "save_bytes"):
+        storage.save_bytes(name, data)
+    elif not (storage.exists(name) and storage.size(name) == len(data)):
         storage.save(name, ContentFile(data))
     return sha256

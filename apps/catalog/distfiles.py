@@ -1,6 +1,7 @@
 """Reading a distribution file: its name, version and type from the filename (``packaging``), its
 core metadata from the file itself."""
 
+import io
 import tarfile
 import zipfile
 from dataclasses import dataclass, field
@@ -67,7 +68,7 @@ def parse_metadata(data: bytes) -> dict:
     return info
 
 
-def _read_wheel(path: Path, filename: str) -> DistributionInfo:
+def _read_wheel(path: Path | io.BytesIO, filename: str) -> DistributionInfo:
     try:
         name, version, _build, tags = parse_wheel_filename(filename)
     except InvalidWheelFilename as exc:
@@ -104,7 +105,7 @@ def _read_wheel(path: Path, filename: str) -> DistributionInfo:
     )
 
 
-def _read_sdist(path: Path, filename: str) -> DistributionInfo:
+def _read_sdist(path: Path | io.BytesIO, filename: str) -> DistributionInfo:
     try:
         name, version = parse_sdist_filename(filename)
     except InvalidSdistFilename as exc:
@@ -119,7 +120,7 @@ def _read_sdist(path: Path, filename: str) -> DistributionInfo:
                     raise InvalidDistribution("no PKG-INFO at the top of the sdist")
                 pkg_info = archive.read(members[0])
         else:
-            with tarfile.open(path, mode="r:gz") as archive:
+            with _open_tar(path) as archive:
                 member = next(
                     (m for m in archive if m.name.count("/") == 1 and m.name.endswith("/PKG-INFO")),
                     None,
@@ -168,9 +169,21 @@ def _checked_metadata(data: bytes, name: str, version: str, filename: str) -> di
     return metadata
 
 
-def inspect_distribution(path: Path, filename: str | None = None) -> DistributionInfo:
-    """Read a wheel or sdist; raises InvalidDistribution with the reason when it cannot."""
-    filename = filename or path.name
+def _open_tar(source: Path | io.BytesIO) -> tarfile.TarFile:
+    if isinstance(source, io.BytesIO):
+        return tarfile.open(fileobj=source, mode="r:gz")
+    return tarfile.open(source, mode="r:gz")
+
+
+def inspect_distribution(source: Path | bytes, filename: str | None = None) -> DistributionInfo:
+    """Read a wheel or sdist, from its file or its bytes; raises InvalidDistribution with the
+    reason when it cannot."""
+    if isinstance(source, bytes):
+        if filename is None:
+            raise TypeError("the filename of a distribution given as bytes is needed")
+        path = io.BytesIO(source)
+    else:
+        path, filename = source, filename or source.name
     if filename.endswith(".whl"):
         return _read_wheel(path, filename)
     if filename.endswith((".tar.gz", ".zip")):

@@ -112,7 +112,8 @@ def fetch_file(
         except BlobError as exc:
             raise UpstreamError(str(exc)) from None
         try:  # real PyPI holds files we cannot read (.exe, .egg, broken sdists): keep them
-            info = inspect_distribution(Path(writer.path), remote.filename) if inspect else None
+            source = writer.content or Path(writer.path)  # in memory when small
+            info = inspect_distribution(source, remote.filename) if inspect else None
         except InvalidDistribution:
             info = None
         version = remote.version or (info.version if info else None)

@@ -1,8 +1,11 @@
 import hashlib
 import io
+from pathlib import Path
 
 import pytest
 
+from apps.catalog import blobstore
+from apps.catalog import storage as storage_module
 from apps.catalog.blobstore import (
     BlobError,
     BlobWriter,
@@ -114,4 +117,31 @@ def test_a_save_that_fails_leaves_no_partial_file(blob_store, settings):
     with pytest.raises(OSError, match="disk gone"):
         blob_storage().save("packages/aa/bb/cc/x.metadata", Broken())
     assert not (blob_store / "packages/aa/bb/cc/x.metadata").exists()
+    assert list(settings.TMP_DIR.iterdir()) == []
+
+
+def test_a_small_file_is_kept_in_memory_too_and_a_big_one_only_on_disk(monkeypatch):
+    monkeypatch.setattr(blobstore, "KEEP_IN_MEMORY", 8)
+    with BlobWriter(filename="a-1.0.tar.gz") as small:
+        small.write(b"1234")
+        small.write(b"5678")
+        assert small.content == b"12345678"
+    with BlobWriter(filename="a-1.0.tar.gz") as big:
+        big.write(b"12345678")
+        big.write(b"9")
+        big.verify()
+        assert big.content is None
+        assert Path(big.path).read_bytes() == b"123456789"
+
+
+def test_a_metadata_save_that_fails_leaves_nothing(blob_store, settings, monkeypatch):
+    verified = blob_put_file(io.BytesIO(DATA), filename="a-1.0-py3-none-any.whl")
+
+    def fails(fd, mode):  # after the bytes were written to the staged file
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(storage_module.os, "fchmod", fails)
+    with pytest.raises(OSError, match="No space"):
+        metadata_put(blob_path=verified.blob_path, data=b"Metadata-Version: 2.1\n")
+    assert not (blob_store / f"{verified.blob_path}.metadata").exists()
     assert list(settings.TMP_DIR.iterdir()) == []

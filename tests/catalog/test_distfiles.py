@@ -89,3 +89,9 @@ def test_metadata_with_another_version_is_refused(tmp_path):
     path.write_bytes(buffer.getvalue())
     with pytest.raises(InvalidDistribution, match=r"version '2\.0'"):
         inspect_distribution(path)
+
+
+@pytest.mark.parametrize("build", [build_wheel, build_sdist])
+def test_a_distribution_reads_the_same_from_its_bytes(tmp_path, build):
+    path = build(DistSpec("foo", "1.0", summary="Hello"), tmp_path)
+    assert inspect_distribution(path.read_bytes(), path.name) == inspect_distribution(path)
