@@ -13,6 +13,7 @@ import httpx
 from django.conf import settings
 
 from .base import CrossOriginRedirect, UpstreamError
+from .files import FileGetter, FileResponse
 
 # Pages and JSON documents larger than this are refused (PyPI's biggest JSON root is ~50 MB).
 MAX_DOCUMENT_SIZE = 256 * 1024 * 1024
@@ -63,12 +64,10 @@ def _ssl_context() -> ssl.SSLContext:
 class UpstreamHTTPClient(httpx.Client):
     """An httpx client with a direct path for distribution files (``file_stream``).
 
-    A file is one GET whose bytes are checked against a hash: the client layer's cookie jar,
-    auth flow and request merging cost some 40 % of a small file's CPU and serve no purpose
-    there, so file GETs go straight to an httpx transport of their own (a pool of the same
-    bound: index pages and files together use at most twice ``max_connections`` per host).
-    Where proxies are configured in the environment, files take the client's path like
-    everything else.
+    A file is one GET whose bytes are checked against a hash: file GETs go to a ``FileGetter``
+    of their own (``clients.files``: kept-alive ``http.client`` connections, one per origin and
+    thread), and only what it hands back (a redirect) comes to the client. Where proxies are
+    configured in the environment, files take the client's path like everything else.
     """
 
     def __init__(self, *, max_connections: int = 10) -> None:
@@ -82,9 +81,13 @@ class UpstreamHTTPClient(httpx.Client):
             limits=limits,
             follow_redirects=True,
         )
-        self.files: httpx.HTTPTransport | None = None
+        self.files: FileGetter | None = None
         if not urllib.request.getproxies():
-            self.files = httpx.HTTPTransport(verify=_ssl_context(), limits=limits)
+            self.files = FileGetter(
+                headers={"User-Agent": settings.PYPIMIRROR_USER_AGENT},
+                timeout=settings.PYPIMIRROR_HTTP_TIMEOUT,
+                context=_ssl_context(),
+            )
 
     def close(self) -> None:
         super().close()
@@ -100,10 +103,11 @@ def make_http_client(*, max_connections: int = 10) -> UpstreamHTTPClient:
 @contextmanager
 def file_stream(
     http: httpx.Client, url: str, *, headers: dict[str, str]
-) -> Iterator[httpx.Response]:
-    """GET a file, streamed: through ``http.files`` when it has one (a redirect is left to the
-    client, which follows it), else through the client."""
-    response = _direct_get(http, url, headers)
+) -> Iterator[httpx.Response | FileResponse]:
+    """GET a file, streamed (``status_code``, ``iter_bytes``): through ``http.files`` when it
+    has one, else, or for what it hands back (a redirect), through the client."""
+    getter = getattr(http, "files", None)
+    response = getter.get(url, headers) if getter is not None else None
     if response is not None:
         try:
             yield response
@@ -112,23 +116,6 @@ def file_stream(
         return
     with http.stream("GET", url, headers=headers) as response:
         yield response
-
-
-def _direct_get(http: httpx.Client, url: str, headers: dict[str, str]) -> httpx.Response | None:
-    transport = getattr(http, "files", None)
-    if transport is None:
-        return None
-    merged = httpx.Headers(http.headers)
-    merged.update(headers)
-    request = httpx.Request(
-        "GET", url, headers=merged, extensions={"timeout": http.timeout.as_dict()}
-    )
-    response = transport.handle_request(request)
-    if response.has_redirect_location:
-        response.close()
-        return None
-    response.request = request
-    return response
 
 
 @contextmanager

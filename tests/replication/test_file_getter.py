@@ -1,0 +1,92 @@
+"""The direct path for files (clients/files.py) against a real HTTP server on loopback: kept-alive
+connections, one closed by the server meanwhile, bodies cut short, and what it hands back."""
+
+import gzip
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpx
+import pytest
+
+from apps.replication.clients.files import FileGetter
+from apps.replication.clients.http import _ssl_context, file_stream, make_http_client
+
+BODY = b"wheel bytes " * 100
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive
+
+    def do_GET(self):
+        self.server.connections.add(self.client_address)
+        body, headers = BODY, {}
+        if self.path == "/gzip":
+            body, headers = gzip.compress(BODY), {"Content-Encoding": "gzip"}
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(BODY) if self.path == "/short" else len(body)))
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body[: len(body) // 2] if self.path == "/short" else body)
+        if self.path in ("/short", "/then-close"):
+            self.close_connection = True  # without saying so: the client finds out later
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def server():
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.connections = set()
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield httpd, f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture
+def getter():
+    files = FileGetter(headers={"User-Agent": "test"}, timeout=5, context=_ssl_context())
+    yield files
+    files.close()
+
+
+def read(getter: FileGetter, url: str) -> bytes:
+    response = getter.get(url, {})
+    try:
+        return b"".join(response.iter_bytes(4096))
+    finally:
+        response.close()
+
+
+def test_files_share_one_kept_alive_connection(server, getter):
+    httpd, url = server
+    assert [read(getter, f"{url}/f{i}") for i in range(5)] == [BODY] * 5
+    assert len(httpd.connections) == 1
+
+
+def test_a_connection_the_server_closed_meanwhile_is_replaced(server, getter):
+    httpd, url = server
+    assert read(getter, f"{url}/then-close") == BODY
+    assert read(getter, f"{url}/next") == BODY
+    assert len(httpd.connections) == 2
+
+
+def test_a_body_cut_short_is_an_error(server, getter):
+    _httpd, url = server
+    with pytest.raises(httpx.RemoteProtocolError, match="still to come"):
+        read(getter, f"{url}/short")
+
+
+def test_an_encoded_body_is_left_to_the_client_which_decodes_it(server, getter, settings):
+    _httpd, url = server
+    assert getter.get(f"{url}/gzip", {}) is None
+    with make_http_client() as http, file_stream(http, f"{url}/gzip", headers={}) as response:
+        assert b"".join(response.iter_bytes()) == BODY
+
+
+def test_nothing_listening_is_a_connect_error(getter):
+    with pytest.raises(httpx.ConnectError):
+        getter.get("http://127.0.0.1:9/x", {})
