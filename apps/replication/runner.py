@@ -62,7 +62,7 @@ def wait_for_run(
     *,
     progress: Progress,
     stop: Callable[[], bool] = lambda: False,
-    interval: float = 0.1,
+    interval: float = 0.05,
 ) -> SyncRun:
     """Poll the run until every planned project has an outcome (or ``stop()``), with progress."""
     while True:
