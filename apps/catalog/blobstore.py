@@ -1,8 +1,13 @@
 """The content-addressed blob store: bytes are hashed while they arrive, checked, then placed.
 
-Blobs live at ``packages/<h[:2]>/<h[2:4]>/<h[4:]>/<filename>`` (h = sha256) in the ``blobs``
-storage, so local disk and S3 are one code path. A blob is written to a temporary file, verified,
-and only then moved into place; it is never rewritten with other bytes.
+Blobs live at ``packages/<h[:2]>/<h[2:]>-<filename>`` (h = sha256) in the ``blobs`` storage,
+so local disk and S3 are one code path: 256 folders, as git keeps its objects. A folder per blob
+(PyPI's URL layout, ``packages/<h[:2]>/<h[2:4]>/<h[4:]>/<filename>``) would cost two folders per
+file on a first sync, each several times dearer to make than the file, and a disk block each;
+the URLs clients see keep PyPI's layout (``file_url_path``), whatever the storage's. A filename
+too long for the flat name, and blobs stored before, keep PyPI's layout in the storage too.
+A blob is written to a temporary file, verified, and only then moved into place; it is never
+rewritten with other bytes.
 """
 
 import contextlib
@@ -20,6 +25,8 @@ from django.core.files.storage import Storage, storages
 from .storage import temporary_file
 
 CHUNK_SIZE = 1024 * 1024
+METADATA_SUFFIX = ".metadata"
+_NAME_MAX = 255  # bytes in one path component, on every common filesystem
 KEEP_IN_MEMORY = 1024 * 1024
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 # Characters no distribution filename holds: separators, NUL and other controls.
@@ -48,9 +55,28 @@ def validate_filename(filename: str) -> str:
 
 
 def blob_path(*, sha256: str, filename: str) -> str:
+    """Where new bytes of this sha256 and filename are stored; BlobError for a bad name."""
     if not _SHA256_RE.match(sha256):
         raise BlobError(f"not a sha256 hex digest: {sha256!r}")
     validate_filename(filename)
+    flat = f"{sha256[2:]}-{filename}"
+    if len(flat.encode()) + len(METADATA_SUFFIX) > _NAME_MAX:
+        return file_url_path(sha256=sha256, filename=filename)
+    return f"packages/{sha256[:2]}/{flat}"
+
+
+def blob_paths_accepted(*, sha256: str, filename: str) -> tuple[str, str]:
+    """Where bytes of this sha256 and filename may be stored: as now, or as blobs were before
+    (PyPI's layout). BlobError for a bad name."""
+    return blob_path(sha256=sha256, filename=filename), file_url_path(
+        sha256=sha256, filename=filename
+    )
+
+
+def file_url_path(*, sha256: str, filename: str) -> str:
+    """The file's path in URLs (after the base URL), PyPI's: ``packages/<h[:2]>/<h[2:4]>/
+    <h[4:]>/<filename>``, whose last part is the filename clients take. Unchecked: for a
+    sha256 and filename the catalog holds (``blob_path`` checked them)."""
     return f"packages/{sha256[:2]}/{sha256[2:4]}/{sha256[4:]}/{filename}"
 
 
@@ -195,7 +221,7 @@ def metadata_put(*, blob_path: str, data: bytes, expected_sha256: str | None = N
     if expected_sha256 is not None and sha256 != expected_sha256.lower():
         raise BlobError(f"metadata of {blob_path}: sha256 {sha256} does not match")
     storage = blob_storage()
-    name = f"{blob_path}.metadata"
+    name = f"{blob_path}{METADATA_SUFFIX}"
     if hasattr(storage, "save_bytes"):
         storage.save_bytes(name, data)
     elif not (storage.exists(name) and storage.size(name) == len(data)):

@@ -1,21 +1,20 @@
 """Which stored bytes a ``/packages/...`` URL names.
 
-The URL path is never used as a filesystem path. It must have the blob layout
+The URL path is never used as a filesystem path. It must have PyPI's layout
 ``<h[:2]>/<h[2:4]>/<h[4:]>/<filename>`` (h = lowercase hex sha256), optionally followed by
 ``.metadata`` (PEP 658); the filename must be a plain name; and a served Distribution with that
-sha256 and filename must exist. Only the blob path stored in its row is then opened, through the
-blob storage. Anything else is "not found", so ``..``, encoded separators and absolute paths
-never reach the disk.
+sha256 and filename must exist, stored where the blob store puts such bytes. Only the blob path
+stored in its row is then opened, through the blob storage. Anything else is "not found", so
+``..``, encoded separators and absolute paths never reach the disk.
 """
 
 import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from apps.catalog.blobstore import BlobError, blob_path
+from apps.catalog.blobstore import METADATA_SUFFIX, BlobError, blob_paths_accepted
 from apps.catalog.selectors import distribution_get_by_path
 
-METADATA_SUFFIX = ".metadata"
 _PATH_RE = re.compile(r"([0-9a-f]{2})/([0-9a-f]{2})/([0-9a-f]{60})/([^/\\]+)")
 
 FILE_CONTENT_TYPE = "application/octet-stream"
@@ -46,11 +45,11 @@ def stored_file_resolve(path: str) -> StoredFile | None:
     if wants_metadata:
         filename = filename.removesuffix(METADATA_SUFFIX)
     try:
-        expected_path = blob_path(sha256=sha256, filename=filename)
+        accepted = blob_paths_accepted(sha256=sha256, filename=filename)
     except BlobError:
         return None
     distribution = distribution_get_by_path(sha256=sha256, filename=filename)
-    if distribution is None or distribution.blob_path != expected_path:
+    if distribution is None or distribution.blob_path not in accepted:
         return None
     if wants_metadata:
         if not distribution.core_metadata_sha256:

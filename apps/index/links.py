@@ -5,11 +5,14 @@ from typing import Protocol
 from django.conf import settings
 from django.http import HttpRequest
 
+from apps.catalog.blobstore import file_url_path
+
 
 class Stored(Protocol):
-    """A Distribution, or the lighter record the simple pages read: only its blob path counts."""
+    """A Distribution, or the lighter record the simple pages read."""
 
-    blob_path: str
+    sha256: str
+    filename: str
 
 
 def base_url(request: HttpRequest) -> str:
@@ -18,8 +21,9 @@ def base_url(request: HttpRequest) -> str:
 
 
 def distribution_url(*, base: str, distribution: Stored) -> str:
-    """The file's absolute URL: its blob path (``packages/...``) under the base URL."""
-    return f"{base}/{distribution.blob_path}"
+    """The file's absolute URL: PyPI's layout (``packages/...``) under the base URL, whatever
+    the storage's (blobstore.py)."""
+    return f"{base}/{file_url_path(sha256=distribution.sha256, filename=distribution.filename)}"
 
 
 def iso8601(value) -> str:

@@ -26,10 +26,9 @@ class ProjectRef:
 
 @dataclass(frozen=True, slots=True)
 class FileLink:
-    """One file as the simple index lists it (``blob_path`` gives its URL, see links.py)."""
+    """One file as the simple index lists it (its sha256 and filename give its URL, links.py)."""
 
     filename: str
-    blob_path: str
     sha256: str
     size: int
     upload_time: datetime
@@ -89,7 +88,6 @@ def project_simple_ref(*, normalized_name: str) -> ProjectRef | None:
 _FILE_FIELDS = (
     "version",
     "distributions__filename",
-    "distributions__blob_path",
     "distributions__sha256",
     "distributions__size",
     "distributions__upload_time",
@@ -112,10 +110,9 @@ def project_simple_detail(*, project: ProjectRef) -> ProjectDetail:
         versions.add(version)
         if filename is None:  # a release without files
             continue
-        blob_path, sha256, size, upload_time, requires_python, yanked, reason, metadata = rest
+        sha256, size, upload_time, requires_python, yanked, reason, metadata = rest
         link = FileLink(
             filename=filename,
-            blob_path=blob_path,
             sha256=sha256,
             size=size,
             upload_time=upload_time.astimezone(UTC),

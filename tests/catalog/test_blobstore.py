@@ -12,6 +12,7 @@ from apps.catalog.blobstore import (
     blob_path,
     blob_put_file,
     blob_storage,
+    file_url_path,
     metadata_put,
     validate_filename,
 )
@@ -20,8 +21,20 @@ DATA = b"wheel bytes" * 1000
 SHA256 = hashlib.sha256(DATA).hexdigest()
 
 
-def test_blob_path_is_content_addressed():
+def test_blob_path_is_content_addressed_in_256_folders():
     assert blob_path(sha256=SHA256, filename="a-1.0.tar.gz") == (
+        f"packages/{SHA256[:2]}/{SHA256[2:]}-a-1.0.tar.gz"
+    )
+
+
+def test_a_filename_too_long_for_the_flat_name_keeps_pypis_layout():
+    # The metadata file's name, the longest, must fit in one path component (255 bytes).
+    fits, too_long = "a" * (255 - 63 - len(".metadata")), "a" * (256 - 63 - len(".metadata"))
+    assert blob_path(sha256=SHA256, filename=fits) == f"packages/{SHA256[:2]}/{SHA256[2:]}-{fits}"
+    assert blob_path(sha256=SHA256, filename=too_long) == file_url_path(
+        sha256=SHA256, filename=too_long
+    )
+    assert file_url_path(sha256=SHA256, filename="a-1.0.tar.gz") == (
         f"packages/{SHA256[:2]}/{SHA256[2:4]}/{SHA256[4:]}/a-1.0.tar.gz"
     )
 

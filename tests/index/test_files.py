@@ -8,6 +8,7 @@ import pytest
 from django.utils.http import http_date
 
 from apps.catalog import services
+from apps.catalog.blobstore import file_url_path
 from apps.catalog.models import Distribution, Project
 from tests.support.dists import DistSpec
 
@@ -46,7 +47,8 @@ def wheel(publish):
 
 
 def file_url(path) -> str:
-    return "/" + Distribution.objects.get(filename=path.name).blob_path
+    dist = Distribution.objects.get(filename=path.name)
+    return "/" + file_url_path(sha256=dist.sha256, filename=dist.filename)
 
 
 def wheel_metadata(path) -> bytes:
@@ -207,6 +209,22 @@ def test_file_of_a_blocked_project_is_404(client, wheel):
     assert client.get(file_url(wheel) + ".metadata").status_code == 404
 
 
+def test_a_blob_stored_in_pypis_layout_as_before_is_still_served(client, wheel, blob_store):
+    dist = Distribution.objects.get()
+    before = file_url_path(sha256=dist.sha256, filename=dist.filename)
+    (blob_store / before).parent.mkdir(parents=True)
+    (blob_store / dist.blob_path).rename(blob_store / before)
+    (blob_store / f"{dist.blob_path}.metadata").rename(blob_store / f"{before}.metadata")
+    Distribution.objects.filter(pk=dist.pk).update(blob_path=before)
+
+    assert body(client.get(file_url(wheel))) == wheel.read_bytes()
+    assert body(client.get(file_url(wheel) + ".metadata")) == wheel_metadata(wheel)
+
+
+def test_the_storage_path_is_no_url(client, wheel):
+    assert client.get("/" + Distribution.objects.get().blob_path).status_code == 404
+
+
 def test_files_refuse_post(client, wheel):
     assert client.post(file_url(wheel)).status_code == 405
 
@@ -215,7 +233,8 @@ def test_x_accel_redirect_hands_the_blob_path_to_nginx(client, wheel, settings):
     settings.PYPIMIRROR_X_ACCEL_REDIRECT = "/_store/"
     response = client.get(file_url(wheel))
     assert response.status_code == 200
-    assert response["X-Accel-Redirect"] == "/_store" + file_url(wheel)
+    stored = Distribution.objects.get().blob_path
+    assert response["X-Accel-Redirect"] == f"/_store/{stored}"
     assert response["ETag"] == f'"{hashlib.sha256(wheel.read_bytes()).hexdigest()}"'
     assert response.content == b""
 

@@ -110,7 +110,7 @@ def test_blobs_hold_the_upstreams_bytes_and_metadata(server, upstream, protocol)
     for name in PROJECTS:
         for _release, file in upstream.project(name).files():
             dist = Distribution.objects.get(filename=file.filename)
-            assert dist.blob_path.startswith(f"packages/{file.sha256[:2]}/{file.sha256[2:4]}/")
+            assert dist.blob_path == f"packages/{file.sha256[:2]}/{file.sha256[2:]}-{file.filename}"
             stored = Path(storage.path(dist.blob_path)).read_bytes()
             assert stored == (packages / file.path).read_bytes()
             if file.metadata_sha256:
