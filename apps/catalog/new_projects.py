@@ -90,7 +90,7 @@ def new_projects_publish(projects: Sequence[NewProject]) -> dict[str, list[Distr
     for project, p in todo:
         rows = distributions[project.normalized_name] = []
         entries.append(_entry(project, "create"))
-        journaled: set[str] = set()
+        journaled: dict[str, None] = {}  # the versions in order, as their yanks are journaled
         for item in p.distributions:
             rows.append(
                 distribution_row(
@@ -98,7 +98,7 @@ def new_projects_publish(projects: Sequence[NewProject]) -> dict[str, list[Distr
                 )
             )
             if item.version not in journaled:
-                journaled.add(item.version)
+                journaled[item.version] = None
                 entries.append(_entry(project, "new release", item.version))
             entries.append(_entry(project, add_file_action(item), item.version))
         entries.extend(

@@ -175,8 +175,10 @@ def publish_many(prepared: list[PreparedProject]) -> list[ApplyResult]:
         try:
             with transaction.atomic():
                 published = new_projects_publish([_new_project(prepared[i]) for i in new])
-        except Exception:
-            logger.warning("publishing %d new projects together failed; one by one", len(new))
+        except Exception as exc:
+            logger.warning(
+                "publishing %d new projects together failed (%r); one by one", len(new), exc
+            )
             published = {}
         for i in new:
             if canonicalize_name(prepared[i].name) in published:

@@ -64,19 +64,23 @@ def forget_catalog() -> None:
 def test_new_projects_published_together_leave_what_one_by_one_would(
     server, upstream, client, monkeypatch
 ):
+    for version in ("1.0", "2.0", "3.0"):  # each release's yank journaled, in their order
+        upstream.add_release("yanked-thrice", version, yanked=f"bad {version}")
     populate(upstream)
-    files = sum(len(upstream.project(p).files()) for p in PROJECTS)
+    names = [*PROJECTS, "yanked-thrice"]
+    files = sum(len(upstream.project(p).files()) for p in names)
+    done = ("succeeded", len(names), files)
     monkeypatch.setattr(services, "PUBLISH_MAX", 1)
     run, _outcomes, sql = sync_in_one_batch(server)
-    assert (run.state, run.projects_done, run.files_fetched) == ("succeeded", 6, files), run.errors
+    assert (run.state, run.projects_done, run.files_fetched) == done, run.errors
     one_by_one = catalog_snapshot()
-    assert sum('INSERT INTO "catalog_project"' in q for q in sql) == len(PROJECTS)
+    assert sum('INSERT INTO "catalog_project"' in q for q in sql) == len(names)
     forget_catalog()
 
     monkeypatch.setattr(services, "PUBLISH_MAX", 50)
     run, _outcomes, sql = sync_in_one_batch(server)
 
-    assert (run.state, run.projects_done, run.files_fetched) == ("succeeded", 6, files), run.errors
+    assert (run.state, run.projects_done, run.files_fetched) == done, run.errors
     assert sum('INSERT INTO "catalog_project"' in q for q in sql) == 1
     assert catalog_snapshot() == one_by_one
     assert ("superseded" in str(one_by_one["releases"])) and any(
@@ -85,7 +89,8 @@ def test_new_projects_published_together_leave_what_one_by_one_would(
     for project in Project.objects.all():
         newest = JournalEntry.objects.filter(normalized_name=project.normalized_name).latest("id")
         assert project.last_serial == newest.id
-    for name in PROJECTS:
+    assert [a for _v, a in one_by_one["journal"]["yanked-thrice"]].count("yank release") == 3
+    for name in names:
         assert_node_mirrors(client, upstream, name)
     assert_catalog_consistent()
     assert store_problems() == []
