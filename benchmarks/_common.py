@@ -300,10 +300,15 @@ def run_timed(
         )  # fmt: skip
         watch = Watch([process.pid, *also_watch], skip=[process.pid], sockets=sockets)
         watch.start()
+        # A blocking wait: Popen.wait(timeout=...) polls, sleeping up to 50 ms between looks,
+        # which would round every wall time up by as much. The timeout is a timer's.
+        timer = threading.Timer(timeout, kill_group, args=(process,))
+        timer.start()
         try:
-            process.wait(timeout=timeout)
+            process.wait()
         finally:
             wall = time.monotonic() - started
+            timer.cancel()
             usage = watch.stop()
             if process.poll() is None:
                 kill_group(process)
