@@ -3,6 +3,8 @@
 import logging
 
 from celery import shared_task
+from celery.signals import worker_init, worker_process_init
+from django.db import DatabaseError, connection
 
 from .clients import UpstreamUnusable
 from .models import SyncRun, Upstream
@@ -10,6 +12,28 @@ from .runner import dispatch
 from .services import SyncInProgress, projects_sync, sync_run_start
 
 logger = logging.getLogger(__name__)
+
+
+@worker_init.connect
+def prepare_the_worker(**_kwargs) -> None:
+    """What a worker's first sync would otherwise wait for, done as it starts.
+
+    The download path (zipfile, tarfile, packaging's metadata parser) is imported before the
+    pool forks, so its processes share it; the sync command imports it only when it syncs
+    in-process (see projects_sync). Each pool process then opens its database connection
+    (connected here, after Celery's Django fixup, which closes the connection a process
+    inherits).
+    """
+    from . import catalog_sync  # noqa: F401
+
+    worker_process_init.connect(connect_the_database, weak=False)
+
+
+def connect_the_database(**_kwargs) -> None:
+    try:
+        connection.ensure_connection()
+    except DatabaseError as exc:  # the first task connects, or reports why it cannot
+        logger.warning("pool process could not connect to the database yet: %s", exc)
 
 
 @shared_task(acks_late=True, ignore_result=True)
