@@ -57,6 +57,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--big", type=int, default=20_000, help="projects of 1 wheel each")
     parser.add_argument("--skip-big", action="store_true", help="only the --projects upstream")
     parser.add_argument("--rounds", type=int, default=3, help="of the --projects syncs (median)")
+    parser.add_argument(
+        "--no-op-rounds", type=int, default=3, help="no-op syncs after each initial (median)"
+    )
     parser.add_argument("--worker-processes", type=int, default=1, help="celery worker processes")
     parser.add_argument("--worker-concurrency", type=int, default=2, help="--concurrency of each")
     parser.add_argument(
@@ -96,11 +99,14 @@ def contenders(args, stack, venv, master: str, *, big: bool) -> list:
     return found
 
 
-def run_syncs(syncer, upstream: Upstream) -> list[Row]:
-    """An initial sync, a no-op sync and, with workers, the no-op as beat starts it."""
-    rows = [syncer.sync(upstream, "initial"), syncer.sync(upstream, "no-op")]
-    if getattr(syncer, "workers", None):
-        rows.append(syncer.task_noop(upstream))
+def run_syncs(syncer, upstream: Upstream, *, no_ops: int) -> list[Row]:
+    """An initial sync, then ``no_ops`` times a no-op sync and, with workers, the no-op as beat
+    starts it (a no-op takes a fraction of a second: one sample of it is mostly noise)."""
+    rows = [syncer.sync(upstream, "initial")]
+    for _ in range(no_ops):
+        rows.append(syncer.sync(upstream, "no-op"))
+        if getattr(syncer, "workers", None):
+            rows.append(syncer.task_noop(upstream))
     for row in rows:
         print(f"    {row.sync} ({row.mode}): {row.summary()}", flush=True)
         for problem in row.problems:
@@ -140,19 +146,21 @@ def main() -> int:
                 for i, factory in enumerate(factories):
                     syncer = factory(work / f"{size}-{n}-{i}")
                     print(f"  round {n + 1}/{rounds}: {syncer.tool} ({syncer.mode})", flush=True)
-                    for row in run_syncs(syncer, upstream):
+                    for row in run_syncs(syncer, upstream, no_ops=args.no_op_rounds):
                         results.setdefault((row.tool, row.mode, row.sync, row.shape), []).append(
                             row
                         )
                     syncer.close()
         if git_revision() != revision:
             notes.append(f"pypimirror changed during the run (from {revision})")
-        print_table(results, notes=notes, rounds=args.rounds, revision=revision)
+        print_table(
+            results, notes=notes, rounds=args.rounds, no_ops=args.no_op_rounds, revision=revision
+        )
     return 1 if any(row.problems for rows in results.values() for row in rows) else 0
 
 
 def print_table(
-    results: dict[tuple, list[Row]], *, notes: list[str], rounds: int, revision: str
+    results: dict[tuple, list[Row]], *, notes: list[str], rounds: int, no_ops: int, revision: str
 ) -> None:
     """One line per (tool, mode, sync, size): the round with the median wall time."""
     chosen = {key: sorted(rows, key=lambda r: r.timed.wall)[(len(rows) - 1) // 2]
@@ -161,7 +169,7 @@ def print_table(
     header = ["tool", "mode", "sync", "projects x files", "wall s", "files/s", "CPU s",
               "requests", "peak RSS MB", "peak PSS MB", "command RSS MB",
               "speed vs bandersnatch", "RSS vs bandersnatch"]  # fmt: skip
-    if rounds > 1:
+    if rounds > 1 or no_ops > 1:
         header.insert(5, "wall min-max")
     table = []
     for key, row in chosen.items():
@@ -174,14 +182,15 @@ def print_table(
             f"{peer.timed.wall / t.wall:.2f}x" if peer else "",
             f"{row.peak_rss / peer.peak_rss:.2f}x" if peer and peer.peak_rss else "",
         ]  # fmt: skip
-        if rounds > 1:
+        if rounds > 1 or no_ops > 1:
             walls = [r.timed.wall for r in results[key]]
             line.insert(5, f"{min(walls):.2f}-{max(walls):.2f}")
         table.append(line)
     print(
         f"\nSync benchmark, pypimirror at {revision}, {cpus()} CPUs, Python "
         f"{platform.python_version()} "
-        f"(bandersnatch on 3.12), {rounds} round(s), the median shown. Upstream: nginx serving "
+        f"(bandersnatch on 3.12), {rounds} round(s) of the small upstream (one of the big), "
+        f"{no_ops} no-op(s) after each initial sync; the median shown. Upstream: nginx serving "
         "a static Warehouse-shaped tree on tmpfs; mirrors written to disk.\n"
     )
     print(markdown_table(header, table))
