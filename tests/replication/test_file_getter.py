@@ -87,6 +87,15 @@ def test_an_encoded_body_is_left_to_the_client_which_decodes_it(server, getter, 
         assert b"".join(response.iter_bytes()) == BODY
 
 
+def test_credentials_in_the_url_are_left_to_the_client(server, getter):
+    _httpd, url = server
+    with_credentials = url.replace("http://", "http://user:secret@")
+    assert getter.get(f"{with_credentials}/f", {}) is None
+    with make_http_client() as http, file_stream(http, f"{with_credentials}/f", headers={}) as r:
+        assert r.request.headers["Authorization"].startswith("Basic ")
+        assert b"".join(r.iter_bytes()) == BODY
+
+
 def test_nothing_listening_is_a_connect_error(getter):
     with pytest.raises(httpx.ConnectError):
         getter.get("http://127.0.0.1:9/x", {})

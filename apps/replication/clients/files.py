@@ -61,11 +61,11 @@ class FileGetter:
         self._lock = threading.Lock()
 
     def get(self, url: str, headers: dict[str, str]) -> FileResponse | None:
-        """GET ``url``: its response, or None (nothing left open) when it is a redirect or an
-        encoded body, for the caller's client to take instead."""
+        """GET ``url``: its response, or None (nothing left open) for the caller's client to
+        take instead: a redirect, an encoded body, credentials in the URL."""
         parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            return None
+        if parts.scheme not in ("http", "https") or not parts.hostname or "@" in parts.netloc:
+            return None  # credentials in the URL: the client sends them (basic auth)
         port = parts.port or (443 if parts.scheme == "https" else 80)
         origin = (parts.scheme, parts.hostname, port)
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
