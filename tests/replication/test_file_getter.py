@@ -2,6 +2,8 @@
 connections, one closed by the server meanwhile, bodies cut short, and what it hands back."""
 
 import gzip
+import ssl
+import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -9,7 +11,12 @@ import httpx
 import pytest
 
 from apps.replication.clients.files import FileGetter
-from apps.replication.clients.http import _ssl_context, file_stream, make_http_client
+from apps.replication.clients.http import (
+    _ssl_context,
+    _VerifyingContext,
+    file_stream,
+    make_http_client,
+)
 
 BODY = b"wheel bytes " * 100
 
@@ -99,3 +106,48 @@ def test_credentials_in_the_url_are_left_to_the_client(server, getter):
 def test_nothing_listening_is_a_connect_error(getter):
     with pytest.raises(httpx.ConnectError):
         getter.get("http://127.0.0.1:9/x", {})
+
+
+def self_signed(directory) -> tuple:
+    """A certificate for 127.0.0.1 and its key (openssl), each in a file of ``directory``."""
+    directory.mkdir()
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
+@pytest.fixture
+def tls_server(tmp_path):
+    """The same server over TLS, with a self-signed certificate."""
+    cert, key = self_signed(tmp_path / "server")
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.connections = set()
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"https://127.0.0.1:{httpd.server_address[1]}", cert
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_files_over_tls_are_checked_against_the_trusted_certificates(
+    tls_server, monkeypatch, tmp_path
+):
+    url, cert = tls_server
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    trusting = FileGetter(headers={}, timeout=5, context=_VerifyingContext(ssl.PROTOCOL_TLS_CLIENT))
+    assert read(trusting, f"{url}/f") == BODY
+    trusting.close()
+
+    other, _key = self_signed(tmp_path / "other")
+    monkeypatch.setenv("SSL_CERT_FILE", str(other))  # trusts another certificate only
+    doubting = FileGetter(headers={}, timeout=5, context=_VerifyingContext(ssl.PROTOCOL_TLS_CLIENT))
+    with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+        doubting.get(f"{url}/f", {})
