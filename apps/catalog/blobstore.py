@@ -22,7 +22,7 @@ from django.core.files import File
 from django.core.files.base import ContentFile
 from django.core.files.storage import Storage, storages
 
-from .storage import temporary_file
+from .storage import temporary_file, write_all
 
 CHUNK_SIZE = 1024 * 1024
 METADATA_SUFFIX = ".metadata"
@@ -141,9 +141,7 @@ class BlobWriter:
         self._sha256.update(chunk)
         self._md5.update(chunk)
         self._blake2b.update(chunk)
-        view = memoryview(chunk)
-        while view:  # the raw descriptor: a buffered file object costs four system calls more
-            view = view[os.write(self._fd, view) :]
+        write_all(self._fd, chunk)
         if self._content is not None:
             self._content += chunk
             if len(self._content) > KEEP_IN_MEMORY:

@@ -58,7 +58,7 @@ class BlobFileSystemStorage(FileSystemStorage):
         if not self._stages_in_tmp:
             return False
         self._set_mode(staged)
-        _replace(staged, self.path(name), leaf_first=True)
+        _replace(staged, self.path(name))
         return True
 
     def save_bytes(self, name: str, data: bytes) -> None:
@@ -69,9 +69,7 @@ class BlobFileSystemStorage(FileSystemStorage):
         fd, partial = temporary_file(settings.TMP_DIR, prefix=".partial-")
         try:
             try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view) :]
+                write_all(fd, data)
                 if self.file_permissions_mode is not None:
                     os.fchmod(fd, self.file_permissions_mode)
             finally:
@@ -105,18 +103,17 @@ def temporary_file(directory: str | os.PathLike, *, prefix: str) -> tuple[int, s
         return tempfile.mkstemp(prefix=prefix, dir=directory)
 
 
-def _replace(source: str, target: str, *, leaf_first: bool = False) -> None:
-    """os.replace, making the target's directories when it finds them missing (a failed rename
-    costs one system call). ``leaf_first``: the target's own directory is most likely missing
-    (a new blob's: one per sha256), so it is made first, its parents only if need be."""
-    if leaf_first:
-        directory = os.path.dirname(target)
-        try:
-            os.mkdir(directory)
-        except FileExistsError:
-            pass
-        except FileNotFoundError:
-            os.makedirs(directory, exist_ok=True)
+def write_all(fd: int, data: bytes) -> None:
+    """Write all of ``data`` to a raw descriptor (a buffered file object costs four system
+    calls more per file: fstat, ioctl, lseek and a flush)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _replace(source: str, target: str) -> None:
+    """os.replace, making the target's directories when it finds them missing (the first blob
+    of its folder; a failed rename costs one system call)."""
     try:
         os.replace(source, target)
     except FileNotFoundError:
