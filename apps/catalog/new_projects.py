@@ -55,6 +55,8 @@ def new_projects_publish(projects: Sequence[NewProject]) -> dict[str, list[Distr
         ((canonicalize_name(p.name), p) for p in projects if p.distributions),
         key=lambda item: item[0],
     )
+    if len({normalized for normalized, _p in wanted}) != len(wanted):
+        raise CatalogError("a project is listed twice")
     created = _projects_insert([(normalized, p.name) for normalized, p in wanted])
     todo = [(created[normalized], p) for normalized, p in wanted if normalized in created]
     if not todo:
@@ -109,8 +111,9 @@ def new_projects_publish(projects: Sequence[NewProject]) -> dict[str, list[Distr
     Distribution.objects.bulk_create([d for rows in distributions.values() for d in rows])
     JournalEntry.objects.bulk_create(entries)
 
-    # Entries were inserted in order: a project's newest is its last.
-    newest = {entry.normalized_name: entry.pk for entry in entries}
+    newest: dict[str, int] = {}
+    for entry in entries:
+        newest[entry.normalized_name] = max(entry.pk, newest.get(entry.normalized_name, 0))
     for project, _p in todo:
         project.last_serial = newest[project.normalized_name]
     Project.objects.filter(pk__in=[project.pk for project, _p in todo]).update(
