@@ -180,8 +180,8 @@ def publish_many(prepared: list[PreparedProject]) -> list[ApplyResult]:
                 "publishing %d new projects together failed (%r); one by one", len(new), exc
             )
             published = {}
-        for i in new:
-            if canonicalize_name(prepared[i].name) in published:
+        for i in new:  # published under the upstream's name for it, as _new_project gives it
+            if canonicalize_name(prepared[i].remote.name) in published:
                 results[i] = ApplyResult(errors=list(prepared[i].errors))
                 _count_fetched(results[i], prepared[i].fetched)
     for i, one in enumerate(prepared):
