@@ -3,10 +3,10 @@
 import contextlib
 import os
 import tempfile
+from collections.abc import Iterable
 from functools import cached_property
 
 from django.conf import settings
-from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage
 
 
@@ -23,7 +23,6 @@ class BlobFileSystemStorage(FileSystemStorage):
 
     def _save(self, name: str, content) -> str:
         full_path = self.path(name)
-        directory = os.path.dirname(full_path)
         temporary = getattr(content, "temporary_file_path", None)
         if temporary is not None:
             self._set_mode(temporary())
@@ -32,23 +31,9 @@ class BlobFileSystemStorage(FileSystemStorage):
                 return name
             except OSError:
                 pass  # another filesystem: copy below
-        # Staged in TMP_DIR (swept by maintenance) when a rename from there is atomic, else
-        # beside the target; the target's directories are made only if the rename needs them.
-        staging = settings.TMP_DIR if self._stages_in_tmp else directory
-        fd, partial = temporary_file(staging, prefix=".partial-")
-        try:
-            with os.fdopen(fd, "wb") as out:
-                if hasattr(content, "seek"):
-                    content.seek(0)
-                for chunk in content.chunks():
-                    out.write(chunk)
-                if self.file_permissions_mode is not None:
-                    os.fchmod(out.fileno(), self.file_permissions_mode)
-            _replace(partial, full_path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(partial)
-            raise
+        if hasattr(content, "seek"):
+            content.seek(0)
+        self._write_staged(full_path, content.chunks())
         return name
 
     def place_staged(self, staged: str, name: str) -> bool:
@@ -62,19 +47,24 @@ class BlobFileSystemStorage(FileSystemStorage):
         return True
 
     def save_bytes(self, name: str, data: bytes) -> None:
-        """``save`` for bytes in memory, in a handful of system calls (a metadata file)."""
-        if not self._stages_in_tmp:
-            self.save(name, ContentFile(data))
-            return
-        fd, partial = temporary_file(settings.TMP_DIR, prefix=".partial-")
+        """``save`` for bytes in memory (a metadata file), without wrapping them in a File."""
+        self._write_staged(self.path(name), [data])
+
+    def _write_staged(self, full_path: str, chunks: Iterable[bytes]) -> None:
+        """Write ``chunks`` to a staged file, then rename it to ``full_path``: whole or not at
+        all. Staged in TMP_DIR (swept by maintenance) when a rename from there is atomic, else
+        beside the target; the target's directories are made only if the rename needs them."""
+        staging = settings.TMP_DIR if self._stages_in_tmp else os.path.dirname(full_path)
+        fd, partial = temporary_file(staging, prefix=".partial-")
         try:
             try:
-                write_all(fd, data)
+                for chunk in chunks:
+                    write_all(fd, chunk)
                 if self.file_permissions_mode is not None:
                     os.fchmod(fd, self.file_permissions_mode)
             finally:
                 os.close(fd)
-            _replace(partial, self.path(name))
+            _replace(partial, full_path)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(partial)
