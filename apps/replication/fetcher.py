@@ -1,6 +1,7 @@
 """Downloading one upstream file into the blob store: streamed, size-bounded, sha256-checked,
 with its PEP 658 metadata checked too. Nothing of a file that fails is kept."""
 
+import contextlib
 import hashlib
 import time
 from collections.abc import Callable
@@ -111,11 +112,12 @@ def fetch_file(
             writer.verify()
         except BlobError as exc:
             raise UpstreamError(str(exc)) from None
-        try:  # real PyPI holds files we cannot read (.exe, .egg, broken sdists): keep them
+        info = None
+        if inspect:
             source = writer.content or Path(writer.path)  # in memory when small
-            info = inspect_distribution(source, remote.filename) if inspect else None
-        except InvalidDistribution:
-            info = None
+            # Real PyPI holds files we cannot read (.exe, .egg, broken sdists): keep them.
+            with contextlib.suppress(InvalidDistribution):
+                info = inspect_distribution(source, remote.filename)
         version = remote.version or (info.version if info else None)
         if not version:
             raise UpstreamError(f"{remote.filename}: cannot tell which version it belongs to")
