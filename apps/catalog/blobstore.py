@@ -113,6 +113,7 @@ class BlobWriter:
         expected_sha256: str | None = None,
         expected_size: int | None = None,
         max_size: int | None = None,
+        keep_small: bool = False,
     ) -> None:
         self.filename = validate_filename(filename)
         self.expected_sha256 = expected_sha256.lower() if expected_sha256 else None
@@ -124,8 +125,9 @@ class BlobWriter:
         self._blake2b = hashlib.blake2b(digest_size=32)
         self._fd, self._path = temporary_file(settings.TMP_DIR, prefix="blob-")
         self._closed = self._moved = False
-        # A small file's bytes are kept too: reading its metadata needs no file (``content``).
-        self._content: bytearray | None = bytearray()
+        # ``keep_small``: a small file's bytes are kept too, so reading its metadata needs no
+        # file (``content``).
+        self._content: bytearray | None = bytearray() if keep_small else None
 
     def __enter__(self) -> Self:
         return self
@@ -154,7 +156,8 @@ class BlobWriter:
 
     @property
     def content(self) -> bytes | None:
-        """What was written, for a file of at most ``KEEP_IN_MEMORY`` bytes; else None."""
+        """What was written, for a file of at most ``KEEP_IN_MEMORY`` bytes written with
+        ``keep_small``; else None."""
         return None if self._content is None else bytes(self._content)
 
     def _close(self) -> None:

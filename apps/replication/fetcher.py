@@ -103,6 +103,7 @@ def fetch_file(
             expected_sha256=remote.sha256,
             expected_size=remote.size,
             max_size=settings.PYPIMIRROR_MAX_FILE_SIZE,
+            keep_small=inspect,
         )
     except BlobError as exc:
         raise UpstreamError(str(exc)) from None

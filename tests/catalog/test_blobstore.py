@@ -135,16 +135,19 @@ def test_a_save_that_fails_leaves_no_partial_file(blob_store, settings):
 
 def test_a_small_file_is_kept_in_memory_too_and_a_big_one_only_on_disk(monkeypatch):
     monkeypatch.setattr(blobstore, "KEEP_IN_MEMORY", 8)
-    with BlobWriter(filename="a-1.0.tar.gz") as small:
+    with BlobWriter(filename="a-1.0.tar.gz", keep_small=True) as small:
         small.write(b"1234")
         small.write(b"5678")
         assert small.content == b"12345678"
-    with BlobWriter(filename="a-1.0.tar.gz") as big:
+    with BlobWriter(filename="a-1.0.tar.gz", keep_small=True) as big:
         big.write(b"12345678")
         big.write(b"9")
         big.verify()
         assert big.content is None
         assert Path(big.path).read_bytes() == b"123456789"
+    with BlobWriter(filename="a-1.0.tar.gz") as unasked:
+        unasked.write(b"1234")
+        assert unasked.content is None
 
 
 def test_a_metadata_save_that_fails_leaves_nothing(blob_store, settings, monkeypatch):
