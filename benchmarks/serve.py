@@ -26,7 +26,13 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks._common import add_postgres_argument, node_env, postgres_create, postgres_drop
+from benchmarks._common import (
+    add_postgres_argument,
+    node_env,
+    postgres_create,
+    postgres_drop,
+    project_compile,
+)
 from benchmarks.harness import (
     ROOT,
     Server,
@@ -183,6 +189,7 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> int:
     args = parse_args()
+    project_compile()
     if not shutil.which("wrk"):
         sys.exit("wrk is missing: apt-get install -y wrk")
     work = Path(tempfile.mkdtemp(prefix="pypimirror-bench-serve-"))

@@ -24,6 +24,7 @@ from benchmarks._common import (
     git_revision,
     interrupt_on_sigterm,
     markdown_table,
+    project_compile,
     redis_db,
 )
 from benchmarks._sync import MB, Bandersnatch, Node, Row, Upstream
@@ -117,6 +118,7 @@ def run_syncs(syncer, upstream: Upstream, *, no_ops: int) -> list[Row]:
 def main() -> int:
     args = parse_args()
     interrupt_on_sigterm()
+    project_compile()
     broker = redis_db(args.redis)
     if broker.dbsize():
         sys.exit(f"{args.redis} is not empty: pick another database number (--redis)")

@@ -38,3 +38,12 @@ venv_ensure() {
         "$VENV/bin/python" "$ROOT/bin/_reqstamp.py" write "$requirements"
     fi
 }
+
+# project_compile: write the project's bytecode, as pip does for the packages it installs. Python
+# would write it on first import, but not where PYTHONDONTWRITEBYTECODE is set or the checkout is
+# read-only to the service's user: then every process compiles every module it imports (some
+# 35 for `manage.py sync`, a tenth of its start-up). Stale bytecode is never used: Python
+# compares it with its source's mtime and size.
+project_compile() {
+    "$VENV/bin/python" -m compileall -q "$ROOT/apps" "$ROOT/pypimirror" "$ROOT/manage.py" >/dev/null
+}
