@@ -14,3 +14,7 @@ class AdminConfig(SimpleAdminConfig):
     def ready(self) -> None:
         checks.register(check_dependencies, checks.Tags.admin)
         checks.register(check_admin_site, checks.Tags.admin)
+        # The admin sends tasks ("Sync now") and django-celery-beat's admin lists them, from
+        # Celery's current app: this project's must exist by then. Processes without the admin
+        # (manage.py sync) load it only when they hand work to the workers.
+        import pypimirror.celery  # noqa: F401

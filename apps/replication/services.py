@@ -7,7 +7,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.db.models import Q
 from django.utils import timezone
 from packaging.utils import canonicalize_name
 
@@ -19,7 +18,7 @@ from .leases import lease_holder_is_dead, leases_acquire, leases_renewer, new_ow
 from .models import ProjectSyncState, SyncRun, Upstream
 from .outcomes import Outcome, OutcomeRecorder
 from .planner import plan_sync
-from .schedules import upstream_schedule_ensure
+from .selectors import upstream_for_url
 
 if TYPE_CHECKING:
     from .catalog_sync import PreparedProject
@@ -54,9 +53,13 @@ def upstream_client(upstream: Upstream) -> UpstreamClient:
 
 
 def upstream_get_or_create_for_url(*, url: str) -> Upstream:
-    base, _simple = split_upstream_url(url)
-    upstream = Upstream.objects.filter(Q(url=url) | Q(url=base)).first()
+    """The upstream at ``url``; a new one gets its periodic sync, which needs django-celery-beat
+    among the installed apps (not so where only the domain apps are: settings.DOMAIN_APPS)."""
+    upstream = upstream_for_url(url=url)
     if upstream is None:
+        from .schedules import upstream_schedule_ensure
+
+        base, _simple = split_upstream_url(url)
         slug = base.split("://", 1)[1].replace(":", "-").replace("/", "-").replace(".", "-")
         upstream = Upstream.objects.create(name=slug[:100], url=base)
         upstream_schedule_ensure(upstream=upstream)

@@ -2,9 +2,10 @@
 
 import logging
 
-from celery import shared_task
 from celery.signals import worker_init, worker_process_init
 from django.db import DatabaseError, connection
+
+from pypimirror.celery import app
 
 from .clients import UpstreamUnusable
 from .models import SyncRun, Upstream
@@ -36,7 +37,7 @@ def connect_the_database(**_kwargs) -> None:
         logger.warning("pool process could not connect to the database yet: %s", exc)
 
 
-@shared_task(acks_late=True, ignore_result=True)
+@app.task(acks_late=True, ignore_result=True)
 def sync_upstream(upstream_id: int, trigger: str = SyncRun.Trigger.SCHEDULE) -> int | None:
     """Plan a sync of the upstream and fan out one task per changed project."""
     upstream = Upstream.objects.get(pk=upstream_id)
@@ -51,14 +52,14 @@ def sync_upstream(upstream_id: int, trigger: str = SyncRun.Trigger.SCHEDULE) -> 
     return run.pk
 
 
-@shared_task(acks_late=True, ignore_result=True)
+@app.task(acks_late=True, ignore_result=True)
 def sync_projects(run_id: int, names: list[str]) -> None:
     """Sync a batch of projects in turn (idempotent: a batch redelivered after a crash skips
     what is already done)."""
     projects_sync(run=SyncRun.objects.select_related("upstream").get(pk=run_id), names=names)
 
 
-@shared_task(acks_late=True, ignore_result=True)
+@app.task(acks_late=True, ignore_result=True)
 def sync_project(run_id: int, name: str) -> None:
     """Sync one project (kept for tasks queued before batches existed)."""
     sync_projects(run_id, [name])

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -24,7 +25,13 @@ PYPIMIRROR_BASE_URL = env.str("PYPIMIRROR_BASE_URL", default="").rstrip("/")
 # internal location aliased to the store directory (see apps/index/views/files.py).
 PYPIMIRROR_X_ACCEL_REDIRECT = env.str("PYPIMIRROR_X_ACCEL_REDIRECT", default="")
 
-INSTALLED_APPS = [
+# The domain: models, services, upstream clients, tasks and commands. Every process needs them.
+DOMAIN_APPS = ["apps.catalog", "apps.index", "apps.replication"]
+# What the web process, Celery and most commands need besides: the admin and its users, the REST
+# API, the schedules. PYPIMIRROR_APPS=domain leaves them out: manage.py sets it for the commands
+# that need only the domain (`sync`), which then start in about half the time (django-celery-beat
+# alone imports Celery and loads some 600 time zones).
+FRAMEWORK_APPS = [
     "pypimirror.apps.AdminConfig",  # django.contrib.admin, its ModelAdmins found on first use
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -33,10 +40,14 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "django_celery_beat",
-    "apps.catalog",
-    "apps.index",
-    "apps.replication",
 ]
+APP_SETS = {"all": FRAMEWORK_APPS + DOMAIN_APPS, "domain": DOMAIN_APPS}
+_app_set = env.str("PYPIMIRROR_APPS", default="all")
+if _app_set not in APP_SETS:
+    raise ImproperlyConfigured(
+        f"PYPIMIRROR_APPS must be one of {', '.join(APP_SETS)}, not {_app_set!r}"
+    )
+INSTALLED_APPS = APP_SETS[_app_set]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

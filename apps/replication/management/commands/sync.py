@@ -1,14 +1,17 @@
 import gc
+import os
 import sys
 import threading
 import time
 
+from django.apps import apps as django_apps
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from apps.replication.clients import UpstreamUnusable
 from apps.replication.models import SyncRun, Upstream
 from apps.replication.runner import dispatch, run_in_process, wait_for_run, workers_available
+from apps.replication.selectors import upstream_for_url
 from apps.replication.services import (
     SyncInProgress,
     sync_run_start,
@@ -122,6 +125,10 @@ class Command(BaseCommand):
     def _upstream(self, value: str) -> Upstream:
         if "://" in value:
             try:
+                if upstream_for_url(url=value) is None and not django_apps.is_installed(
+                    "django_celery_beat"
+                ):
+                    self._run_again_with_every_app()
                 return upstream_get_or_create_for_url(url=value)
             except UpstreamUnusable as exc:
                 raise CommandError(str(exc), returncode=2) from None
@@ -133,6 +140,14 @@ class Command(BaseCommand):
                 returncode=2,
             )
         return upstream
+
+    def _run_again_with_every_app(self) -> None:
+        """Start this command over with every app installed. It ran with the domain apps alone
+        (manage.py), but a new upstream gets its periodic sync, kept by django-celery-beat: only
+        a first contact pays for the second start."""
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.execve(sys.executable, sys.orig_argv, {**os.environ, "PYPIMIRROR_APPS": "all"})
 
     def _progress(self, run: SyncRun) -> None:
         planned = run.projects_planned or 1
