@@ -42,7 +42,7 @@ def plan_sync(*, upstream: Upstream, client: UpstreamClient, only: list[str] | N
     if (
         listing.serial is not None
         and listing.serial == upstream.last_serial
-        and all(serial is not None for _name, serial in listing.projects.values())
+        and listing.every_serial_known
     ):
         return _plan_unchanged(upstream, serial=listing.serial)
     states = {

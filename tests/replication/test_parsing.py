@@ -1,6 +1,6 @@
 import pytest
 
-from apps.replication.clients.base import UpstreamError
+from apps.replication.clients.base import ProjectListing, UpstreamError
 from apps.replication.clients.detect import split_upstream_url
 from apps.replication.clients.parsing import (
     file_facts,
@@ -98,6 +98,24 @@ def test_json_root_reads_per_project_serials():
     listing = parse_json_root("http://up/simple/", body)
     assert listing.serial == 9
     assert listing.projects == {"foo-bar": ("Foo.Bar", 7)}
+
+
+def test_json_root_keeps_entries_without_serial_and_leaves_out_those_without_name():
+    body = (
+        b'{"meta": {"_last-serial": 9}, "projects": [{"name": "a", "_last-serial": 1}, '
+        b'{"name": "B_c", "_last-serial": "2"}, {"_last-serial": 3}, ["d"], {"name": 4}]}'
+    )
+    listing = parse_json_root("http://up/simple/", body)
+    assert listing.listed == [("a", 1), ("B_c", None)]
+    assert listing.projects == {"a": ("a", 1), "b-c": ("B_c", None)}
+    assert not listing.every_serial_known
+
+
+def test_listing_names_are_normalized_only_when_asked_for():
+    listing = ProjectListing(listed=[("Foo.Bar", 7), ("baz", 8)], serial=8)
+    assert listing.every_serial_known
+    assert "projects" not in vars(listing)  # a no-op plan reads no more than this
+    assert listing.projects == {"foo-bar": ("Foo.Bar", 7), "baz": ("baz", 8)}
 
 
 def test_malformed_json_root_is_an_upstream_error():

@@ -2,7 +2,10 @@
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Protocol
+
+from packaging.utils import canonicalize_name
 
 
 class UpstreamError(Exception):
@@ -50,10 +53,23 @@ class RemoteProject:
 
 @dataclass(frozen=True)
 class ProjectListing:
-    """The upstream's project list: normalized name → (display name, serial or None)."""
+    """The upstream's project list: (name as listed, serial or None) of each project.
 
-    projects: dict[str, tuple[str, int | None]]
+    ``projects`` maps their normalized names to those pairs. It is made on first use: PyPI lists
+    some 600,000 projects, and the plan of a sync that finds the upstream's serial unchanged
+    reads only ``serial`` and ``every_serial_known``.
+    """
+
+    listed: list[tuple[str, int | None]]
     serial: int | None
+
+    @cached_property
+    def projects(self) -> dict[str, tuple[str, int | None]]:
+        return {canonicalize_name(name): (name, serial) for name, serial in self.listed}
+
+    @cached_property
+    def every_serial_known(self) -> bool:
+        return all(serial is not None for _name, serial in self.listed)
 
 
 NOT_MODIFIED = object()

@@ -2,7 +2,6 @@
 ``/pypi/<name>/json`` (with ``X-PyPI-Last-Serial``) for each project. PyPI and pypimirror nodes."""
 
 import httpx
-from packaging.utils import canonicalize_name
 
 from .base import ProjectListing, RemoteFile, RemoteProject, UpstreamError
 from .http import fetch_document, header_serial, parse_json
@@ -13,17 +12,21 @@ JSON_ACCEPT = "application/vnd.pypi.simple.v1+json"
 
 def parse_json_root(url: str, body: bytes) -> ProjectListing:
     data = parse_json(url, body)
-    projects = {}
-    for entry in data.get("projects") or []:
-        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
-            continue
-        serial = entry.get("_last-serial")
-        projects[canonicalize_name(entry["name"])] = (
-            entry["name"],
-            serial if isinstance(serial, int) else None,
-        )
     serial = (data.get("meta") or {}).get("_last-serial")
-    return ProjectListing(projects=projects, serial=serial if isinstance(serial, int) else None)
+    return ProjectListing(
+        listed=json_root_projects(data), serial=serial if isinstance(serial, int) else None
+    )
+
+
+def json_root_projects(data: dict) -> list[tuple[str, int | None]]:
+    """(name, ``_last-serial`` or None) of each project a PEP 691 root lists; entries with no
+    name are left out."""
+    listed = []
+    for entry in data.get("projects") or []:
+        if isinstance(entry, dict) and isinstance(name := entry.get("name"), str):
+            serial = entry.get("_last-serial")
+            listed.append((name, serial if isinstance(serial, int) else None))
+    return listed
 
 
 def file_from_jsonapi(entry: dict, version: str, page_url: str) -> RemoteFile:

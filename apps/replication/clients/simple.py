@@ -15,6 +15,7 @@ from .parsing import (
     parse_time,
     yanked_reason,
 )
+from .pypi_json import json_root_projects
 
 ACCEPT = (
     "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, "
@@ -56,20 +57,11 @@ class SimpleClient:
         response, body = fetch_document(self.http, self.simple_url, headers={"Accept": ACCEPT})
         if response.status_code != 200:
             raise UpstreamError(f"{self.simple_url}: HTTP {response.status_code}")
-        projects: dict[str, tuple[str, int | None]] = {}
         if _is_json(response):
-            for entry in parse_json(self.simple_url, body).get("projects") or []:
-                if isinstance(entry, dict) and isinstance(entry.get("name"), str):
-                    serial = entry.get("_last-serial")
-                    projects[canonicalize_name(entry["name"])] = (
-                        entry["name"],
-                        serial if isinstance(serial, int) else None,
-                    )
+            listed = json_root_projects(parse_json(self.simple_url, body))
         else:
-            for _attrs, text in html_anchors(body):
-                if text:
-                    projects[canonicalize_name(text)] = (text, None)
-        return ProjectListing(projects=projects, serial=header_serial(response))
+            listed = [(text, None) for _attrs, text in html_anchors(body) if text]
+        return ProjectListing(listed=listed, serial=header_serial(response))
 
     def get_project(self, name: str, *, etag: str = "", last_modified: str = ""):
         url = f"{self.simple_url}{canonicalize_name(name)}/"

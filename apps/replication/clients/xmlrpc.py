@@ -41,8 +41,7 @@ class XMLRPCClient(PyPIJSONClient):
         if not isinstance(packages, dict):
             raise UpstreamError("list_packages_with_serial did not return a mapping")
         return ProjectListing(
-            projects={canonicalize_name(n): (n, s) for n, s in packages.items()},
-            serial=serial if isinstance(serial, int) else None,
+            listed=list(packages.items()), serial=serial if isinstance(serial, int) else None
         )
 
     def changed_since(self, serial: int) -> tuple[dict[str, tuple[str, int]], int]:
