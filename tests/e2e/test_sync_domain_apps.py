@@ -4,14 +4,12 @@ sync. Observed as an operator would run it: a node of its own, the real command,
 import log (``-X importtime``) telling which modules each process loaded."""
 
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
 
-from tests.support.servers import PROJECT_ROOT, LiveServer, live_server
+from tests.support.servers import LiveServer, live_server
 
 pytestmark = pytest.mark.e2e
 
@@ -37,17 +35,9 @@ class Sync:
 
 
 def sync_logging_imports(node: LiveServer, upstream: str) -> Sync:
-    """``python -X importtime manage.py sync UPSTREAM`` with the node's environment (a process
-    started over keeps the interpreter's options, so it logs its imports too)."""
-    result = subprocess.run(
-        [sys.executable, "-X", "importtime", "manage.py", "sync", upstream],
-        cwd=PROJECT_ROOT,
-        env=node.env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        stdin=subprocess.DEVNULL,
-    )
+    """``python -X importtime manage.py sync UPSTREAM`` on the node (a process started over
+    keeps the interpreter's options, so it logs its imports too)."""
+    result = node.manage("sync", upstream, check=False, python_options=("-X", "importtime"))
     imported = IMPORTED.findall(result.stderr)
     assert imported, f"no import log in: {result.stderr[-2000:]}"
     return Sync(result.returncode, result.stdout + result.stderr, imported)

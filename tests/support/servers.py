@@ -74,10 +74,13 @@ class LiveServer:
         """The SQLite database file, when the server uses the embedded default."""
         return None if self.database_url else self.data_dir / "db.sqlite3"
 
-    def manage(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        """``manage.py ARGS`` with the server's own environment (same settings, database)."""
+    def manage(
+        self, *args: str, check: bool = True, python_options: Sequence[str] = ()
+    ) -> subprocess.CompletedProcess:
+        """``python [PYTHON_OPTIONS] manage.py ARGS`` with the server's own environment (same
+        settings, database)."""
         result = subprocess.run(
-            [sys.executable, "manage.py", *args],
+            [sys.executable, *python_options, "manage.py", *args],
             cwd=PROJECT_ROOT,
             env=self.env,
             capture_output=True,
