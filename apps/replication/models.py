@@ -23,6 +23,9 @@ class Upstream(models.Model):
     last_serial = models.BigIntegerField(
         default=0, editable=False, help_text="The upstream's serial at the last complete plan."
     )
+    # The ETag of the project listing that plan read, when it gave every project's serial: a
+    # listing unchanged since (HTTP 304) is then planned without reading it again.
+    listing_etag = models.CharField(max_length=200, default="", blank=True, editable=False)
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:

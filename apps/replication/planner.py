@@ -8,9 +8,11 @@ from packaging.utils import canonicalize_name
 
 from apps.catalog.models import Project
 
-from .clients.base import UpstreamClient
+from .clients.base import NOT_MODIFIED, UpstreamClient
 from .clients.xmlrpc import XMLRPCClient
 from .models import ProjectSyncState, Upstream
+
+ETAG_MAX_LENGTH = Upstream._meta.get_field("listing_etag").max_length
 
 
 @dataclass
@@ -20,6 +22,8 @@ class Plan:
     serial: int | None
     # Visited because the listing no longer names them (to carry their removal over).
     gone: set[str] = field(default_factory=set)
+    # The ETag of the listing read, kept with ``serial`` when it gave every project's serial.
+    listing_etag: str = ""
 
 
 def plan_sync(*, upstream: Upstream, client: UpstreamClient, only: list[str] | None = None) -> Plan:
@@ -38,13 +42,22 @@ def plan_sync(*, upstream: Upstream, client: UpstreamClient, only: list[str] | N
         projects.update(_due_for_retry(upstream, exclude=projects))
         return Plan(projects=projects, serial=serial)
 
-    listing = client.list_projects()
+    # Asked conditionally only when a previous plan kept its serial with the listing's ETag.
+    listing = client.list_projects(etag=upstream.listing_etag if upstream.last_serial else "")
+    if listing is NOT_MODIFIED:  # the very listing the previous plan read
+        return _plan_unchanged(
+            upstream, serial=upstream.last_serial, listing_etag=upstream.listing_etag
+        )
+    # Kept for the next plan only where a 304 may stand for this listing (every serial given)
+    # and where it fits.
+    keep_etag = listing.every_serial_known and len(listing.etag) <= ETAG_MAX_LENGTH
+    etag = listing.etag if keep_etag else ""
     if (
         listing.serial is not None
         and listing.serial == upstream.last_serial
         and listing.every_serial_known
     ):
-        return _plan_unchanged(upstream, serial=listing.serial)
+        return _plan_unchanged(upstream, serial=listing.serial, listing_etag=etag)
     states = {
         row[0]: row[1:]
         for row in ProjectSyncState.objects.filter(upstream=upstream).values_list(
@@ -64,7 +77,7 @@ def plan_sync(*, upstream: Upstream, client: UpstreamClient, only: list[str] | N
     # Gone upstream but still served here: visit, so the removal is carried over.
     gone = _served(set(states) - set(listing.projects))
     projects.update({n: (n, None) for n in gone})
-    return Plan(projects=projects, serial=listing.serial, gone=gone)
+    return Plan(projects=projects, serial=listing.serial, gone=gone, listing_etag=etag)
 
 
 def _served(names: set[str]) -> set[str]:
@@ -78,7 +91,7 @@ def _served(names: set[str]) -> set[str]:
     )
 
 
-def _plan_unchanged(upstream: Upstream, *, serial: int) -> Plan:
+def _plan_unchanged(upstream: Upstream, *, serial: int, listing_etag: str) -> Plan:
     """The upstream's serial is the one the previous plan read: no project changed since, so
     without comparing every project, only what that plan left unfinished is due: projects
     behind their wanted serial, and removals not yet carried over."""
@@ -88,7 +101,7 @@ def _plan_unchanged(upstream: Upstream, *, serial: int) -> Plan:
     )
     gone = _served(set(unlisted))
     projects.update({n: (n, None) for n in gone})
-    return Plan(projects=projects, serial=serial, gone=gone)
+    return Plan(projects=projects, serial=serial, gone=gone, listing_etag=listing_etag)
 
 
 def _due_for_retry(upstream: Upstream, *, exclude) -> dict[str, tuple[str, int | None]]:

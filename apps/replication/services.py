@@ -125,7 +125,9 @@ def sync_run_start(
         run.finished = timezone.now()
     run.save(update_fields=["projects_planned", "serial_to", "state", "finished"])
     if plan.serial is not None and not projects:
-        Upstream.objects.filter(pk=upstream.pk).update(last_serial=plan.serial)
+        Upstream.objects.filter(pk=upstream.pk).update(
+            last_serial=plan.serial, listing_etag=plan.listing_etag
+        )
     return run, [name for name, _serial in plan.projects.values()]
 
 

@@ -153,6 +153,50 @@ def test_moved_upstream_serial_compares_every_project(listed, upstream):
     assert set(plan(listed).projects) == {"beta"}
 
 
+def kept(result) -> None:
+    """What sync_run_start keeps of a full plan: its serial and its listing's ETag."""
+    Upstream.objects.update(last_serial=result.serial, listing_etag=result.listing_etag)
+
+
+def test_unchanged_listing_is_not_read_again_and_plans_only_unfinished_work(listed, upstream):
+    kept(first := plan(listed))
+    assert first.listing_etag.startswith('"')
+    reached(upstream, alpha=0)
+    ProjectSyncState.objects.filter(normalized_name="alpha").update(
+        serial_wanted=upstream.project("alpha").last_serial
+    )
+    listed.clear_requests()
+
+    result = plan(listed)
+
+    [root] = listed.requests()
+    assert (root.kind, root.status) == ("root", 304)
+    assert root.headers["If-None-Match"] == first.listing_etag
+    assert result.projects == {"alpha": ("Alpha", upstream.project("alpha").last_serial)}
+    assert (result.serial, result.listing_etag) == (upstream.serial, first.listing_etag)
+
+
+def test_changed_listing_is_read_and_compared(listed, upstream):
+    kept(plan(listed))
+    reached(upstream)
+    upstream.add_release("beta", "2.0", sdist=False)
+    upstream.write()
+    listed.clear_requests()
+
+    result = plan(listed)
+
+    assert [(r.kind, r.status) for r in listed.requests()] == [("root", 200)]
+    assert set(result.projects) == {"beta"}
+    assert result.listing_etag not in ("", Upstream.objects.get().listing_etag)
+
+
+def test_listing_without_every_serial_keeps_no_etag(listed, upstream):
+    # A simple-only upstream's listing gives no serials: a 304 would not mean "nothing changed".
+    result = plan(listed, protocol="simple")
+
+    assert result.listing_etag == ""
+
+
 def test_xmlrpc_plan_reads_the_changelog_since_the_serial_reached(listed, upstream):
     plan(listed, protocol="xmlrpc")
     reached(upstream)

@@ -62,6 +62,7 @@ class ProjectListing:
 
     listed: list[tuple[str, int | None]]
     serial: int | None
+    etag: str = ""  # the listing's ETag, if the upstream sent one
 
     @cached_property
     def projects(self) -> dict[str, tuple[str, int | None]]:
@@ -78,7 +79,10 @@ NOT_MODIFIED = object()
 class UpstreamClient(Protocol):
     protocol: str
 
-    def list_projects(self) -> ProjectListing: ...
+    def list_projects(self, *, etag: str = "") -> ProjectListing | object:
+        """The upstream's projects; ``NOT_MODIFIED`` when the listing is the one that had
+        ``etag`` (clients whose listings cannot tell ignore it)."""
+        ...
 
     def get_project(
         self, name: str, *, etag: str = "", last_modified: str = ""

@@ -1,9 +1,11 @@
 """PyPI's own read protocol: the PEP 691 JSON root with per-project ``_last-serial`` for planning,
 ``/pypi/<name>/json`` (with ``X-PyPI-Last-Serial``) for each project. PyPI and pypimirror nodes."""
 
+from dataclasses import replace
+
 import httpx
 
-from .base import ProjectListing, RemoteFile, RemoteProject, UpstreamError
+from .base import NOT_MODIFIED, ProjectListing, RemoteFile, RemoteProject, UpstreamError
 from .http import fetch_document, header_serial, parse_json
 from .parsing import file_facts, json_file_fields, metadata_sha256, parse_time, yanked_reason
 
@@ -53,12 +55,16 @@ class PyPIJSONClient:
         self.base_url = base_url.rstrip("/")
         self.http = http
 
-    def list_projects(self) -> ProjectListing:
+    def list_projects(self, *, etag: str = "") -> ProjectListing | object:
         url = f"{self.base_url}/simple/"
-        response, body = fetch_document(self.http, url, headers={"Accept": JSON_ACCEPT})
+        headers = {"Accept": JSON_ACCEPT} | ({"If-None-Match": etag} if etag else {})
+        response, body = fetch_document(self.http, url, headers=headers)
+        if response.status_code == 304 and etag:
+            return NOT_MODIFIED
         if response.status_code != 200:
             raise UpstreamError(f"{url}: HTTP {response.status_code}")
-        return parse_json_root(url, body)
+        listing = parse_json_root(url, body)
+        return replace(listing, etag=response.headers.get("ETag", ""))
 
     def get_project(self, name: str, **_conditional) -> RemoteProject | None:
         url = f"{self.base_url}/pypi/{name}/json"

@@ -53,7 +53,8 @@ class SimpleClient:
         self.simple_url = simple_url.rstrip("/") + "/"
         self.http = http
 
-    def list_projects(self) -> ProjectListing:
+    def list_projects(self, *, etag: str = "") -> ProjectListing:
+        """``etag`` is ignored: this listing does not tell whether any project changed."""
         response, body = fetch_document(self.http, self.simple_url, headers={"Accept": ACCEPT})
         if response.status_code != 200:
             raise UpstreamError(f"{self.simple_url}: HTTP {response.status_code}")

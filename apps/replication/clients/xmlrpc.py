@@ -35,7 +35,8 @@ class XMLRPCClient(PyPIJSONClient):
         except Exception as exc:  # expat, defusedxml and unmarshalling errors alike
             raise UpstreamError(f"{url}: malformed XML-RPC response: {exc}") from None
 
-    def list_projects(self) -> ProjectListing:
+    def list_projects(self, *, etag: str = "") -> ProjectListing:
+        """``etag`` is ignored: XML-RPC answers are not cached by ETag."""
         serial = self.call("changelog_last_serial")
         packages = self.call("list_packages_with_serial")
         if not isinstance(packages, dict):
