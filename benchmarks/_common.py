@@ -354,6 +354,9 @@ def manage(*args: str) -> list[str]:
     return [sys.executable, str(ROOT / "manage.py"), *args]
 
 
+PROJECT_SOURCES = ("apps", "pypimirror", "manage.py")
+
+
 def project_compile() -> None:
     """Write the project's bytecode as bin/run and deploy/README.md do (pip does the same for the
     packages it installs, bandersnatch's and pypiserver's included): where PYTHONDONTWRITEBYTECODE
@@ -365,9 +368,6 @@ def project_compile() -> None:
         check=True,
         stdout=subprocess.DEVNULL,
     )
-
-
-PROJECT_SOURCES = ("apps", "pypimirror", "manage.py")
 
 
 def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
