@@ -125,9 +125,9 @@ class Command(BaseCommand):
     def _upstream(self, value: str) -> Upstream:
         if "://" in value:
             try:
-                if upstream_for_url(url=value) is None and not django_apps.is_installed(
-                    "django_celery_beat"
-                ):
+                if (upstream := upstream_for_url(url=value)) is not None:
+                    return upstream
+                if not django_apps.is_installed("django_celery_beat"):
                     self._run_again_with_every_app()
                 return upstream_get_or_create_for_url(url=value)
             except UpstreamUnusable as exc:
