@@ -354,22 +354,6 @@ def manage(*args: str) -> list[str]:
     return [sys.executable, str(ROOT / "manage.py"), *args]
 
 
-PROJECT_SOURCES = ("apps", "pypimirror", "manage.py")
-
-
-def project_compile() -> None:
-    """Write the project's bytecode as bin/run and deploy/README.md do (pip does the same for the
-    packages it installs, bandersnatch's and pypiserver's included): where PYTHONDONTWRITEBYTECODE
-    is set, Python would otherwise compile the project's modules in every process it starts."""
-    from benchmarks.harness import ROOT
-
-    subprocess.run(
-        [sys.executable, "-m", "compileall", "-q", *(str(ROOT / p) for p in PROJECT_SOURCES)],
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
-
-
 def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     """A markdown table with padded columns."""
     rows = [tuple(header), *(tuple(row) for row in rows)]

@@ -22,6 +22,18 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "benchmarks" / "out"
+PROJECT_SOURCES = ("apps", "pypimirror", "manage.py")
+
+
+def project_compile() -> None:
+    """Write the project's bytecode as bin/run and deploy/README.md do (pip does the same for the
+    packages it installs, bandersnatch's and pypiserver's included): where PYTHONDONTWRITEBYTECODE
+    is set, Python would otherwise compile the project's modules in every process it starts."""
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", *(str(ROOT / p) for p in PROJECT_SOURCES)],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
 
 
 def free_port() -> int:

@@ -31,7 +31,6 @@ from benchmarks._common import (
     node_env,
     postgres_create,
     postgres_drop,
-    project_compile,
 )
 from benchmarks.harness import (
     ROOT,
@@ -42,6 +41,7 @@ from benchmarks.harness import (
     group_cpu_seconds,
     nginx_static,
     peer_venv,
+    project_compile,
     start_server,
     wrk,
 )

@@ -24,11 +24,10 @@ from benchmarks._common import (
     git_revision,
     interrupt_on_sigterm,
     markdown_table,
-    project_compile,
     redis_db,
 )
 from benchmarks._sync import MB, Bandersnatch, Node, Row, Upstream
-from benchmarks.harness import cpus
+from benchmarks.harness import cpus, project_compile
 from tests.support import clients
 
 LEGEND = """
