@@ -27,7 +27,7 @@ PYPIMIRROR_X_ACCEL_REDIRECT = env.str("PYPIMIRROR_X_ACCEL_REDIRECT", default="")
 
 # The domain: models, services, upstream clients, tasks and commands. Every process needs them.
 DOMAIN_APPS = ["apps.catalog", "apps.index", "apps.replication"]
-# What the web process, Celery and most commands need besides: the admin and its users, the REST
+# What the web process, beat and most commands need besides: the admin and its users, the REST
 # API, the schedules. PYPIMIRROR_APPS=domain leaves them out: manage.py sets it for the commands
 # that need only the domain (`sync`), which then do a quarter less work for a no-op
 # (django-celery-beat alone imports Celery and loads some 600 time zones).
