@@ -1,8 +1,10 @@
+from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
 
 from . import services
 from .models import Distribution, JournalEntry, Project, Release
+from .sources import source_choices, source_label
 
 
 class ReleaseInline(admin.TabularInline):
@@ -14,10 +16,43 @@ class ReleaseInline(admin.TabularInline):
     show_change_link = True
 
 
+class ProjectForm(forms.ModelForm):
+    """Only the source is edited here, and only through ``services.project_set_source``."""
+
+    source = forms.ChoiceField(
+        help_text="Who may change this project: its syncs alone add, change or remove its "
+        "files. Handed to an upstream, its next sync from there makes the files match that "
+        "upstream's (each change journaled); handed to local, syncs leave it alone."
+    )
+
+    class Meta:
+        model = Project
+        fields = ["source"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        choices = source_choices()
+        if self.instance.source not in choices:  # an upstream deleted since
+            choices[self.instance.source] = self.instance.source
+        self.fields["source"].choices = list(choices.items())
+
+
+class SourceFilter(admin.SimpleListFilter):
+    title = "source"
+    parameter_name = "source"
+
+    def lookups(self, request, model_admin):
+        return list(source_choices().items())
+
+    def queryset(self, request, queryset):
+        return queryset.filter(source=self.value()) if self.value() else queryset
+
+
 @admin.register(Project)
 class ProjectAdmin(admin.ModelAdmin):
-    list_display = ("name", "normalized_name", "status", "last_serial", "updated")
-    list_filter = ("status",)
+    form = ProjectForm
+    list_display = ("name", "normalized_name", "source_name", "status", "last_serial", "updated")
+    list_filter = ("status", SourceFilter)
     search_fields = ("name", "normalized_name")
     readonly_fields = (
         "name",
@@ -32,6 +67,21 @@ class ProjectAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False  # projects come from imports and replication, with their journal
+
+    @admin.display(description="Source", ordering="source")
+    def source_name(self, obj: Project) -> str:
+        return source_label(obj.source)
+
+    def save_model(self, request, obj, form, change) -> None:
+        if "source" in form.changed_data:
+            with transaction.atomic():
+                locked = services.project_lock(name=obj.normalized_name)
+                services.project_set_source(project=locked, source=form.cleaned_data["source"])
+            self.message_user(
+                request,
+                f"{obj.name} now belongs to {source_label(form.cleaned_data['source'])}.",
+                messages.SUCCESS,
+            )
 
     @admin.action(description="Take down (block) the selected projects")
     def block(self, request, queryset) -> None:

@@ -7,11 +7,20 @@ from enum import StrEnum
 from pathlib import Path
 
 from django.db import transaction
+from packaging.utils import canonicalize_name
 
 from .blobstore import BlobError, blob_put_file, metadata_put
 from .distfiles import InvalidDistribution, inspect_distribution
 from .models import Distribution
-from .services import CatalogError, NewDistribution, distribution_publish, project_lock
+from .selectors import projects_sources
+from .services import (
+    CatalogError,
+    NewDistribution,
+    ProjectShadowed,
+    distribution_publish,
+    project_lock,
+)
+from .sources import LOCAL
 
 DIST_SUFFIXES = (".whl", ".tar.gz", ".zip")
 
@@ -55,6 +64,11 @@ def distribution_import(path: Path) -> ImportResult:
                 return ImportResult(path, Outcome.PRESENT)
             return ImportResult(path, Outcome.FAILED, "already present with different bytes")
         info = inspect_distribution(path, filename)
+        owner = projects_sources(names=[canonicalize_name(info.name)]).get(
+            canonicalize_name(info.name), LOCAL
+        )
+        if owner != LOCAL:  # decided before anything is stored
+            return ImportResult(path, Outcome.FAILED, str(ProjectShadowed(info.name, owner)))
         with path.open("rb") as source:
             verified = blob_put_file(source, filename=filename)
     except (InvalidDistribution, BlobError, OSError) as exc:
@@ -73,7 +87,7 @@ def distribution_import(path: Path) -> ImportResult:
     )
     try:
         with transaction.atomic():
-            project = project_lock(name=info.name, create=True)
+            project = project_lock(name=info.name, create=True, source=LOCAL)
             distribution_publish(project=project, new=new)
     except CatalogError as exc:
         return ImportResult(path, Outcome.FAILED, str(exc))

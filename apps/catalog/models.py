@@ -13,6 +13,9 @@ class Project(models.Model):
     normalized_name = models.CharField(max_length=255, unique=True, help_text="PEP 503 name.")
     last_serial = models.BigIntegerField(default=0, db_index=True)
     status = models.CharField(max_length=16, choices=Status, default=Status.ACTIVE, db_index=True)
+    # Who may change it (invariant 6): "local", or "upstream:<id>" (sources.py). Kept when the
+    # project is deleted, so a name taken down at its source is not taken over by another.
+    source = models.CharField(max_length=64, default="local", db_index=True)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 

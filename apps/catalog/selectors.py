@@ -90,3 +90,21 @@ def distribution_list(*, project: Project, release: Release | None = None) -> li
     if release is not None:
         files = files.filter(release=release)
     return list(files.order_by("filename"))
+
+
+def projects_held_files(*, names: list[str]) -> dict[str, dict[str, str]]:
+    """The files held of each project (normalized names): filename → sha256, in one query."""
+    held: dict[str, dict[str, str]] = {}
+    rows = Distribution.objects.filter(project__normalized_name__in=names).values_list(
+        "project__normalized_name", "filename", "sha256"
+    )
+    for project, filename, sha256 in rows:
+        held.setdefault(project, {})[filename] = sha256
+    return held
+
+
+def projects_sources(*, names: list[str]) -> dict[str, str]:
+    """The source of each of the projects (normalized names) this node has a row of."""
+    return dict(
+        Project.objects.filter(normalized_name__in=names).values_list("normalized_name", "source")
+    )

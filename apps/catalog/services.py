@@ -1,19 +1,19 @@
 """Writes to the catalog. Every change takes the project's row lock and writes its journal entry
 (the serial) in the same transaction, so a page never shows a change its serial does not."""
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Max, Model
+from django.db.models import Model
 from django.utils import timezone
 from packaging.utils import canonicalize_name
 
 from .blobstore import VerifiedFile
-from .models import Distribution, JournalEntry, Project, Release
+from .journal import Action, journal_batch, journal_pending, journal_write
+from .models import Distribution, Project, Release
+from .sources import LOCAL, source_label
 
 
 class CatalogError(Exception):
@@ -35,99 +35,82 @@ class NewDistribution:
     release_metadata: dict = field(default_factory=dict)
 
 
-_batches: ContextVar[dict[str, list[JournalEntry]] | None] = ContextVar(
-    "journal_batches", default=None
-)
+class ProjectShadowed(CatalogError):
+    """The project belongs to another source; nothing was written."""
+
+    def __init__(self, name: str, owner: str) -> None:
+        self.owner = owner
+        super().__init__(
+            f"{name} belongs to {source_label(owner)}; staff can hand it to another source in "
+            "the admin (Catalog → Projects)"
+        )
 
 
-def journal_write(*, project: Project, action: str, version: str | None = None) -> JournalEntry:
-    """Record one change and move the project's serial to it. Call inside the project's lock.
-
-    Inside ``journal_batch`` for the project, the entry is queued and written (with its serial)
-    when the batch ends.
-    """
-    entry = JournalEntry(
-        name=project.name, normalized_name=project.normalized_name, version=version, action=action
-    )
-    pending = (_batches.get() or {}).get(project.normalized_name)
-    if pending is not None:
-        pending.append(entry)
-        return entry
-    entry.save()
-    project.last_serial = entry.pk
-    project.save(update_fields=["last_serial", "updated"])
-    return entry
-
-
-@contextmanager
-def journal_batch(*, project: Project | None = None, name: str = "") -> Iterator[None]:
-    """Many changes to one project (given, or by name when it may not exist yet): their journal
-    entries are inserted together, in order, and the project row is written once with the
-    newest serial. Inside the project's lock."""
-    normalized = project.normalized_name if project is not None else canonicalize_name(name)
-    if normalized in (_batches.get() or {}):
-        yield  # inside an outer batch of the project: it writes these entries too
-        return
-    pending: list[JournalEntry] = []
-    token = _batches.set({**(_batches.get() or {}), normalized: pending})
-    try:
-        yield
-    finally:
-        _batches.reset(token)
-    if not pending:
-        return
-    JournalEntry.objects.bulk_create(pending)
-    if any(entry.pk is None for entry in pending):  # a backend that returns no ids
-        newest = JournalEntry.objects.filter(normalized_name=normalized).aggregate(
-            serial=Max("id")
-        )["serial"]
-    else:
-        newest = max(entry.pk for entry in pending)
-    # Under the lock, every earlier change of the project committed with a smaller serial.
-    Project.objects.filter(normalized_name=normalized).update(
-        last_serial=newest, updated=timezone.now()
-    )
-    if project is not None:
-        project.last_serial = newest
-
-
-def project_lock(*, name: str, create: bool = False, probably_new: bool = False) -> Project | None:
+def project_lock(
+    *,
+    name: str,
+    create: bool = False,
+    probably_new: bool = False,
+    source: str | None = None,
+) -> Project | None:
     """The project's row, locked until the surrounding transaction ends; created when asked.
 
-    Must run inside ``transaction.atomic()``. A deleted project that comes back is active again.
+    Must run inside ``transaction.atomic()``. ``source``: the source changing it (a project
+    created here is its own); a project of another source raises ProjectShadowed. None: staff
+    work that any project may get. A deleted project that comes back is active again.
     ``probably_new`` (with ``create``): try the insert first, one statement for a project this
     node has never held (an initial sync), one more for one it has.
     """
     normalized = canonicalize_name(name)
+    owner = source or LOCAL
     if (
         create
         and probably_new
         and connection.features.can_return_rows_from_bulk_insert  # RETURNING (SQLite >= 3.35)
-        and (project := _project_insert(name, normalized)) is not None
+        and (project := _project_insert(name, normalized, owner)) is not None
     ):
-        journal_write(project=project, action="create")
+        journal_write(project=project, action=Action.CREATE)
         return project
     project = Project.objects.select_for_update().filter(normalized_name=normalized).first()
     if project is None and create:
         try:
             with transaction.atomic():
-                project = Project.objects.create(name=name, normalized_name=normalized)
+                project = Project.objects.create(
+                    name=name, normalized_name=normalized, source=owner
+                )
         except IntegrityError:  # created by a concurrent writer; take its row
             project = Project.objects.select_for_update().get(normalized_name=normalized)
         else:
-            journal_write(project=project, action="create")
+            journal_write(project=project, action=Action.CREATE)
+    if project is not None and source is not None and project.source != source:
+        raise ProjectShadowed(project.name, project.source)
     if project is not None and create and project.status == Project.Status.DELETED:
         project.status = Project.Status.ACTIVE
         project.name = name
         project.save(update_fields=["status", "name", "updated"])
-        journal_write(project=project, action="create")
+        journal_write(project=project, action=Action.CREATE)
     return project
 
 
-def _project_insert(name: str, normalized: str) -> Project | None:
+def project_set_source(*, project: Project, source: str) -> bool:
+    """Hand the project to another source (staff): its next sync from there makes its files
+    match that source's, journaled file by file; until then nothing it serves changes. Returns
+    whether the source changed."""
+    from .signals import project_source_changed
+
+    if project.source == source:
+        return False
+    previous = project.source
+    Project.objects.filter(pk=project.pk).update(source=source, updated=timezone.now())
+    project.source = source
+    project_source_changed.send(sender=Project, project=project, previous=previous, source=source)
+    return True
+
+
+def _project_insert(name: str, normalized: str, source: str) -> Project | None:
     """The new row (locked: this transaction wrote it), or None when the name is taken."""
     made = insert_returning_ids(
-        [Project(name=name, normalized_name=normalized)], unique="normalized_name"
+        [Project(name=name, normalized_name=normalized, source=source)], unique="normalized_name"
     )
     return made[0] if made else None
 
@@ -200,44 +183,80 @@ def distributions_publish(
             else Release.objects.filter(project=project, version__in={n.version for n in new})
         )
     }
-    created: list[Release] = []
-    refreshed: list[Release] = []
-    for item in todo.values():
-        release = releases.get(item.version)
-        if release is None:
-            release = Release(project=project, version=item.version, metadata={})
-            releases[item.version] = release
-            created.append(release)
-        if item.release_metadata and not release.metadata:
-            release.metadata = item.release_metadata
-            if release not in created and release not in refreshed:
-                refreshed.append(release)
-    Release.objects.bulk_create(created)
-    if any(r.pk is None for r in created):  # a backend that returns no ids
+    staged = files_stage(project=project, new=todo.values(), releases=releases)
+    Release.objects.bulk_create(staged.releases)
+    if any(r.pk is None for r in staged.releases):  # a backend that returns no ids
         ids = dict(
             Release.objects.filter(
-                project=project, version__in=[r.version for r in created]
+                project=project, version__in=[r.version for r in staged.releases]
             ).values_list("version", "id")
         )
-        for release in created:
+        for release in staged.releases:
             release.pk = ids[release.version]
-    Release.objects.bulk_update(refreshed, ["metadata"])
-    now = timezone.now()
-    distributions = [
-        distribution_row(project=project, release=releases[item.version], new=item, now=now)
-        for item in todo.values()
-    ]
-    Distribution.objects.bulk_create(distributions)
-    journaled: set[str] = set()
+    Release.objects.bulk_update(staged.refreshed, ["metadata"])
+    Distribution.objects.bulk_create(staged.distributions)
     with journal_batch(project=project):
-        for item in todo.values():
-            release = releases[item.version]
-            if release in created and item.version not in journaled:
-                journaled.add(item.version)
-                journal_write(project=project, action="new release", version=item.version)
-            journal_write(project=project, action=add_file_action(item), version=item.version)
-    made = {d.filename: d for d in distributions}
+        for action, version, fields in staged.journal:
+            journal_write(project=project, action=action, version=version, **fields)
+    made = {d.filename: d for d in staged.distributions}
     return [present.get(n.file.filename) or made[n.file.filename] for n in new]
+
+
+@dataclass
+class StagedFiles:
+    """The unsaved rows of files to publish into one project, and what the journal says of
+    them, in order: ``(action, version, wording fields)``."""
+
+    releases: list[Release] = field(default_factory=list)  # new
+    refreshed: list[Release] = field(default_factory=list)  # metadata filled in
+    distributions: list[Distribution] = field(default_factory=list)
+    journal: list[tuple[Action, str | None, dict[str, str]]] = field(default_factory=list)
+
+
+def files_stage(
+    *,
+    project: Project,
+    new: Iterable[NewDistribution],
+    releases: dict[str, Release],
+    release_yanks: dict[str, str] | None = None,
+) -> StagedFiles:
+    """What publishing ``new`` (files not present) writes: the one place that decides which
+    releases a file makes, which rows it gets and how the journal words it, for one project
+    (``distributions_publish``) and for many at once (``mirroring``). ``releases``: those held,
+    by version; the new ones are added to it. ``release_yanks``: new releases to create yanked
+    (reason, "" for none), journaled after their files as a yank of the release would be."""
+    staged = StagedFiles()
+    now = timezone.now()
+    for item in new:
+        release = releases.get(item.version)
+        if release is None:
+            reason = (release_yanks or {}).get(item.version)
+            release = Release(
+                project=project,
+                version=item.version,
+                metadata={},
+                yanked=reason is not None,
+                yanked_reason=reason or "",
+            )
+            releases[item.version] = release
+            staged.releases.append(release)
+            staged.journal.append((Action.NEW_RELEASE, item.version, {}))
+        if item.release_metadata and not release.metadata:
+            release.metadata = item.release_metadata
+            if release.pk is not None and release not in staged.refreshed:
+                staged.refreshed.append(release)
+        staged.distributions.append(
+            distribution_row(project=project, release=release, new=item, now=now)
+        )
+        staged.journal.append(
+            (
+                Action.ADD_FILE,
+                item.version,
+                {"python_version": item.python_version, "filename": item.file.filename},
+            )
+        )
+    staged.journal += [(Action.YANK_RELEASE, r.version, {}) for r in staged.releases if r.yanked]
+    return staged
 
 
 def distribution_row(
@@ -263,19 +282,14 @@ def distribution_row(
     )
 
 
-def add_file_action(new: NewDistribution) -> str:
-    """The journal's action for a file added (PyPI's wording)."""
-    return f"add {new.python_version} file {new.file.filename}"
-
-
 def _holds_no_release(project: Project) -> bool:
     """Known without a query: a project created in the open journal batch (no serial yet),
     which has journaled no release (every release is journaled)."""
-    pending = (_batches.get() or {}).get(project.normalized_name)
+    pending = journal_pending(project)
     return (
         project.last_serial == 0
         and pending is not None
-        and all(entry.action == "create" for entry in pending)
+        and all(entry.action == Action.CREATE.value for entry in pending)
     )
 
 
@@ -301,12 +315,13 @@ def distributions_remove(*, project: Project, distributions: Sequence[Distributi
         for dist in distributions:
             journal_write(
                 project=project,
-                action=f"remove file {dist.filename}",
+                action=Action.REMOVE_FILE,
                 version=touched[dist.release_id].version,
+                filename=dist.filename,
             )
         for release_id in empty:
             journal_write(
-                project=project, action="remove release", version=touched[release_id].version
+                project=project, action=Action.REMOVE_RELEASE, version=touched[release_id].version
             )
 
 
@@ -320,7 +335,7 @@ def release_set_yanked(*, release: Release, reason: str | None) -> None:
     release.distributions.update(yanked=yanked, yanked_reason=reason or "")
     journal_write(
         project=release.project,
-        action="yank release" if yanked else "unyank release",
+        action=Action.YANK_RELEASE if yanked else Action.UNYANK_RELEASE,
         version=release.version,
     )
 
@@ -334,8 +349,9 @@ def distribution_set_yanked(*, distribution: Distribution, reason: str | None) -
     distribution.save(update_fields=["yanked", "yanked_reason"])
     journal_write(
         project=distribution.project,
-        action=f"{'yank' if yanked else 'unyank'} file {distribution.filename}",
+        action=Action.YANK_FILE if yanked else Action.UNYANK_FILE,
         version=distribution.release.version,
+        filename=distribution.filename,
     )
 
 
@@ -344,7 +360,7 @@ def project_remove(*, project: Project) -> None:
     project.releases.all().delete()
     project.status = Project.Status.DELETED
     project.save(update_fields=["status", "updated"])
-    journal_write(project=project, action="remove project")
+    journal_write(project=project, action=Action.REMOVE_PROJECT)
 
 
 def project_set_blocked(*, project: Project, blocked: bool) -> None:
@@ -354,4 +370,6 @@ def project_set_blocked(*, project: Project, blocked: bool) -> None:
         return
     project.status = status
     project.save(update_fields=["status", "updated"])
-    journal_write(project=project, action="block project" if blocked else "unblock project")
+    journal_write(
+        project=project, action=Action.BLOCK_PROJECT if blocked else Action.UNBLOCK_PROJECT
+    )

@@ -68,12 +68,13 @@ class SyncRunAdmin(admin.ModelAdmin):
         planned = obj.projects_planned or 1
         percent = round(100 * obj.projects_finished / planned)
         return format_html(
-            '<progress max="100" value="{}"></progress> {}/{} ({} failed, {} skipped)',
+            '<progress max="100" value="{}"></progress> {}/{} ({} failed, {} skipped, {} shadowed)',
             percent,
             obj.projects_finished,
             obj.projects_planned,
             obj.projects_failed,
             obj.projects_skipped,
+            obj.projects_shadowed,
         )
 
     @admin.display(description="MB")

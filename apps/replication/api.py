@@ -25,10 +25,12 @@ class SyncRunSerializer(serializers.ModelSerializer):
             "projects_done",
             "projects_failed",
             "projects_skipped",
+            "projects_shadowed",
             "files_fetched",
             "bytes_fetched",
             "error",
             "errors",
+            "shadowed",
         ]
 
 

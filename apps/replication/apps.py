@@ -4,3 +4,13 @@ from django.apps import AppConfig
 class ReplicationConfig(AppConfig):
     name = "apps.replication"
     verbose_name = "Replication"
+
+    def ready(self) -> None:
+        from apps.catalog.signals import project_source_changed
+        from apps.catalog.sources import source_provider_register
+
+        from .receivers import project_handed_over
+        from .selectors import upstream_sources
+
+        source_provider_register(upstream_sources)
+        project_source_changed.connect(project_handed_over, dispatch_uid="replication-handover")

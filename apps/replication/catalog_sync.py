@@ -1,25 +1,21 @@
-"""Making the catalog match upstream projects: fetch what is new (``prepare_remote_project``),
-then apply every change of a project (adds, removals, yanks) in one transaction with its
-journal entries (``publish_prepared``); projects new to this node, many in one (``publish_many``).
+"""Making the catalog match upstream projects: fetch and verify what a project lacks here
+(``prepare_remote_project``), then hand the catalog the project as the upstream lists it
+(``publish_many``), which applies each change in one transaction with its journal entries.
+Replication writes no catalog row itself (architecture.md, invariant 7).
 """
 
-import logging
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import httpx
-from django.db import transaction
 from packaging.utils import canonicalize_name
 
-from apps.catalog import services as catalog
-from apps.catalog.models import Distribution, Project
-from apps.catalog.new_projects import NewProject, can_publish_new_projects, new_projects_publish
+from apps.catalog.mirroring import ListedFile, MirrorChange, projects_mirror
+from apps.catalog.selectors import projects_held_files
+from apps.catalog.services import NewDistribution
 
 from .clients.base import RemoteFile, RemoteProject, UpstreamError
 from .fetcher import FetchedFile, fetch_file
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -27,15 +23,7 @@ class ApplyResult:
     files: int = 0
     bytes: int = 0
     errors: list[str] = field(default_factory=list)
-
-
-def _local_files(normalized_name: str) -> dict[str, Distribution]:
-    return {
-        d.filename: d
-        for d in Distribution.objects.filter(project__normalized_name=normalized_name)
-        .select_related("release", "project")
-        .only("filename", "sha256", "yanked", "yanked_reason", "release", "project")
-    }
+    shadowed_by: str | None = None  # the project is another source's: nothing was changed
 
 
 def _needs_reading(remote_file: RemoteFile, with_wheel: set[str]) -> bool:
@@ -48,38 +36,24 @@ def _needs_reading(remote_file: RemoteFile, with_wheel: set[str]) -> bool:
     )
 
 
-def held_files(names: list[str]) -> dict[str, dict[str, str]]:
-    """The files held of each project (normalized names): filename → sha256, in one query."""
-    held: dict[str, dict[str, str]] = defaultdict(dict)
-    rows = Distribution.objects.filter(project__normalized_name__in=names).values_list(
-        "project__normalized_name", "filename", "sha256"
-    )
-    for project, filename, sha256 in rows:
-        held[project][filename] = sha256
-    return held
-
-
 @dataclass
 class PreparedProject:
     """A project's files fetched and verified in the store, its catalog change still to make."""
 
     name: str
+    source: str  # the upstream's key among the catalog's sources
     remote: RemoteProject | None
     held: dict[str, str]
     wanted: dict[str, RemoteFile] = field(default_factory=dict)
     fetched: list[FetchedFile] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
-    @property
-    def is_new(self) -> bool:
-        """New to this node as far as its files tell: the whole first sync of it."""
-        return self.remote is not None and not self.held and bool(self.fetched)
-
 
 def prepare_remote_project(
     *,
     http: httpx.Client,
     name: str,
+    source: str,
     remote: RemoteProject | None,
     held: dict[str, str] | None = None,
     heartbeat: Callable[[], None] = lambda: None,
@@ -87,11 +61,12 @@ def prepare_remote_project(
     """Fetch what the project lacks here. A file that fails is reported in ``errors`` and left
     out; the rest of the project's change is still made, so one bad file never hides good ones.
 
-    ``held``: the project's files here (``held_files``), when the caller read them already.
+    ``held``: the project's files here (``projects_held_files``), when the caller read them.
     """
     if held is None:
-        held = held_files([canonicalize_name(name)]).get(canonicalize_name(name), {})
-    prepared = PreparedProject(name=name, remote=remote, held=held)
+        normalized = canonicalize_name(name)
+        held = projects_held_files(names=[normalized]).get(normalized, {})
+    prepared = PreparedProject(name=name, source=source, remote=remote, held=held)
     if remote is None:
         return prepared
     for remote_file in remote.files:
@@ -117,85 +92,43 @@ def prepare_remote_project(
     return prepared
 
 
-def publish_prepared(prepared: PreparedProject) -> ApplyResult:
-    """Make the project's catalog match the upstream's, in one transaction with its journal."""
-    result = ApplyResult(errors=list(prepared.errors))
-    remote, held, wanted, fetched = (
-        prepared.remote,
-        prepared.held,
-        prepared.wanted,
-        prepared.fetched,
-    )
-    normalized = canonicalize_name(prepared.name)
+def mirror_change(prepared: PreparedProject) -> MirrorChange:
+    """What the catalog is to make of the project: as the upstream lists it, with what was
+    fetched (``apps.catalog.mirroring``)."""
+    remote = prepared.remote
     if remote is None:
-        with transaction.atomic():
-            project = catalog.project_lock(name=normalized)
-            if project is not None and project.status == Project.Status.ACTIVE:
-                catalog.project_remove(project=project)
-        return result
-    failed = {f.filename for f in wanted.values()} - {f.remote.filename for f in fetched}
-
-    with transaction.atomic(), catalog.journal_batch(name=normalized):
-        project = catalog.project_lock(
-            name=remote.name, create=bool(fetched or held), probably_new=not held
-        )
-        if project is None:
-            return result
-        if project.status == Project.Status.BLOCKED:
-            return result  # taken down here: nothing of it is accepted
-        # Read again under the lock: what another writer did meanwhile counts. A project
-        # this transaction created (its first serial still queued: 0) holds nothing.
-        local = _local_files(normalized) if held or project.last_serial else {}
-        gone = [
-            dist
-            for filename, dist in local.items()
-            if (remote_file := wanted.get(filename)) is None
-            or (remote_file.sha256 != dist.sha256 and filename not in failed)
-        ]
-        catalog.distributions_remove(project=project, distributions=gone)
-        for dist in gone:
-            del local[dist.filename]
-        published = catalog.distributions_publish(
-            project=project, new=[_new_distribution(item) for item in fetched]
-        )
-        for dist in published:
-            local[dist.filename] = dist
-        _count_fetched(result, fetched)
-        _apply_yanks(local, wanted)
-    return result
+        return MirrorChange(name=prepared.name, source=prepared.source, listed=None)
+    fetched = {item.remote.filename for item in prepared.fetched}
+    return MirrorChange(
+        name=remote.name,
+        source=prepared.source,
+        listed={
+            filename: ListedFile(sha256=f.sha256, yanked=f.yanked)
+            for filename, f in prepared.wanted.items()
+        },
+        fetched=[_new_distribution(item) for item in prepared.fetched],
+        failed=frozenset(prepared.wanted.keys() - fetched),
+        held_any=bool(prepared.held),
+    )
 
 
 def publish_many(prepared: list[PreparedProject]) -> list[ApplyResult]:
-    """``publish_prepared`` for each, in order; the projects new to this node together, in one
-    transaction (``new_projects_publish``). When that fails, or for a project it leaves out,
-    each goes on its own, so that one bad project fails alone."""
-    results: dict[int, ApplyResult] = {}
-    new = [i for i, p in enumerate(prepared) if p.is_new] if can_publish_new_projects() else []
-    if len(new) > 1:
-        try:
-            with transaction.atomic():
-                published = new_projects_publish([_new_project(prepared[i]) for i in new])
-        except Exception as exc:
-            logger.warning(
-                "publishing %d new projects together failed (%r); one by one", len(new), exc
-            )
-            published = {}
-        for i in new:  # published under the upstream's name for it, as _new_project gives it
-            if canonicalize_name(prepared[i].remote.name) in published:
-                results[i] = ApplyResult(errors=list(prepared[i].errors))
-                _count_fetched(results[i], prepared[i].fetched)
-    for i, one in enumerate(prepared):
-        if i not in results:
-            try:
-                results[i] = publish_prepared(one)
-            except Exception as exc:
-                logger.exception("publishing %s failed", one.name)
-                results[i] = ApplyResult(errors=[*one.errors, f"internal error: {exc!r}"])
-    return [results[i] for i in range(len(prepared))]
+    """Make the catalog match each project (``projects_mirror``: the projects new to this node
+    together), with the errors of their fetches."""
+    results = projects_mirror([mirror_change(p) for p in prepared])
+    return [
+        ApplyResult(
+            files=result.files,
+            bytes=result.bytes,
+            errors=[*p.errors, *([result.error] if result.error else [])],
+            shadowed_by=result.shadowed_by,
+        )
+        for p, result in zip(prepared, results, strict=True)
+    ]
 
 
-def _new_distribution(item: FetchedFile) -> catalog.NewDistribution:
-    return catalog.NewDistribution(
+def _new_distribution(item: FetchedFile) -> NewDistribution:
+    return NewDistribution(
         file=item.file,
         version=item.version,
         packagetype=item.remote.packagetype or "sdist",
@@ -206,45 +139,3 @@ def _new_distribution(item: FetchedFile) -> catalog.NewDistribution:
         yanked_reason=item.remote.yanked,
         release_metadata=item.release_metadata,
     )
-
-
-def _new_project(prepared: PreparedProject) -> NewProject:
-    """As ``_apply_yanks`` would leave it: a release yanked whole when its files published
-    all carry one reason."""
-    reasons: dict[str, set[str | None]] = defaultdict(set)
-    for item in prepared.fetched:
-        reasons[item.version].add(item.remote.yanked)
-    return NewProject(
-        name=prepared.remote.name,
-        distributions=[_new_distribution(item) for item in prepared.fetched],
-        release_yanks={
-            version: next(iter(found))
-            for version, found in reasons.items()
-            if len(found) == 1 and next(iter(found)) is not None
-        },
-    )
-
-
-def _count_fetched(result: ApplyResult, fetched: list[FetchedFile]) -> None:
-    result.files += len(fetched)
-    result.bytes += sum(item.file.size for item in fetched)
-
-
-def _apply_yanks(local: dict[str, Distribution], wanted: dict[str, RemoteFile]) -> None:
-    """Yank state per release when the upstream yanks whole releases (PyPI), else per file."""
-    by_release: dict[int, list[Distribution]] = defaultdict(list)
-    for dist in local.values():
-        by_release[dist.release_id].append(dist)
-    for dists in by_release.values():
-        reasons = {wanted[d.filename].yanked for d in dists if d.filename in wanted}
-        if len(reasons) == 1:
-            release = dists[0].release
-            reason = reasons.pop()
-            if release.yanked != (reason is not None) or release.yanked_reason != (reason or ""):
-                catalog.release_set_yanked(release=release, reason=reason)
-            continue
-        for dist in dists:
-            if dist.filename in wanted:
-                catalog.distribution_set_yanked(
-                    distribution=dist, reason=wanted[dist.filename].yanked
-                )

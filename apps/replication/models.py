@@ -34,6 +34,11 @@ class Upstream(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def source(self) -> str:
+        """The key of the projects this upstream owns (apps/catalog/sources.py)."""
+        return f"upstream:{self.pk}"
+
 
 class SyncRun(models.Model):
     class Trigger(models.TextChoices):
@@ -60,11 +65,14 @@ class SyncRun(models.Model):
     projects_done = models.PositiveIntegerField(default=0)
     projects_failed = models.PositiveIntegerField(default=0)
     projects_skipped = models.PositiveIntegerField(default=0)
+    # Listed upstream, but owned by another source here: left as they are (invariant 6).
+    projects_shadowed = models.PositiveIntegerField(default=0)
     files_fetched = models.PositiveIntegerField(default=0)
     bytes_fetched = models.BigIntegerField(default=0)
     # A run-wide error (upstream unusable); per-project errors are in ``errors``.
     error = models.TextField(blank=True, default="")
     errors = models.JSONField(default=list, blank=True, help_text="[{project, error}, ...]")
+    shadowed = models.JSONField(default=list, blank=True, help_text="[{project, owner}, ...]")
 
     class Meta:
         ordering = ["-started"]
@@ -74,7 +82,12 @@ class SyncRun(models.Model):
 
     @property
     def projects_finished(self) -> int:
-        return self.projects_done + self.projects_failed + self.projects_skipped
+        return (
+            self.projects_done
+            + self.projects_failed
+            + self.projects_skipped
+            + self.projects_shadowed
+        )
 
 
 class ProjectSyncState(models.Model):

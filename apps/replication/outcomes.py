@@ -16,6 +16,8 @@ from enum import StrEnum
 from django.db.models import Case, Value, When
 from django.utils import timezone
 
+from apps.catalog.sources import source_label
+
 from .leases import leases_release
 from .models import ProjectSyncState, SyncRun
 from .progress import run_count_outcomes
@@ -29,6 +31,7 @@ class Outcome(StrEnum):
     DONE = "done"
     FAILED = "failed"
     SKIPPED = "skipped"
+    SHADOWED = "shadowed"  # owned by another source here: nothing done, nothing to retry
 
 
 @dataclass
@@ -39,6 +42,7 @@ class _Recorded:
     files: int
     size: int
     leased: bool
+    owner: str = ""
 
 
 class OutcomeRecorder:
@@ -61,6 +65,7 @@ class OutcomeRecorder:
         etag: str | None = None,
         last_modified: str | None = None,
         leased: bool = True,
+        owner: str = "",
     ) -> None:
         """Record a project's outcome. ``leased``: its lease is this batch's, to free, and its
         state is saved; otherwise (another worker holds it) the outcome is only counted."""
@@ -70,13 +75,13 @@ class OutcomeRecorder:
             if outcome is Outcome.FAILED:
                 state.attempts += 1
                 state.next_retry = now + timedelta(seconds=min(60 * 2**state.attempts, 6 * 3600))
-            elif outcome is Outcome.DONE:
+            elif outcome in (Outcome.DONE, Outcome.SHADOWED):
                 state.attempts, state.next_retry = 0, None
                 if etag is not None:
                     state.etag, state.last_modified = etag, last_modified or ""
             if reached is not None:
                 state.serial_reached = max(reached, 0)
-        self._pending.append(_Recorded(state, outcome, error, files, size, leased))
+        self._pending.append(_Recorded(state, outcome, error, files, size, leased, owner))
 
     def write_if_due(self) -> None:
         if time.monotonic() - self._written_at >= FLUSH_SECONDS:
@@ -98,6 +103,11 @@ class OutcomeRecorder:
             files=sum(r.files for r in pending),
             size=sum(r.size for r in pending),
             errors=[{"project": r.state.name, "error": r.error[:2000]} for r in pending if r.error],
+            owners=[
+                {"project": r.state.name, "owner": source_label(r.owner)}
+                for r in pending
+                if r.outcome is Outcome.SHADOWED
+            ],
         )
 
     def _save_states(self, states: list[ProjectSyncState]) -> None:

@@ -20,34 +20,42 @@ def run_count_outcomes(
     done: int = 0,
     failed: int = 0,
     skipped: int = 0,
+    shadowed: int = 0,
     files: int = 0,
     size: int = 0,
     errors: Sequence[dict] = (),
+    owners: Sequence[dict] = (),
 ) -> None:
     """Count the outcomes of several projects on the run at once (``errors``: their
-    ``{project, error}`` entries)."""
-    if errors:  # a list in a JSON column: appended under the row's lock
+    ``{project, error}`` entries; ``owners``: the ``{project, owner}`` of those shadowed)."""
+    counts = (done, failed, skipped, shadowed, files, size)
+    if errors or owners:  # lists in JSON columns: appended under the row's lock
         with transaction.atomic():
-            run = SyncRun.objects.select_for_update().only("errors").get(pk=run_id)
-            SyncRun.objects.filter(pk=run_id).update(errors=[*run.errors, *errors])
-            _count(run_id, done, failed, skipped, files, size)
-    elif done or failed or skipped:
-        _count(run_id, done, failed, skipped, files, size)
+            run = SyncRun.objects.select_for_update().only("errors", "shadowed").get(pk=run_id)
+            SyncRun.objects.filter(pk=run_id).update(
+                errors=[*run.errors, *errors], shadowed=[*run.shadowed, *owners]
+            )
+            _count(run_id, *counts)
+    elif done or failed or skipped or shadowed:
+        _count(run_id, *counts)
 
 
-def _count(run_id: int, done: int, failed: int, skipped: int, files: int, size: int) -> None:
+def _count(
+    run_id: int, done: int, failed: int, skipped: int, shadowed: int, files: int, size: int
+) -> None:
     q = connection.ops.quote_name
     now = connection.ops.adapt_datetimefield_value(timezone.now())
-    counted = done + failed + skipped
+    counted = done + failed + skipped + shadowed
     is_last = (
-        f"{q('state')} = %s AND {q('projects_planned')} <= "
-        f"{q('projects_done')} + {q('projects_failed')} + {q('projects_skipped')} + %s"
+        f"{q('state')} = %s AND {q('projects_planned')} <= {q('projects_done')} + "
+        f"{q('projects_failed')} + {q('projects_skipped')} + {q('projects_shadowed')} + %s"
     )
     sql = (
         f"UPDATE {q(SyncRun._meta.db_table)} SET "
         f"{q('projects_done')} = {q('projects_done')} + %s, "
         f"{q('projects_failed')} = {q('projects_failed')} + %s, "
         f"{q('projects_skipped')} = {q('projects_skipped')} + %s, "
+        f"{q('projects_shadowed')} = {q('projects_shadowed')} + %s, "
         f"{q('files_fetched')} = {q('files_fetched')} + %s, "
         f"{q('bytes_fetched')} = {q('bytes_fetched')} + %s, "
         f"{q('updated')} = %s, "
@@ -62,6 +70,7 @@ def _count(run_id: int, done: int, failed: int, skipped: int, files: int, size: 
         done,
         failed,
         skipped,
+        shadowed,
         files,
         size,
         now,

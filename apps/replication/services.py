@@ -10,6 +10,8 @@ from django.conf import settings
 from django.utils import timezone
 from packaging.utils import canonicalize_name
 
+from apps.catalog.selectors import projects_held_files, projects_sources
+
 from .clients import UpstreamClient, UpstreamError, UpstreamUnusable, client_for, detect_protocol
 from .clients.base import NOT_MODIFIED, CrossOriginRedirect, StaleUpstream
 from .clients.detect import split_upstream_url
@@ -180,18 +182,17 @@ def _get_fresh(client: UpstreamClient, state: ProjectSyncState):
 
 
 def projects_sync(*, run: SyncRun, names: list[str]) -> list[Outcome]:
-    """Sync a batch of projects in turn: their states read, their leases taken and the files
-    held of them read in one statement each; the projects whose files are fetched published
-    together (at most ``PUBLISH_SECONDS`` after the first of them); their outcomes written
-    together (outcomes.py)."""
-    # Here, not at the top: downloading and reading distributions (zipfile, tarfile, packaging's
-    # metadata parser) is ~20 ms of imports that planning, and so a no-op sync, never needs.
-    from . import catalog_sync
-
+    """Sync a batch of projects in turn: their states read, their leases taken, the files held
+    of them and their sources read in one statement each; a project of another source left
+    alone (shadowed); the projects whose files are fetched published together (at most
+    ``PUBLISH_SECONDS`` after the first of them); their outcomes written together
+    (outcomes.py)."""
     states = _states(run.upstream, names)
     owner = new_owner()
     leased = leases_acquire(states=states, owner=owner)
-    held = catalog_sync.held_files([s.normalized_name for s in states if s.pk in leased])
+    mine = [s.normalized_name for s in states if s.pk in leased]
+    held = projects_held_files(names=mine)
+    sources = projects_sources(names=mine)
     recorder = OutcomeRecorder(run=run, owner=owner)
     heartbeat = leases_renewer(ids=leased, owner=owner)
     outcomes: dict[int, Outcome] = {}
@@ -199,11 +200,15 @@ def projects_sync(*, run: SyncRun, names: list[str]) -> list[Outcome]:
     started = 0.0
     try:
         for state in states:
+            source = sources.get(state.normalized_name, run.upstream.source)
             if state.pk not in leased:
                 outcomes[state.pk] = Outcome.SKIPPED
                 recorder.add(
                     state, Outcome.SKIPPED, error="another worker is syncing it", leased=False
                 )
+            elif source != run.upstream.source:  # another source's: not even asked upstream
+                outcomes[state.pk] = Outcome.SHADOWED
+                recorder.add(state, Outcome.SHADOWED, reached=state.serial_wanted, owner=source)
             elif prepared := _project_fetch(
                 run, state, held.get(state.normalized_name, {}), recorder, heartbeat, outcomes
             ):
@@ -265,6 +270,7 @@ def _project_fetch(
             return prepare_remote_project(
                 http=upstream_client(upstream).http,
                 name=state.name,
+                source=upstream.source,
                 remote=remote,
                 held=held,
                 heartbeat=heartbeat,
@@ -290,12 +296,16 @@ def _publish(fetched: list, recorder: OutcomeRecorder, outcomes: dict[int, Outco
     results = publish_many([prepared for _state, prepared in fetched])
     for (state, prepared), result in zip(fetched, results, strict=True):
         remote = prepared.remote
-        outcome = Outcome.FAILED if result.errors else Outcome.DONE
         serial = (
             remote.serial
             if remote is not None and remote.serial is not None
             else state.serial_wanted
         )
+        if result.shadowed_by is not None:  # taken by another source since the batch began
+            outcomes[state.pk] = Outcome.SHADOWED
+            recorder.add(state, Outcome.SHADOWED, reached=serial, owner=result.shadowed_by)
+            continue
+        outcome = Outcome.FAILED if result.errors else Outcome.DONE
         outcomes[state.pk] = outcome
         recorder.add(
             state,

@@ -120,7 +120,10 @@ def test_a_project_that_cannot_go_with_the_others_fails_alone(server, upstream, 
 
 def test_a_name_held_here_without_files_is_published_on_its_own(server, upstream, client):
     populate(upstream)
-    Project.objects.create(name="gamma", normalized_name="gamma", status=Project.Status.DELETED)
+    source = upstream_for(server).source  # deleted at this upstream before: still its own
+    Project.objects.create(
+        name="gamma", normalized_name="gamma", status=Project.Status.DELETED, source=source
+    )
 
     run, _outcomes, _sql = sync_in_one_batch(server)
 

@@ -168,9 +168,17 @@ class Command(BaseCommand):
     def _summary(self, run: SyncRun) -> None:
         self.stdout.write(
             f"Run #{run.pk} {run.state}: {run.projects_done} done, {run.projects_failed} failed, "
-            f"{run.projects_skipped} skipped; {run.files_fetched} files, "
-            f"{run.bytes_fetched} bytes; serial {run.serial_from} -> {run.serial_to}."
+            f"{run.projects_skipped} skipped, {run.projects_shadowed} shadowed; "
+            f"{run.files_fetched} files, {run.bytes_fetched} bytes; "
+            f"serial {run.serial_from} -> {run.serial_to}."
         )
+        if run.shadowed:
+            self.stdout.write(
+                "Shadowed (another source owns them here; left as they are, see the admin's "
+                "Projects to hand one over):"
+            )
+            for item in run.shadowed:
+                self.stdout.write(f"  {item['project']}: {item['owner']}")
         for item in run.errors:
             self.stderr.write(f"  {item['project']}: {item['error']}")
         if run.projects_failed:

@@ -1,0 +1,7 @@
+"""What the catalog tells other apps without knowing them."""
+
+from django.dispatch import Signal
+
+# Sent with project, previous and source (keys) once staff hand a project to another source:
+# the new source must sync it afresh, whatever it recorded of the project before.
+project_source_changed = Signal()

@@ -1,0 +1,15 @@
+"""What replication does when the catalog tells it something (apps/catalog/signals.py). Kept
+apart from services.py, which imports the upstream clients: every process loads this."""
+
+from .models import ProjectSyncState
+
+
+def project_handed_over(*, project, previous: str, source: str, **_kwargs) -> None:
+    """A project handed to an upstream is synced afresh by it on its next run: whatever it
+    recorded while the project was another's (shadowed, so marked reached) no longer holds."""
+    if not source.startswith("upstream:"):
+        return
+    ProjectSyncState.objects.filter(
+        upstream_id=int(source.removeprefix("upstream:")),
+        normalized_name=project.normalized_name,
+    ).update(serial_reached=0, etag="", last_modified="", attempts=0, next_retry=None)
