@@ -8,7 +8,13 @@ from django.core.cache import cache
 from django.db import transaction
 
 from apps.catalog.models import Project, Release
-from apps.catalog.services import journal_write, project_lock, project_remove, project_set_blocked
+from apps.catalog.services import (
+    Action,
+    journal_write,
+    project_lock,
+    project_remove,
+    project_set_blocked,
+)
 from apps.index.selectors import ProjectRef, project_simple_ref
 from tests.support.dists import DistSpec
 
@@ -244,7 +250,7 @@ def test_versions_include_a_release_without_files(client, publish):
     with transaction.atomic():
         project = project_lock(name="foo")
         Release.objects.create(project=project, version="0.9")
-        journal_write(project=project, action="new release", version="0.9")
+        journal_write(project=project, action=Action.NEW_RELEASE, version="0.9")
     assert get(client, "/simple/foo/", JSON).json()["versions"] == ["0.9", "1.0"]
 
 
