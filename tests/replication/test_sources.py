@@ -95,7 +95,7 @@ def test_the_sync_command_names_the_shadowed_projects(six_local, server, upstrea
     upstream.write()
     call_command("sync", server.url, "--in-process")
     out = capsys.readouterr().out
-    assert "1 shadowed" in out
+    assert "; 1 shadowed." in out
     assert "six: local" in out
 
 

@@ -168,9 +168,9 @@ class Command(BaseCommand):
     def _summary(self, run: SyncRun) -> None:
         self.stdout.write(
             f"Run #{run.pk} {run.state}: {run.projects_done} done, {run.projects_failed} failed, "
-            f"{run.projects_skipped} skipped, {run.projects_shadowed} shadowed; "
-            f"{run.files_fetched} files, {run.bytes_fetched} bytes; "
-            f"serial {run.serial_from} -> {run.serial_to}."
+            f"{run.projects_skipped} skipped; {run.files_fetched} files, "
+            f"{run.bytes_fetched} bytes; serial {run.serial_from} -> {run.serial_to}"
+            + (f"; {run.projects_shadowed} shadowed." if run.projects_shadowed else ".")
         )
         if run.shadowed:
             self.stdout.write(
