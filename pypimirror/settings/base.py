@@ -139,6 +139,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-us"
+# Times to the second (a sync's runs and files are seconds apart): pypimirror/formats/.
+FORMAT_MODULE_PATH = ["pypimirror.formats"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
