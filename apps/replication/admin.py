@@ -3,6 +3,7 @@ from datetime import timedelta
 from django.contrib import admin, messages
 from django.contrib.admin.actions import delete_selected
 from django.db import models, transaction
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
@@ -69,8 +70,10 @@ def delete_finished_runs(modeladmin, request, queryset):
 
 
 def duration_text(seconds: float) -> str:
-    """``0:02:05``, ``1 day, 3:04:05``: whole seconds."""
-    return str(timedelta(seconds=int(seconds)))
+    """Whole seconds, short: ``0:02:05``, ``1 d 3:04:05``."""
+    days, rest = divmod(int(seconds), 86400)
+    text = str(timedelta(seconds=rest))
+    return f"{days} d {text}" if days else text
 
 
 @admin.register(SyncRun)
@@ -78,15 +81,14 @@ class SyncRunAdmin(admin.ModelAdmin):
     change_list_template = "admin/replication/syncrun/change_list.html"
     change_form_template = "admin/replication/syncrun/change_form.html"
     # Few, short columns: readable at 1280 px beside the filters. The trigger is a filter; the
-    # end time is the start plus the duration; the errors are on each run's page.
+    # end time is the start plus the duration; files and errors are on each run's page.
     list_display = (
         "id",
         "upstream",
         "state",
         "progress",
         "failed",
-        "files",
-        "megabytes",
+        "downloaded",
         "duration",
         "started",
     )
@@ -94,11 +96,28 @@ class SyncRunAdmin(admin.ModelAdmin):
     list_filter = ("state", "trigger", "upstream")
     list_select_related = ("upstream",)
     date_hierarchy = "started"
-    readonly_fields = [f.name for f in SyncRun._meta.fields if f.name != "errors"] + [
-        "progress",
+    # A run's page: its numbers, then the failed projects as a list (not the errors' JSON).
+    fields = readonly_fields = (
+        "upstream",
+        "trigger",
+        "state",
+        "started",
+        "updated",
+        "finished",
         "duration",
+        "serial_from",
+        "serial_to",
+        "progress",
+        "projects_planned",
+        "projects_done",
+        "projects_failed",
+        "projects_skipped",
+        "files_fetched",
+        "bytes_fetched",
+        "downloaded",
+        "error",
         "failures",
-    ]
+    )
 
     @admin.display(description="Progress")
     def progress(self, obj: SyncRun) -> str:
@@ -114,13 +133,9 @@ class SyncRunAdmin(admin.ModelAdmin):
     def failed(self, obj: SyncRun) -> int:
         return obj.projects_failed
 
-    @admin.display(description="Files", ordering="files_fetched")
-    def files(self, obj: SyncRun) -> int:
-        return obj.files_fetched
-
-    @admin.display(description="MB", ordering="bytes_fetched")
-    def megabytes(self, obj: SyncRun) -> str:
-        return f"{obj.bytes_fetched / 1e6:.1f}"
+    @admin.display(description="Downloaded", ordering="bytes_fetched")
+    def downloaded(self, obj: SyncRun) -> str:
+        return filesizeformat(obj.bytes_fetched)
 
     @admin.display(description="Duration")
     def duration(self, obj: SyncRun) -> str:

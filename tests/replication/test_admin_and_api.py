@@ -112,8 +112,7 @@ def test_sync_run_list_is_short_columns_with_counts_not_the_errors(admin_client,
         "state",
         "progress",
         "failed",
-        "files",
-        "megabytes",
+        "downloaded",
         "duration",
         "started",
     ]
@@ -122,6 +121,7 @@ def test_sync_run_list_is_short_columns_with_counts_not_the_errors(admin_client,
     assert b"HTTP 503" not in response.content  # the errors are on the run's page
     detail = admin_client.get(reverse("admin:replication_syncrun_change", args=[run.pk]))
     assert b"<li><b>x</b>: HTTP 503</li>" in detail.content
+    assert b"&quot;project&quot;" not in detail.content  # nor the JSON there
 
 
 def test_sync_run_times_are_shown_to_the_second(admin_client, run):
@@ -132,15 +132,16 @@ def test_sync_run_times_are_shown_to_the_second(admin_client, run):
     assert b"2026-01-02 03:04:05" in response.content
 
 
-def test_finished_run_shows_how_long_it_took(admin_client, run):
+@pytest.mark.parametrize(("seconds", "shown"), [(3725.7, "1:02:05"), (97445, "1 d 3:04:05")])
+def test_finished_run_shows_how_long_it_took(admin_client, run, seconds, shown):
     start = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     SyncRun.objects.update(
-        state=SyncRun.State.SUCCEEDED, started=start, finished=start + timedelta(seconds=3725.7)
+        state=SyncRun.State.SUCCEEDED, started=start, finished=start + timedelta(seconds=seconds)
     )
 
     response = admin_client.get(reverse("admin:replication_syncrun_changelist"))
 
-    assert b'<td class="field-duration">1:02:05</td>' in response.content
+    assert f'<td class="field-duration">{shown}</td>'.encode() in response.content
 
 
 def test_running_run_shows_how_long_it_has_run_so_far(admin_client, run):
