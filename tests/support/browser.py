@@ -119,16 +119,20 @@ _OVERFLOW_JS = """() => {
     if (root.scrollWidth > window.innerWidth) {
         found.push(`page: ${root.scrollWidth}px wide in a ${window.innerWidth}px window`);
     }
+    const reported = [];  // what is inside one of these is not reported again
     for (const el of document.body.querySelectorAll("*")) {
+        if (reported.some((outer) => outer.contains(el))) continue;
         const style = getComputedStyle(el);
         if (style.display === "none" || style.visibility === "hidden") continue;
         const box = el.getBoundingClientRect();
         if (box.width <= 1 || box.height <= 1) continue;  // nothing shown (visually-hidden)
         if (box.right > window.innerWidth + 1) {
             found.push(`${name(el)}: right edge at ${Math.round(box.right)}px`);
+            reported.push(el);
         } else if (["auto", "scroll", "hidden", "clip"].includes(style.overflowX)
                    && el.scrollWidth > el.clientWidth + 1) {
             found.push(`${name(el)}: ${el.scrollWidth}px of content in ${el.clientWidth}px`);
+            reported.push(el);
         }
     }
     return found;
