@@ -17,6 +17,7 @@ PAGES = {
     + '<td style="min-width: 1200px">a</td>' * 2
     + "</tr></table></div>",
     "/cookies": "<pre></pre>",
+    "/refreshes": '<meta http-equiv="refresh" content="1; url=/fits"><p>Live.</p>',
 }
 
 
@@ -86,3 +87,12 @@ def test_cookies_are_sent_and_expressions_evaluated_in_the_page(site):
 def test_a_page_that_fails_to_load_is_an_error(site):
     with pytest.raises(AssertionError, match="/missing: 404"), open_page(f"{site}/missing"):
         pass
+
+
+@pytest.mark.parametrize(("still", "then"), [(True, "/refreshes"), (False, "/fits")])
+def test_a_page_that_refreshes_itself_is_held_still(site, still, then):
+    with open_page(f"{site}/refreshes", still=still) as page:
+        page.wait_for_timeout(2500)
+        url = page.url
+
+    assert url == f"{site}{then}"

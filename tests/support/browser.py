@@ -59,11 +59,18 @@ def staff_session(user) -> dict[str, str]:
 
 @contextmanager
 def open_page(
-    url: str, *, width: int = 1280, height: int = 800, cookies: dict[str, str] | None = None
+    url: str,
+    *,
+    width: int = 1280,
+    height: int = 800,
+    cookies: dict[str, str] | None = None,
+    still: bool = True,
 ) -> Iterator[Page]:
     """The page at ``url`` loaded (its ``load`` event fired) in a ``width`` by ``height``
     window of a fresh headless Chromium, with ``cookies`` set for the URL's host; a
-    Playwright ``Page``. The browser is closed on exit."""
+    Playwright ``Page``. ``still``: what the page would load next is cancelled, a
+    ``<meta http-equiv="refresh">`` too (the admin's live pages have one), so what the test
+    reads is the page it loaded. The browser is closed on exit."""
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         try:
@@ -77,6 +84,8 @@ def open_page(
             if response is None or not response.ok:
                 status = response.status if response is not None else "no response"
                 raise AssertionError(f"{url}: {status}")
+            if still:
+                page.evaluate("window.stop()")
             yield page
         finally:
             browser.close()
