@@ -150,6 +150,7 @@ class DistributionAdmin(admin.ModelAdmin):
 @admin.register(JournalEntry)
 class JournalEntryAdmin(admin.ModelAdmin):
     list_display = ("id", "name", "version", "action", "submitted_date")
+    ordering = ("-id",)  # newest first: the id is the serial
     search_fields = ("normalized_name", "action")
     list_filter = ("submitted_date",)
     readonly_fields = ("name", "normalized_name", "version", "action", "submitted_date")

@@ -1,6 +1,11 @@
+from datetime import timedelta
+
 from django.contrib import admin, messages
+from django.contrib.admin.actions import delete_selected
 from django.db import models, transaction
-from django.utils.html import format_html
+from django.template.defaultfilters import filesizeformat
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 
 from .models import ProjectSyncState, SyncRun, Upstream
 from .schedules import upstream_schedule_delete, upstream_schedule_ensure
@@ -43,49 +48,151 @@ class UpstreamAdmin(admin.ModelAdmin):
         )
 
 
+# A run in these states has workers writing to it: it is never deleted under them.
+IN_PROGRESS = frozenset({SyncRun.State.PLANNING, SyncRun.State.RUNNING})
+
+
+@admin.action(permissions=["delete"], description="Delete selected finished sync runs")
+def delete_finished_runs(modeladmin, request, queryset):
+    """Django's "delete selected" (its confirmation page too) for the finished runs among those
+    selected; runs in progress are left, with a message."""
+    in_progress = sorted(queryset.filter(state__in=IN_PROGRESS).values_list("pk", flat=True))
+    if in_progress:
+        modeladmin.message_user(
+            request,
+            "Runs in progress are not deleted: " + ", ".join(f"#{pk}" for pk in in_progress),
+            messages.WARNING,
+        )
+    finished = queryset.exclude(state__in=IN_PROGRESS)
+    if not finished.exists():
+        return None
+    return delete_selected(modeladmin, request, finished)
+
+
+def duration_text(seconds: float) -> str:
+    """Whole seconds, short: ``0:02:05``, ``1 d 3:04:05``."""
+    days, rest = divmod(int(seconds), 86400)
+    text = str(timedelta(seconds=rest))
+    return f"{days} d {text}" if days else text
+
+
 @admin.register(SyncRun)
 class SyncRunAdmin(admin.ModelAdmin):
     change_list_template = "admin/replication/syncrun/change_list.html"
     change_form_template = "admin/replication/syncrun/change_form.html"
+    # Few, short columns: readable at 1280 px beside the filters. The trigger is a filter; the
+    # end time is the start plus the duration; files and errors are on each run's page.
     list_display = (
         "id",
         "upstream",
-        "trigger",
         "state",
         "progress",
-        "files_fetched",
-        "megabytes",
+        "failed",
+        "downloaded",
+        "duration",
         "started",
-        "finished",
     )
+    list_display_links = ("id", "upstream")
     list_filter = ("state", "trigger", "upstream")
     list_select_related = ("upstream",)
     date_hierarchy = "started"
-    readonly_fields = [f.name for f in SyncRun._meta.fields] + ["progress"]
+    # A run's page: its numbers, then the failed projects as a list (not the errors' JSON).
+    fields = readonly_fields = (
+        "upstream",
+        "trigger",
+        "state",
+        "started",
+        "updated",
+        "finished",
+        "duration",
+        "serial_from",
+        "serial_to",
+        "progress",
+        "projects_planned",
+        "projects_done",
+        "projects_failed",
+        "projects_skipped",
+        "projects_shadowed",
+        "files_fetched",
+        "bytes_fetched",
+        "downloaded",
+        "error",
+        "failures",
+        "shadowed_projects",
+    )
 
     @admin.display(description="Progress")
     def progress(self, obj: SyncRun) -> str:
-        planned = obj.projects_planned or 1
-        percent = round(100 * obj.projects_finished / planned)
         return format_html(
-            '<progress max="100" value="{}"></progress> {}/{} ({} failed, {} skipped, {} shadowed)',
-            percent,
+            '<progress max="{}" value="{}"></progress> {}/{}',
+            obj.projects_planned or 1,
+            obj.projects_finished,
             obj.projects_finished,
             obj.projects_planned,
-            obj.projects_failed,
-            obj.projects_skipped,
-            obj.projects_shadowed,
         )
 
-    @admin.display(description="MB")
-    def megabytes(self, obj: SyncRun) -> str:
-        return f"{obj.bytes_fetched / 1e6:.1f}"
+    @admin.display(description="Failed", ordering="projects_failed")
+    def failed(self, obj: SyncRun) -> int:
+        return obj.projects_failed
+
+    @admin.display(description="Downloaded", ordering="bytes_fetched")
+    def downloaded(self, obj: SyncRun) -> str:
+        return filesizeformat(obj.bytes_fetched)
+
+    @admin.display(description="Duration")
+    def duration(self, obj: SyncRun) -> str:
+        """From start to finish; while in progress, so far."""
+        if obj.state in IN_PROGRESS:
+            return duration_text((timezone.now() - obj.started).total_seconds())
+        if obj.finished is None:
+            return "-"
+        return duration_text((obj.finished - obj.started).total_seconds())
+
+    @admin.display(description="Failed projects")
+    def failures(self, obj: SyncRun) -> str:
+        if not obj.errors:
+            return "none"
+        return format_html(
+            "<ul>{}</ul>",
+            format_html_join(
+                "", "<li><b>{}</b>: {}</li>", ((e["project"], e["error"]) for e in obj.errors)
+            ),
+        )
+
+    @admin.display(description="Shadowed projects")
+    def shadowed_projects(self, obj: SyncRun) -> str:
+        """Listed upstream, left alone: another source owns them here (Catalog → Projects)."""
+        if not obj.shadowed:
+            return "none"
+        return format_html(
+            "<ul>{}</ul>",
+            format_html_join(
+                "",
+                "<li><b>{}</b>: owned by {}</li>",
+                ((e["project"], e["owner"]) for e in obj.shadowed),
+            ),
+        )
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if "delete_selected" in actions:  # the name its confirmation page posts back
+            actions["delete_selected"] = (
+                delete_finished_runs,
+                "delete_selected",
+                delete_finished_runs.short_description,
+            )
+        return actions
 
     def has_add_permission(self, request) -> bool:
         return False
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        if obj is not None and obj.state in IN_PROGRESS:
+            return False  # no Delete button, and the delete view refuses
+        return super().has_delete_permission(request, obj)
 
 
 @admin.register(ProjectSyncState)

@@ -1,6 +1,8 @@
-"""The read-only REST API of sync runs: ``/api/v1/sync-runs/``."""
+"""The read-only REST API of sync runs: ``/api/v1/sync-runs/`` (on the project's router)."""
 
 from rest_framework import serializers, viewsets
+
+from pypimirror.api import router
 
 from .models import SyncRun
 
@@ -45,3 +47,6 @@ class SyncRunViewSet(viewsets.ReadOnlyModelViewSet):
         if state := self.request.query_params.get("state"):
             queryset = queryset.filter(state=state)
         return queryset
+
+
+router.register("sync-runs", SyncRunViewSet, basename="sync-run")

@@ -26,6 +26,10 @@ PYPIMIRROR_BASE_URL = env.str("PYPIMIRROR_BASE_URL", default="").rstrip("/")
 PYPIMIRROR_X_ACCEL_REDIRECT = env.str("PYPIMIRROR_X_ACCEL_REDIRECT", default="")
 
 # The domain: models, services, upstream clients, tasks and commands. Every process needs them.
+# A process with the domain apps alone (PYPIMIRROR_APPS=domain, `manage.py sync`) must not import
+# a framework app, Celery, or the project's web and worker modules (admin.py, api.py, urls.py,
+# tasks.py, schedules.py, views, pypimirror/celery.py ...) at module level: ruff enforces it
+# (TID253 in pyproject.toml; README, "Which modules the sync process imports").
 DOMAIN_APPS = ["apps.catalog", "apps.index", "apps.replication"]
 # What the web process, beat and most commands need besides: the admin and its users, the REST
 # API, the schedules. PYPIMIRROR_APPS=domain leaves them out: manage.py sets it for the commands
@@ -135,6 +139,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-us"
+# Times to the second (a sync's runs and files are seconds apart): pypimirror/formats/.
+FORMAT_MODULE_PATH = ["pypimirror.formats"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

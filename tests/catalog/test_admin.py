@@ -1,3 +1,5 @@
+from datetime import UTC, datetime
+
 import pytest
 from django.urls import reverse
 
@@ -47,3 +49,38 @@ def test_journal_entries_cannot_be_deleted(admin_client, published):
     url = reverse("admin:catalog_journalentry_delete", args=[entry.pk])
     assert admin_client.post(url, {"post": "yes"}).status_code == 403
     assert JournalEntry.objects.filter(pk=entry.pk).exists()
+
+
+def test_journal_lists_the_newest_entry_first(admin_client, tmp_path, published):
+    distribution_import(build_wheel(DistSpec("Foo.Bar", "2.0"), tmp_path))
+    serials = list(JournalEntry.objects.order_by("id").values_list("id", flat=True))
+    assert len(serials) > 2
+
+    response = admin_client.get(reverse("admin:catalog_journalentry_changelist"))
+
+    listed = [entry.pk for entry in response.context["cl"].result_list]
+    assert listed == serials[::-1]
+
+
+SECOND = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("model", "field"),
+    [
+        (Project, "updated"),
+        (Release, "created"),
+        (Distribution, "upload_time"),
+        (JournalEntry, "submitted_date"),
+    ],
+)
+def test_admin_shows_times_to_the_second(admin_client, published, model, field):
+    model.objects.update(**{field: SECOND})
+    name = model._meta.model_name
+    obj = model.objects.first()
+
+    listed = admin_client.get(reverse(f"admin:catalog_{name}_changelist"))
+    shown = admin_client.get(reverse(f"admin:catalog_{name}_change", args=[obj.pk]))
+
+    assert b"2026-01-02 03:04:05" in listed.content
+    assert b"2026-01-02 03:04:05" in shown.content

@@ -86,6 +86,8 @@ def test_known_upstream_syncs_with_the_domain_apps_alone(node, known_upstream):
     assert "0 project(s) to visit" in known_upstream.output
     assert known_upstream.imported.count("django.core.management") == 1
     assert not FRAMEWORK_MODULES & set(known_upstream.imported)
+    # nor the REST API's router (pypimirror/api.py), nor DRF: the TID253 rule (pyproject.toml)
+    assert not {"rest_framework", "pypimirror.api"} & set(known_upstream.imported)
     assert {"apps.replication.services", "psycopg"} <= set(known_upstream.imported)
     assert len(periodic_syncs(node)) == 1
 

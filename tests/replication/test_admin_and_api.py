@@ -1,7 +1,10 @@
 import json
+import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from apps.replication.models import SyncRun, Upstream
@@ -98,3 +101,105 @@ def test_api_filters_by_upstream_and_state(client, run):
     assert client.get("/api/v1/sync-runs/?state=running").json()["count"] == 1
     assert client.get("/api/v1/sync-runs/?state=failed").json()["count"] == 0
     assert client.get("/api/v1/sync-runs/?upstream=other").json()["count"] == 0
+
+
+def test_sync_run_list_is_short_columns_with_counts_not_the_errors(admin_client, run):
+    response = admin_client.get(reverse("admin:replication_syncrun_changelist"))
+
+    assert response.context["cl"].list_display[1:] == [
+        "id",
+        "upstream",
+        "state",
+        "progress",
+        "failed",
+        "downloaded",
+        "duration",
+        "started",
+    ]
+    assert b'<progress max="4" value="2"></progress> 2/4' in response.content
+    assert b'<td class="field-failed">1</td>' in response.content
+    assert b"HTTP 503" not in response.content  # the errors are on the run's page
+    detail = admin_client.get(reverse("admin:replication_syncrun_change", args=[run.pk]))
+    assert b"<li><b>x</b>: HTTP 503</li>" in detail.content
+    assert b"&quot;project&quot;" not in detail.content  # nor the JSON there
+
+
+def test_sync_run_times_are_shown_to_the_second(admin_client, run):
+    SyncRun.objects.update(started=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC))
+
+    response = admin_client.get(reverse("admin:replication_syncrun_changelist"))
+
+    assert b"2026-01-02 03:04:05" in response.content
+
+
+@pytest.mark.parametrize(("seconds", "shown"), [(3725.7, "1:02:05"), (97445, "1 d 3:04:05")])
+def test_finished_run_shows_how_long_it_took(admin_client, run, seconds, shown):
+    start = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    SyncRun.objects.update(
+        state=SyncRun.State.SUCCEEDED, started=start, finished=start + timedelta(seconds=seconds)
+    )
+
+    response = admin_client.get(reverse("admin:replication_syncrun_changelist"))
+
+    assert f'<td class="field-duration">{shown}</td>'.encode() in response.content
+
+
+def test_running_run_shows_how_long_it_has_run_so_far(admin_client, run):
+    SyncRun.objects.update(started=timezone.now() - timedelta(seconds=65))
+
+    response = admin_client.get(reverse("admin:replication_syncrun_changelist"))
+
+    assert re.search(rb'<td class="field-duration">0:01:[01]\d</td>', response.content)
+
+
+@pytest.mark.parametrize("state", [SyncRun.State.PLANNING, SyncRun.State.RUNNING])
+def test_run_in_progress_cannot_be_deleted(admin_client, run, state):
+    SyncRun.objects.update(state=state)
+    delete_url = reverse("admin:replication_syncrun_delete", args=[run.pk])
+
+    page = admin_client.get(reverse("admin:replication_syncrun_change", args=[run.pk]))
+
+    assert page.status_code == 200
+    assert delete_url.encode() not in page.content
+    assert admin_client.get(delete_url).status_code == 403
+    assert admin_client.post(delete_url, {"post": "yes"}).status_code == 403
+    assert SyncRun.objects.filter(pk=run.pk).exists()
+
+
+def test_finished_run_can_be_deleted(admin_client, run):
+    SyncRun.objects.update(state=SyncRun.State.FAILED)
+    delete_url = reverse("admin:replication_syncrun_delete", args=[run.pk])
+
+    page = admin_client.get(reverse("admin:replication_syncrun_change", args=[run.pk]))
+    response = admin_client.post(delete_url, {"post": "yes"})
+
+    assert delete_url.encode() in page.content
+    assert response.status_code == 302
+    assert not SyncRun.objects.filter(pk=run.pk).exists()
+
+
+def test_delete_action_deletes_the_finished_runs_and_keeps_those_in_progress(admin_client, run):
+    finished = SyncRun.objects.create(
+        upstream=run.upstream, trigger=SyncRun.Trigger.SCHEDULE, state=SyncRun.State.SUCCEEDED
+    )
+    url = reverse("admin:replication_syncrun_changelist")
+    selected = {"action": "delete_selected", "_selected_action": [run.pk, finished.pk]}
+
+    confirm = admin_client.post(url, selected)
+    done = admin_client.post(url, {**selected, "post": "yes"}, follow=True)
+
+    assert confirm.status_code == 200
+    assert list(confirm.context["queryset"]) == [finished]
+    assert f"Runs in progress are not deleted: #{run.pk}" in done.content.decode()
+    assert list(SyncRun.objects.all()) == [run]
+
+
+def test_delete_action_on_runs_in_progress_alone_deletes_nothing(admin_client, run):
+    url = reverse("admin:replication_syncrun_changelist")
+
+    response = admin_client.post(
+        url, {"action": "delete_selected", "_selected_action": [run.pk]}, follow=True
+    )
+
+    assert f"Runs in progress are not deleted: #{run.pk}" in response.content.decode()
+    assert SyncRun.objects.filter(pk=run.pk).exists()

@@ -3,7 +3,9 @@ middle of a sync: nothing partial or unverified was ever served, and the next sy
 with no duplicate rows."""
 
 import hashlib
+import io
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -19,6 +21,7 @@ from celery import Celery
 from django.conf import settings
 from django.db import connection
 
+from apps.catalog.blobstore import METADATA_SUFFIX, blob_put_file, file_url_path
 from apps.catalog.models import Project
 from apps.replication.models import ProjectSyncState, SyncRun
 from tests.support.upstream import Fault
@@ -38,6 +41,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # A Redis database of its own, so no other test's or developer's queue is touched.
 BROKER = os.environ.get("PYPIMIRROR_TEST_CRASH_BROKER", "redis://127.0.0.1:6379/5")
 PROJECTS = [f"crash-{i}" for i in range(6)]
+SHA256 = re.compile(r"[0-9a-f]{64}")
 FILE_DELAY = 0.4  # seconds per file download: the kill lands in the middle of the sync
 
 
@@ -158,16 +162,56 @@ def start_worker(tmp_path) -> Iterator:
 
 
 def content_addressed_blobs_are_whole(store: Path) -> list[str]:
-    """Every blob in the store holds exactly the bytes its path names (no partial file)."""
+    """Every blob in the store holds exactly the bytes its path names (no partial file): the
+    sha256 of its bytes is the one its path spells, in the flat layout
+    (``packages/<h[:2]>/<h[2:]>-<filename>``) or PyPI's (``packages/<h[:2]>/<h[2:4]>/<h[4:]>/
+    <filename>``). A file in neither layout is reported too. Metadata files (``.metadata``, named
+    after their distribution's hash) are checked against their rows by ``store_problems``."""
     bad = []
-    for path in files_under(store / "packages"):
-        rel = Path(path).relative_to(store / "packages").parts
-        if path.endswith(".metadata") or rel[-1].startswith(".partial-") or len(rel) != 4:
+    packages = store / "packages"
+    for path in files_under(packages):
+        rel = Path(path).relative_to(packages).parts
+        if path.endswith(METADATA_SUFFIX) or rel[-1].startswith(".partial-"):
             continue  # .partial-*: the storage's own staging name, renamed into place when whole
-        digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
-        if digest != "".join(rel[:3]):
-            bad.append(path)
+        if len(rel) == 2:  # flat
+            named = rel[0] + rel[1].partition("-")[0]
+        elif len(rel) == 4:  # PyPI's
+            named = "".join(rel[:3])
+        else:
+            named = ""
+        if not SHA256.fullmatch(named):
+            bad.append(f"{path}: not a blob path")
+        elif hashlib.sha256(Path(path).read_bytes()).hexdigest() != named:
+            bad.append(f"{path}: bytes differ from the sha256 of its path")
     return bad
+
+
+def test_blob_check_reports_a_corrupted_blob_in_either_layout(blob_store):
+    flat = blob_put_file(io.BytesIO(b"flat bytes"), filename="flat-1.0.tar.gz")
+    long_name = f"long-1.0-{'x' * 200}.tar.gz"  # too long for the flat name: PyPI's layout
+    pypi = blob_put_file(io.BytesIO(b"pypi bytes"), filename=long_name)
+    assert len(Path(flat.blob_path).parts) == 3
+    assert pypi.blob_path == file_url_path(sha256=pypi.sha256, filename=long_name)
+    assert content_addressed_blobs_are_whole(blob_store) == []
+
+    for blob in (flat, pypi):
+        path = blob_store / blob.blob_path
+        data = bytearray(path.read_bytes())
+        data[3] ^= 0xFF
+        path.write_bytes(data)
+
+    assert content_addressed_blobs_are_whole(blob_store) == [
+        f"{blob_store / blob.blob_path}: bytes differ from the sha256 of its path"
+        for blob in sorted((flat, pypi), key=lambda b: str(blob_store / b.blob_path))
+    ]
+
+
+def test_blob_check_reports_a_file_outside_both_layouts(blob_store):
+    stray = blob_store / "packages" / "ab" / "stray.whl"
+    stray.parent.mkdir(parents=True)
+    stray.write_bytes(b"?")
+
+    assert content_addressed_blobs_are_whole(blob_store) == [f"{stray}: not a blob path"]
 
 
 @pytest.fixture

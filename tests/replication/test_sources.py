@@ -123,9 +123,12 @@ def test_staff_hand_a_local_project_to_the_upstream_in_the_admin(
     upstream.add_release("six", "1.16.0")
     upstream.write()
     row = upstream_for(server)
-    assert sync(server).projects_shadowed == 1
+    shadowing = sync(server)
+    assert shadowing.projects_shadowed == 1
     staff = User.objects.create_superuser("staff", "staff@example.org", "pw")
     client.force_login(staff)
+    run_page = client.get(f"/admin/replication/syncrun/{shadowing.pk}/change/").content.decode()
+    assert "<li><b>six</b>: owned by local</li>" in run_page
     project = Project.objects.get(normalized_name="six")
 
     page = client.get(f"/admin/catalog/project/{project.pk}/change/").content.decode()

@@ -1,13 +1,17 @@
 """``manage.py sync URL_OR_NAME``: exit 0 when every project succeeded, 1 when some failed (with
 a summary naming them), 2 when the upstream cannot be used at all."""
 
+import io
+import re
 import socket
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.core.management import execute_from_command_line
+from django.core.management.color import color_style
 
 from apps.catalog.models import Project
 from apps.replication.models import SyncRun, Upstream
@@ -209,3 +213,29 @@ def test_without_workers_the_sync_runs_in_process(populated, capsys):
 
     assert code == 0
     assert Project.objects.count() == 3
+
+
+class _Terminal(io.StringIO):
+    """What a terminal is to Django's OutputWrapper: it styles only what goes to a TTY."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bar_on_a_terminal_is_not_in_the_error_style_but_failures_are(
+    populated, monkeypatch
+):
+    populated.add_fault(Fault(status=502), project="beta", kind="json")
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stdout", _Terminal())
+    monkeypatch.setattr(sys, "stderr", terminal)
+
+    code = manage("sync", populated.url, "--in-process")
+
+    err = terminal.getvalue()
+    opening = color_style(force_color=True).ERROR("|").split("|")[0]  # starts the error style
+    assert code == 1
+    assert "\r[" in err, err  # the bar, redrawn in place
+    assert opening + "\r[" not in err, err
+    assert not re.search(r"\r\[[^\r\x1b]*\x1b\[0m", err), err  # nor a reset after it
+    assert opening + "  beta: " in err, err

@@ -20,6 +20,10 @@ from apps.replication.services import (
 )
 
 
+def _as_is(text: str) -> str:
+    return text
+
+
 class Command(BaseCommand):
     help = (
         "Sync from an upstream index in the foreground: exit 0 when every project succeeded, "
@@ -158,12 +162,13 @@ class Command(BaseCommand):
             f"{run.projects_planned} projects, {run.files_fetched} files, "
             f"{run.bytes_fetched / 1e6:.1f} MB, {run.projects_failed} failed"
         )
-        if sys.stderr.isatty():
-            self.stderr.write(line, ending="")
+        # On stderr (stdout is for the summary), but not in its error style: progress is no error.
+        if self.stderr.isatty():
+            self.stderr.write(line, ending="", style_func=_as_is)
             self.stderr.flush()
         elif (tenth := 10 * run.projects_finished // planned) != self._last_tenth:
             self._last_tenth = tenth  # logs and pipes: a line per tenth, not a line per poll
-            self.stderr.write(line.lstrip("\r"))
+            self.stderr.write(line.lstrip("\r"), style_func=_as_is)
 
     def _summary(self, run: SyncRun) -> None:
         self.stdout.write(

@@ -1,8 +1,0 @@
-from rest_framework.routers import DefaultRouter
-
-from .api import SyncRunViewSet
-
-router = DefaultRouter()
-router.register("sync-runs", SyncRunViewSet, basename="sync-run")
-
-urlpatterns = router.urls

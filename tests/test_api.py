@@ -1,0 +1,18 @@
+"""pypimirror/api.py: one router at /api/v1/ that each app's api module registers into."""
+
+import pytest
+
+from apps.replication.api import SyncRunViewSet
+from pypimirror.api import router
+
+
+@pytest.mark.django_db
+def test_api_root_lists_what_the_apps_registered(client):
+    response = client.get("/api/v1/", HTTP_ACCEPT="application/json")
+
+    assert response.status_code == 200
+    assert response.json() == {"sync-runs": "http://testserver/api/v1/sync-runs/"}
+
+
+def test_replication_registers_its_viewset_on_the_project_router():
+    assert ("sync-runs", SyncRunViewSet, "sync-run") in router.registry
