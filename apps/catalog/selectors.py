@@ -55,9 +55,9 @@ def journal_last_serial() -> int:
     return JournalEntry.objects.aggregate(serial=Max("id"))["serial"] or 0
 
 
-def journal_last_change() -> datetime | None:
-    entry = JournalEntry.objects.order_by("-id").only("submitted_date").first()
-    return entry.submitted_date if entry else None
+def journal_last_change() -> tuple[int, datetime] | None:
+    """(serial, time) of the newest journal entry, or None when nothing was ever recorded."""
+    return JournalEntry.objects.order_by("-id").values_list("id", "submitted_date").first()
 
 
 def journal_since(*, serial: int, limit: int | None = None) -> list[JournalEntry]:
