@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from .views import files, jsonapi, lastmodified, simple, xmlrpc
+from .views import files, health, jsonapi, lastmodified, simple, xmlrpc
 
 app_name = "index"
 
@@ -13,4 +13,6 @@ urlpatterns = [
     re_path(r"^pypi/?$", xmlrpc.xmlrpc_endpoint, name="xmlrpc"),
     re_path(r"^packages/(?P<path>.+)$", files.serve_file, name="file"),
     path("last-modified", lastmodified.last_modified, name="last-modified"),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
 ]
