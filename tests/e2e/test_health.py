@@ -43,3 +43,13 @@ def test_readyz_names_a_broken_store_then_a_dropped_database_while_healthz_stays
         assert f'"{name}" does not exist' in body["checks"]["database"]
         health = httpx.get(f"{server.url}/healthz", timeout=10)
         assert (health.status_code, health.text) == (200, "ok\n")
+
+
+def test_readyz_names_an_unreachable_broker_on_the_embedded_default():
+    dead = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    with live_server(
+        database="embedded", workers=1, threads=1, env={"CELERY_BROKER_URL": dead}
+    ) as server:
+        status, body = ready(server)
+    assert (status, body["failing"]) == (503, ["broker"])
+    assert body["checks"]["database"] == body["checks"]["store"] == "ok"
