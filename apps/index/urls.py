@@ -1,10 +1,11 @@
 from django.urls import path, re_path
 
-from .views import files, health, jsonapi, lastmodified, simple, xmlrpc
+from .views import files, health, home, jsonapi, lastmodified, simple, xmlrpc
 
 app_name = "index"
 
 urlpatterns = [
+    path("", home.home, name="home"),
     path("simple/", simple.SimpleRootView.as_view(), name="simple-root"),
     path("simple/<str:name>/", simple.SimpleProjectView.as_view(), name="simple-project"),
     path("pypi/<str:name>/json", jsonapi.project_json, name="project-json"),
