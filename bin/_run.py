@@ -119,7 +119,8 @@ def announce_when_listening(bind: str) -> None:
     url = f"http://{bind.split(',')[0]}"
     say(
         "run",
-        f"pypimirror is up: {url}/simple/ (index), {url}/admin/ (admin); Ctrl-C stops everything.",
+        f"pypimirror is up: {url}/ (this node, how to use it), {url}/simple/ (index), "
+        f"{url}/admin/ (admin); Ctrl-C stops everything.",
     )
 
 

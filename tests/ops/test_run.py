@@ -151,6 +151,19 @@ def test_admin_static_files_are_served_with_debug_off(node):
     assert response.headers["content-type"].startswith("text/css")
 
 
+def test_front_page_health_and_readiness_answer_on_the_embedded_default(node):
+    front = httpx.get(f"{node.url}/")
+    assert front.status_code == 200
+    assert f"pip install --index-url {node.url}/simple/ NAME" in front.text
+    assert f"{node.url}/ (this node" in node.output()
+    assert httpx.get(f"{node.url}/healthz").text == "ok\n"
+    ready = httpx.get(f"{node.url}/readyz", timeout=30)
+    assert (ready.status_code, ready.json()["checks"]) == (
+        200,
+        {"database": "ok", "store": "ok", "broker": "ok"},
+    )
+
+
 def test_worker_runs_a_task_that_beat_would_send_through_the_sqlite_broker(node):
     stale = node.data_dir / "tmp" / "blob-left-by-a-crash"
     stale.parent.mkdir(parents=True, exist_ok=True)
