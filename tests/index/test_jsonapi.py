@@ -272,6 +272,14 @@ def test_if_none_match_gets_304_before_anything_is_rendered(
     assert "Accept-Encoding" in again["Vary"]
 
 
+@pytest.mark.parametrize("method", ["get", "head"])
+def test_if_none_match_any_is_304_only_for_what_exists(client, publish, method):
+    publish(DistSpec("foo", "1.0"))
+    request = getattr(client, method)
+    assert request("/pypi/foo/1.0/json", headers={"If-None-Match": "*"}).status_code == 304
+    assert request("/pypi/foo/2.0/json", headers={"If-None-Match": "*"}).status_code == 404
+
+
 HEAD_HEADERS = (
     "ETag",
     "Content-Type",

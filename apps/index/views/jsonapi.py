@@ -56,8 +56,10 @@ def _json_response(request: HttpRequest, *, name: str, version: str | None) -> H
         "Cache-Control": CACHE_CONTROL,
         "Access-Control-Allow-Origin": "*",
     }
-    # Only a page that exists ever went out with this ETag, so a match needs no rendering.
-    if (unchanged := not_modified(request, headers)) is not None:
+    # Only a page that exists ever went out with this ETag, so a match needs no rendering;
+    # "*" matches whatever exists, which only the release list tells.
+    unchanged = not_modified(request, headers)
+    if unchanged is not None and request.headers.get("If-None-Match", "").strip() != "*":
         return unchanged
     if request.method == "HEAD":
         hit = cache_peek(key)
@@ -67,8 +69,8 @@ def _json_response(request: HttpRequest, *, name: str, version: str | None) -> H
             exists, length = hit[0] is not None, len(hit[0] or b"")
         if not exists:
             return _not_found(project.last_serial)
-        return head_response(headers, content_type=CONTENT_TYPE, length=length)
+        return unchanged or head_response(headers, content_type=CONTENT_TYPE, length=length)
     body = cached(key, lambda: project_json_body(project=project, version=version, base=base))
     if body is None:
         return _not_found(project.last_serial)
-    return HttpResponse(body, content_type=CONTENT_TYPE, headers=headers)
+    return unchanged or HttpResponse(body, content_type=CONTENT_TYPE, headers=headers)
