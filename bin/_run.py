@@ -1,6 +1,8 @@
 """The embedded default, started by ``bin/run``: prepare the node, then run web, worker and beat.
 
-Runs migrations and collectstatic, creates an admin user on first start, then starts gunicorn
+Refuses to start when it would listen beyond loopback with a development configuration (DEBUG,
+the development secret key, loopback-only allowed hosts: pypimirror/exposure.py). Runs
+migrations and collectstatic, creates an admin user on first start, then starts gunicorn
 (``deploy/gunicorn.conf.py``), a Celery worker and Celery beat, each in its own process group,
 their output prefixed by name. SIGINT (Ctrl-C) or SIGTERM stops them all (a second one kills at
 once); if one of them exits, the others are stopped too. Children also get SIGTERM should this
@@ -117,7 +119,8 @@ def announce_when_listening(bind: str) -> None:
     url = f"http://{bind.split(',')[0]}"
     say(
         "run",
-        f"pypimirror is up: {url}/simple/ (index), {url}/admin/ (admin); Ctrl-C stops everything.",
+        f"pypimirror is up: {url}/ (this node, how to use it), {url}/simple/ (index), "
+        f"{url}/admin/ (admin); Ctrl-C stops everything.",
     )
 
 
@@ -175,6 +178,12 @@ def main() -> int:
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pypimirror.settings.local")
     bind = os.environ.setdefault("PYPIMIRROR_BIND", "127.0.0.1:8000")
+    from pypimirror.exposure import exposure_refusal
+
+    # Before anything is migrated or started: the same check gunicorn makes (gunicorn.conf.py).
+    if refusal := exposure_refusal([a.strip() for a in bind.split(",") if a.strip()]):
+        print(refusal, file=sys.stderr, flush=True)
+        return 2
     prepare()
 
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}

@@ -4,7 +4,9 @@ Used by ``bin/run``, the systemd unit and ``benchmarks/serve.py``. Every value c
 environment, so one file serves development and production:
 
     PYPIMIRROR_BIND      address(es) to listen on, comma-separated (default 127.0.0.1:8000;
-                         ``unix:/run/pypimirror/web.sock`` for a socket behind nginx)
+                         ``unix:/run/pypimirror/web.sock`` for a socket behind nginx); beyond
+                         loopback, gunicorn refuses to start with DEBUG on, the development
+                         secret key or loopback-only DJANGO_ALLOWED_HOSTS
     GUNICORN_WORKERS     worker processes (default 2 * CPUs + 1)
     GUNICORN_THREADS     threads per worker; above 1 switches to the gthread worker (default 1)
     GUNICORN_TIMEOUT     seconds a request may take before its worker is restarted (default 120)
@@ -63,3 +65,14 @@ proc_name = "pypimirror-web"
 control_socket_disable = True
 # Trust X-Forwarded-* only from a proxy on this host (nginx); see deploy/README.md.
 forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+
+
+def on_starting(server) -> None:
+    """Refuse to serve other hosts with a development configuration (pypimirror/exposure.py):
+    DEBUG on, the development secret key, or allowed hosts naming only loopback."""
+    from pypimirror.exposure import exposure_refusal
+
+    refusal = exposure_refusal(server.cfg.bind)
+    if refusal:
+        server.log.error(refusal)
+        raise SystemExit(2)

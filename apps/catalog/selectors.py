@@ -1,8 +1,11 @@
 """Reads of the catalog that the index, the network and the admin share."""
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Max
+from django.core.cache import cache
+from django.db.models import Count, Max, Sum
+from django.utils import timezone
 
 from .models import Distribution, JournalEntry, Project, Release
 
@@ -55,9 +58,9 @@ def journal_last_serial() -> int:
     return JournalEntry.objects.aggregate(serial=Max("id"))["serial"] or 0
 
 
-def journal_last_change() -> datetime | None:
-    entry = JournalEntry.objects.order_by("-id").only("submitted_date").first()
-    return entry.submitted_date if entry else None
+def journal_last_change() -> tuple[int, datetime] | None:
+    """(serial, time) of the newest journal entry, or None when nothing was ever recorded."""
+    return JournalEntry.objects.order_by("-id").values_list("id", "submitted_date").first()
 
 
 def journal_since(*, serial: int, limit: int | None = None) -> list[JournalEntry]:
@@ -108,3 +111,34 @@ def projects_sources(*, names: list[str]) -> dict[str, str]:
     return dict(
         Project.objects.filter(normalized_name__in=names).values_list("normalized_name", "source")
     )
+
+
+@dataclass(frozen=True)
+class CatalogSummary:
+    """What the node serves, in round figures (counted at most every ``SUMMARY_TIMEOUT``)."""
+
+    projects: int
+    files: int
+    bytes: int
+    counted: datetime
+
+
+SUMMARY_KEY = "pypimirror:catalog-summary"
+SUMMARY_TIMEOUT = 10 * 60  # counting millions of rows costs a second: not on every page view
+
+
+def catalog_summary() -> CatalogSummary:
+    """Served projects, their files and bytes; cached for ``SUMMARY_TIMEOUT`` seconds."""
+    summary = cache.get(SUMMARY_KEY)
+    if summary is None:
+        files = Distribution.objects.filter(project__status=Project.Status.ACTIVE).aggregate(
+            files=Count("id"), bytes=Sum("size")
+        )
+        summary = CatalogSummary(
+            projects=Project.objects.filter(status=Project.Status.ACTIVE).count(),
+            files=files["files"],
+            bytes=files["bytes"] or 0,
+            counted=timezone.now(),
+        )
+        cache.set(SUMMARY_KEY, summary, SUMMARY_TIMEOUT)
+    return summary

@@ -52,6 +52,14 @@ def project_json_body(*, project: Project, version: str | None, base: str) -> by
     return (json.dumps(document, separators=(",", ":")) + "\n").encode()
 
 
+def project_json_exists(*, project: Project, version: str | None) -> bool:
+    """Whether ``project_json_body`` would render a document, from the release list alone."""
+    releases = selectors.release_list(project=project)
+    if version is None:
+        return latest_release(releases) is not None
+    return release_for_version(releases, version) is not None
+
+
 def _parsed(version: str) -> Version | None:
     try:
         return Version(version)

@@ -91,13 +91,17 @@ def requested_range(
 
 
 class RangeAwareGZipMiddleware(GZipMiddleware):
-    """Django's GZipMiddleware, except for responses that offer byte ranges (stored files).
+    """Django's GZipMiddleware, except for responses that offer byte ranges (stored files) and
+    answers to HEAD.
 
-    Compressing those would drop their Content-Length, make their ranges refer to bytes nobody
-    sent, and gain nothing: wheels and sdists are compressed already.
+    Compressing a file would drop its Content-Length, make its ranges refer to bytes nobody
+    sent, and gain nothing: wheels and sdists are compressed already. A HEAD answer has no body;
+    "compressing" it would only add gzip's framing and drop the Content-Length it announces.
     """
 
     def process_response(self, request, response):
         if response.has_header("Accept-Ranges") or response.has_header("Content-Range"):
             return response
+        if request.method == "HEAD":
+            return response  # no body to compress; caching.head_response set its Vary
         return super().process_response(request, response)

@@ -1,9 +1,11 @@
 """Replication reads."""
 
-from django.db.models import Q
+from dataclasses import dataclass
+
+from django.db.models import OuterRef, Q, Subquery
 
 from .clients.detect import split_upstream_url
-from .models import Upstream
+from .models import SyncRun, Upstream
 
 
 def upstream_for_url(*, url: str) -> Upstream | None:
@@ -19,3 +21,55 @@ def upstream_sources() -> dict[str, str]:
         f"upstream:{pk}": f"upstream {name}"
         for pk, name in Upstream.objects.order_by("name").values_list("pk", "name")
     }
+
+
+@dataclass(frozen=True)
+class UpstreamStatus:
+    """How far the node has followed one upstream. No URL: it may hold credentials."""
+
+    name: str
+    protocol: str  # its display label, or "" before the first contact
+    enabled: bool
+    last_run: SyncRun | None
+    last_success: SyncRun | None
+    upstream_serial: int | None  # the upstream's serial at the last complete plan
+    serial_reached: int | None  # the upstream serial the last successful run brought in
+
+    @property
+    def serials_behind(self) -> int | None:
+        """Upstream serials not yet brought in, where both ends are known."""
+        if self.upstream_serial is None or self.serial_reached is None:
+            return None
+        return max(self.upstream_serial - self.serial_reached, 0)
+
+
+def upstream_status_list() -> list[UpstreamStatus]:
+    """Every upstream with its last run and its last successful run, in two queries."""
+    runs = SyncRun.objects.filter(upstream=OuterRef("pk"))
+    upstreams = list(
+        Upstream.objects.annotate(
+            last_run_id=Subquery(runs.order_by("-started", "-pk").values("pk")[:1]),
+            last_success_id=Subquery(
+                runs.filter(state=SyncRun.State.SUCCEEDED)
+                .order_by("-finished", "-pk")
+                .values("pk")[:1]
+            ),
+        ).defer("url", "listing_etag")
+    )
+    wanted = {u.last_run_id for u in upstreams} | {u.last_success_id for u in upstreams}
+    by_id = SyncRun.objects.defer("errors").in_bulk([pk for pk in wanted if pk is not None])
+    statuses = []
+    for upstream in upstreams:
+        success = by_id.get(upstream.last_success_id)
+        statuses.append(
+            UpstreamStatus(
+                name=upstream.name,
+                protocol=upstream.get_protocol_display() if upstream.protocol else "",
+                enabled=upstream.enabled,
+                last_run=by_id.get(upstream.last_run_id),
+                last_success=success,
+                upstream_serial=upstream.last_serial or None,
+                serial_reached=success.serial_to if success is not None else None,
+            )
+        )
+    return statuses

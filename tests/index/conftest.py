@@ -8,6 +8,7 @@ import pytest
 
 from apps.catalog.importing import Outcome, distribution_import
 from tests.support.dists import DistSpec, build_sdist, build_wheel
+from tests.support.storages import OpenCountingBlobStorage
 
 
 @pytest.fixture
@@ -33,3 +34,18 @@ def publish(tmp_path) -> Callable[..., list[Path]]:
         return paths
 
     return _publish
+
+
+@pytest.fixture
+def counted_opens(settings, blob_store) -> list[str]:
+    """The blob storage, still the real one on disk, records each name it opens: the list."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "blobs": {
+            **settings.STORAGES["blobs"],
+            "BACKEND": "tests.support.storages.OpenCountingBlobStorage",
+        },
+    }
+    OpenCountingBlobStorage.opened.clear()
+    yield OpenCountingBlobStorage.opened
+    OpenCountingBlobStorage.opened.clear()

@@ -164,11 +164,56 @@ def test_range_applies_to_the_metadata_file(client, wheel):
     assert body(response) == wheel_metadata(wheel)[:16]
 
 
-def test_head_gets_the_headers_without_the_bytes(client, wheel):
-    response = client.head(file_url(wheel))
+HEAD_HEADERS = ("ETag", "Last-Modified", "Cache-Control", "Accept-Ranges", "Content-Type")
+
+
+@pytest.mark.parametrize("suffix", ["", ".metadata"])
+def test_head_gets_the_headers_of_get_without_opening_the_blob(
+    client, wheel, counted_opens, suffix
+):
+    url = file_url(wheel) + suffix
+    response = client.head(url)
+    assert counted_opens == []
+    assert response.status_code == 200
+    assert body(response) == b""
+    expected = wheel.read_bytes() if not suffix else wheel_metadata(wheel)
+    assert response["Content-Length"] == str(len(expected))
+
+    got = client.get(url)
+    assert len(counted_opens) == 1  # what the HEAD did not do
+    assert body(got) == expected
+    assert {h: response[h] for h in HEAD_HEADERS} == {h: got[h] for h in HEAD_HEADERS}
+    assert response["Content-Length"] == got["Content-Length"]
+
+
+def test_head_ignores_a_range_and_answers_the_whole_files_headers(client, wheel, counted_opens):
+    response = client.head(file_url(wheel), headers={"Range": "bytes=0-9"})
     assert response.status_code == 200
     assert response["Content-Length"] == str(wheel.stat().st_size)
-    assert body(response) == b""
+    assert "Content-Range" not in response
+    assert counted_opens == []
+
+
+def test_head_of_a_file_missing_from_the_store_is_404(client, wheel, blob_store):
+    dist = Distribution.objects.get()
+    (blob_store / dist.metadata_blob_path).unlink()
+    assert client.head(file_url(wheel) + ".metadata").status_code == 404
+
+
+def test_head_with_x_accel_redirect_hands_over_as_get_does(client, wheel, settings, counted_opens):
+    settings.PYPIMIRROR_X_ACCEL_REDIRECT = "/_store/"
+    response = client.head(file_url(wheel))
+    assert response.status_code == 200
+    assert response["X-Accel-Redirect"] == f"/_store/{Distribution.objects.get().blob_path}"
+    assert response["ETag"] == client.get(file_url(wheel))["ETag"]
+    assert counted_opens == []
+
+
+def test_head_with_a_matching_etag_gets_304(client, wheel, counted_opens):
+    etag = client.head(file_url(wheel))["ETag"]
+    response = client.head(file_url(wheel), headers={"If-None-Match": etag})
+    assert response.status_code == 304
+    assert counted_opens == []
 
 
 def test_files_are_not_gzipped_even_when_the_client_accepts_it(client, wheel):
@@ -269,3 +314,39 @@ def test_traversal_over_real_http_never_reaches_outside_the_store(
         assert SECRET not in content, path
     status, content = raw_get(live_server.url, file_url(wheel))
     assert (status, content) == (200, wheel.read_bytes())
+
+
+def raw_head(base_url: str, path: str) -> tuple[int, dict[str, str], bytes]:
+    """HEAD over a socket: the status, the headers, and whatever bytes follow them."""
+    netloc = urlsplit(base_url)
+    connection = http.client.HTTPConnection(netloc.hostname, netloc.port, timeout=10)
+    try:
+        connection.request("HEAD", path)
+        response = connection.getresponse()
+        headers = dict(response.getheaders())
+        response.close()
+        connection.sock.settimeout(0.5)
+        try:
+            trailing = connection.sock.recv(1024)
+        except TimeoutError:
+            trailing = b""
+        return response.status, headers, trailing
+    finally:
+        connection.close()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("suffix", ["", ".metadata"])
+def test_head_over_real_http_sends_no_body_and_opens_no_blob(
+    live_server, wheel, counted_opens, suffix
+):
+    url = file_url(wheel) + suffix
+    status, headers, trailing = raw_head(live_server.url, url)
+    assert (status, trailing) == (200, b"")
+    expected = wheel.read_bytes() if not suffix else wheel_metadata(wheel)
+    assert headers["Content-Length"] == str(len(expected))
+    assert headers["ETag"] == f'"{hashlib.sha256(expected).hexdigest()}"'
+    assert counted_opens == []
+    status, content = raw_get(live_server.url, url)
+    assert (status, content) == (200, expected)
+    assert counted_opens != []

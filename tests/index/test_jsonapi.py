@@ -259,6 +259,65 @@ def test_a_cached_page_costs_one_query(client, publish, django_assert_num_querie
     assert again.content == first.content
 
 
+def test_if_none_match_gets_304_before_anything_is_rendered(
+    client, publish, django_assert_num_queries
+):
+    publish(DistSpec("foo", "1.0"))
+    etag = client.get("/pypi/foo/json")["ETag"]
+    cache.clear()  # a rendering would now cost the release and file queries
+    with django_assert_num_queries(1):
+        again = client.get("/pypi/foo/json", headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    assert again["ETag"] == etag
+    assert "Accept-Encoding" in again["Vary"]
+
+
+@pytest.mark.parametrize("method", ["get", "head"])
+def test_if_none_match_any_is_304_only_for_what_exists(client, publish, method):
+    publish(DistSpec("foo", "1.0"))
+    request = getattr(client, method)
+    assert request("/pypi/foo/1.0/json", headers={"If-None-Match": "*"}).status_code == 304
+    assert request("/pypi/foo/2.0/json", headers={"If-None-Match": "*"}).status_code == 404
+
+
+HEAD_HEADERS = (
+    "ETag",
+    "Content-Type",
+    "Cache-Control",
+    "X-PyPI-Last-Serial",
+    "Access-Control-Allow-Origin",
+)
+
+
+def streamed(response) -> bytes:
+    return b"".join(response.streaming_content) if response.streaming else response.content
+
+
+@pytest.mark.parametrize("url", ["/pypi/foo/json", "/pypi/foo/1.0/json"])
+def test_head_gets_the_headers_of_get_without_rendering(
+    client, publish, django_assert_num_queries, url
+):
+    publish(DistSpec("foo", "1.0"))
+    with django_assert_num_queries(2):  # the project and its versions, not its files
+        head = client.head(url)
+    assert head.status_code == 200
+    assert streamed(head) == b""
+    assert "Content-Length" not in head
+    got = client.get(url)
+    assert {h: head[h] for h in HEAD_HEADERS} == {h: got[h] for h in HEAD_HEADERS}
+    with django_assert_num_queries(1):  # rendered once: the length is known from the cache
+        cached = client.head(url)
+    assert cached["Content-Length"] == str(len(got.content))
+
+
+@pytest.mark.parametrize("url", ["/pypi/foo/2.0/json", "/pypi/missing/json"])
+def test_head_of_what_get_would_not_find_is_404(client, publish, url):
+    publish(DistSpec("foo", "1.0"))
+    assert client.get(url).status_code == 404
+    cache.clear()
+    assert client.head(url).status_code == 404
+
+
 def test_json_api_refuses_post(client, publish):
     publish(DistSpec("foo", "1.0"), sdist=False)
     assert client.post("/pypi/foo/json").status_code == 405

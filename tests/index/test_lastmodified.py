@@ -65,3 +65,26 @@ def test_time_is_gmt_whatever_the_time_zone_setting(client, publish, settings):
 
 def test_only_safe_methods_are_allowed(client):
     assert client.post("/last-modified").status_code == 405
+
+
+def test_the_serial_gives_an_etag_answered_with_304(client, publish):
+    publish(DistSpec("foo", "1.0"), wheel=False)
+    first = client.get("/last-modified")
+    serial = JournalEntry.objects.latest("id").pk
+    assert first["ETag"] == f'"serial-{serial}"'
+    assert client.get("/last-modified", headers={"If-None-Match": first["ETag"]}).status_code == 304
+    since = client.get("/last-modified", headers={"If-Modified-Since": first["Last-Modified"]})
+    assert since.status_code == 304
+    publish(DistSpec("foo", "2.0"), wheel=False)
+    again = client.get("/last-modified", headers={"If-None-Match": first["ETag"]})
+    assert again.status_code == 200
+
+
+def test_head_gets_the_headers_without_the_body(client, publish):
+    publish(DistSpec("foo", "1.0"), wheel=False)
+    got = client.get("/last-modified")
+    head = client.head("/last-modified")
+    assert head.status_code == 200
+    assert b"".join(head.streaming_content) == b""
+    for name in ("ETag", "Last-Modified", "Content-Type", "Content-Length"):
+        assert head[name] == got[name]

@@ -149,12 +149,49 @@ def test_every_index_answer_varies_on_accept(client, publish, url, accept, statu
     assert "Accept" in [v.strip() for v in response["Vary"].split(",")]
 
 
-def test_head_answers_headers_only(client, publish):
+PAGE_HEADERS = ("ETag", "Content-Type", "Cache-Control", "X-PyPI-Last-Serial")
+
+
+def streamed(response) -> bytes:
+    return b"".join(response.streaming_content) if response.streaming else response.content
+
+
+@pytest.mark.parametrize("url", ["/simple/foo/", "/simple/"])
+@pytest.mark.parametrize("accept", [JSON, HTML, "text/html"])
+def test_head_gets_the_headers_of_get_without_rendering(
+    client, publish, django_assert_num_queries, url, accept
+):
     publish(DistSpec("foo", "1.0"))
-    response = client.head("/simple/foo/", headers={"Accept": JSON})
-    assert response.status_code == 200
-    assert response["Content-Type"] == JSON
-    assert response.content == b""
+    cache.clear()
+    with django_assert_num_queries(1):  # the serial; the page's rows are never read
+        head = client.head(url, headers={"Accept": accept, "Accept-Encoding": "gzip"})
+    assert head.status_code == 200
+    assert streamed(head) == b""
+    assert "Content-Length" not in head  # nothing rendered, so not known
+    assert "Content-Encoding" not in head
+    assert {"Accept", "Accept-Encoding"} <= {v.strip() for v in head["Vary"].split(",")}
+
+    got = get(client, url, accept)
+    assert {h: head[h] for h in PAGE_HEADERS} == {h: got[h] for h in PAGE_HEADERS}
+
+
+def test_head_of_a_cached_page_gives_its_length(client, publish):
+    publish(DistSpec("foo", "1.0"))
+    got = get(client, "/simple/foo/", JSON)
+    head = client.head("/simple/foo/", headers={"Accept": JSON})
+    assert head["Content-Length"] == str(len(got.content))
+    assert head["ETag"] == got["ETag"]
+
+
+def test_head_with_a_matching_etag_gets_304(client, publish):
+    publish(DistSpec("foo", "1.0"))
+    etag = client.head("/simple/foo/", headers={"Accept": JSON})["ETag"]
+    response = client.head("/simple/foo/", headers={"Accept": JSON, "If-None-Match": etag})
+    assert response.status_code == 304
+
+
+def test_head_of_an_unknown_project_is_404(client):
+    assert client.head("/simple/missing/", headers={"Accept": JSON}).status_code == 404
 
 
 def test_other_methods_are_not_allowed(client):

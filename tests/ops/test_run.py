@@ -151,6 +151,19 @@ def test_admin_static_files_are_served_with_debug_off(node):
     assert response.headers["content-type"].startswith("text/css")
 
 
+def test_front_page_health_and_readiness_answer_on_the_embedded_default(node):
+    front = httpx.get(f"{node.url}/")
+    assert front.status_code == 200
+    assert f"pip install --index-url {node.url}/simple/ NAME" in front.text
+    assert f"{node.url}/ (this node" in node.output()
+    assert httpx.get(f"{node.url}/healthz").text == "ok\n"
+    ready = httpx.get(f"{node.url}/readyz", timeout=30)
+    assert (ready.status_code, ready.json()["checks"]) == (
+        200,
+        {"database": "ok", "store": "ok", "broker": "ok"},
+    )
+
+
 def test_worker_runs_a_task_that_beat_would_send_through_the_sqlite_broker(node):
     stale = node.data_dir / "tmp" / "blob-left-by-a-crash"
     stale.parent.mkdir(parents=True, exist_ok=True)
@@ -191,3 +204,42 @@ def test_sigint_then_sigterm_stop_everything_and_a_restart_prints_no_password(tm
     assert second.stop(signal.SIGTERM) == 0
     assert not [pid for pid in processes if _alive(pid)]
     assert "password" not in second.output().lower()
+
+
+def _exposed_bind() -> str:
+    with socket.socket() as sock:
+        sock.bind(("0.0.0.0", 0))
+        return f"0.0.0.0:{sock.getsockname()[1]}"
+
+
+def test_bound_beyond_loopback_with_the_development_setup_it_refuses_and_names_the_fix(tmp_path):
+    data_dir = tmp_path / "data"
+    run = Run(data_dir, PYPIMIRROR_BIND=_exposed_bind())
+    assert run.process.wait(timeout=STARTUP_TIMEOUT) == 2
+    output = run.output()
+    assert "Refusing to start" in output
+    for name in ("DJANGO_ALLOWED_HOSTS", "DJANGO_DEBUG=false", "DJANGO_SECRET_KEY"):
+        assert name in output
+    assert not (data_dir / "db.sqlite3").exists()  # nothing was migrated, nothing started
+    assert "web |" not in output
+
+
+def test_bound_beyond_loopback_with_a_proper_setup_it_serves_other_host_names(tmp_path):
+    bind = _exposed_bind()
+    run = Run(
+        tmp_path / "data",
+        PYPIMIRROR_BIND=bind,
+        DJANGO_ALLOWED_HOSTS="mirror.example.org",
+        DJANGO_DEBUG="false",
+        DJANGO_SECRET_KEY="a-long-random-value-for-this-test-only-0123456789",
+    )
+    try:
+        run.wait_for(r"pypimirror is up")
+        url = f"http://127.0.0.1:{bind.rsplit(':', 1)[1]}"
+        named = httpx.get(f"{url}/healthz", headers={"Host": "mirror.example.org"})
+        assert (named.status_code, named.text) == (200, "ok\n")
+        other = httpx.get(f"{url}/", headers={"Host": "intruder.example"})
+        assert other.status_code == 400
+        assert "DisallowedHost" not in other.text  # no debug page
+    finally:
+        assert run.stop() == 0

@@ -18,7 +18,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -233,12 +233,14 @@ def live_server(
     settings: str = "pypimirror.settings.production",
     workers: int = 2,
     threads: int = 4,
+    env: Mapping[str, str] | None = None,
 ) -> Iterator[LiveServer]:
     """A migrated, filled, running server; stopped and its database dropped on exit.
 
     ``database``: ``"suite"`` follows the suite (a fresh PostgreSQL database when DATABASE_URL
     is PostgreSQL, as in CI), ``"postgres"`` insists on one, ``"embedded"`` sets no
     DATABASE_URL at all, so the settings' default (SQLite under the data directory) is used.
+    ``env``: more environment for the server and its ``manage.py`` (``CELERY_BROKER_URL``, ...).
     """
     with contextlib.ExitStack() as stack:
         data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="pm-e2e-")))
@@ -255,7 +257,8 @@ def live_server(
             data_dir=data_dir,
             env=_server_env(
                 settings=settings, data_dir=data_dir, database_url=database_url, url=url
-            ),
+            )
+            | dict(env or {}),
             access_log=data_dir / "access.log",
             error_log=data_dir / "gunicorn.log",
             database_url=database_url,

@@ -4,7 +4,8 @@ The path is resolved through the catalog (``apps.index.files``), never joined on
 Files are immutable (content-addressed), so they carry a long Cache-Control, a strong ETag (the
 sha256 of the bytes served), Last-Modified (the upload time) and answer ``If-None-Match`` /
 ``If-Modified-Since`` with 304. One byte range is served as 206; the bytes are streamed, never
-read whole into memory.
+read whole into memory. HEAD answers from the catalog's row (size, sha256, upload time) and, for
+a ``.metadata`` file, the storage's size: the blob is never opened (on S3 an open is a GET).
 
 With ``PYPIMIRROR_X_ACCEL_REDIRECT`` set to a path prefix (e.g. ``/_store/``), the view only
 checks the request and answers ``X-Accel-Redirect: <prefix><blob path>``, and nginx sends the
@@ -16,13 +17,13 @@ import logging
 from urllib.parse import quote
 
 from django.conf import settings
-from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseNotModified
-from django.utils.http import http_date, parse_http_date_safe
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.utils.http import http_date
 from django.views.decorators.http import require_safe
 
 from apps.catalog.blobstore import blob_storage
 
-from ..caching import etag_matches
+from ..caching import head_response, not_modified
 from ..files import StoredFile, stored_file_resolve
 from ..ranges import Unsatisfiable, requested_range
 
@@ -56,11 +57,14 @@ def _not_found() -> HttpResponse:
     return HttpResponse("Not Found\n", status=404, content_type="text/plain; charset=utf-8")
 
 
-def _not_modified(request: HttpRequest, stored: StoredFile, etag: str) -> bool:
-    if request.headers.get("If-None-Match"):
-        return etag_matches(request, etag)
-    since = parse_http_date_safe(request.headers.get("If-Modified-Since", ""))
-    return since is not None and int(stored.last_modified.timestamp()) <= since
+def _head(stored: StoredFile, headers: dict[str, str]) -> HttpResponse:
+    """HEAD: the size from the row, or (a metadata file) from the storage, never the bytes."""
+    try:
+        size = stored.size if stored.size is not None else blob_storage().size(stored.storage_path)
+    except OSError:
+        logger.exception("stored blob %s cannot be read", stored.storage_path)
+        return _not_found()
+    return head_response(headers, content_type=stored.content_type, length=size, compressible=False)
 
 
 @require_safe
@@ -75,14 +79,19 @@ def serve_file(request: HttpRequest, path: str) -> HttpResponse:
         "Cache-Control": CACHE_CONTROL,
         "Accept-Ranges": "bytes",
     }
-    if _not_modified(request, stored, etag):
-        return HttpResponseNotModified(headers=headers)
+    unchanged = not_modified(
+        request, headers, last_modified=stored.last_modified, compressible=False
+    )
+    if unchanged is not None:
+        return unchanged
 
     accel_prefix = settings.PYPIMIRROR_X_ACCEL_REDIRECT
     if accel_prefix:
         response = HttpResponse(content_type=stored.content_type, headers=headers)
         response["X-Accel-Redirect"] = accel_prefix.rstrip("/") + "/" + quote(stored.storage_path)
         return response
+    if request.method == "HEAD":
+        return _head(stored, headers)
 
     try:
         blob = blob_storage().open(stored.storage_path, "rb")

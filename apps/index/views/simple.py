@@ -3,7 +3,9 @@
 The format is negotiated by ``QualityContentNegotiation`` (Accept with q-values, or ``?format=``)
 among one renderer per format. A page costs one query for its serial; the serial gives the cache
 key and the ETag (caching.py), so ``If-None-Match`` is answered with 304 before anything is
-fetched or rendered, and a page is rendered once per (page, serial, format, base URL).
+fetched or rendered, and a page is rendered once per (page, serial, format, base URL). HEAD gets
+the same headers and no body, never rendering one: its Content-Length comes from the cached
+rendering when there is one, and is left out otherwise.
 
 ``PYPIMIRROR_SIMPLE_MAX_AGE`` (optional setting, default 60) is the Cache-Control max-age.
 """
@@ -12,7 +14,7 @@ from collections.abc import Callable
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.http import HttpResponseBase, HttpResponseNotModified, HttpResponsePermanentRedirect
+from django.http import HttpResponseBase, HttpResponsePermanentRedirect
 from django.urls import reverse
 from packaging.utils import canonicalize_name
 from rest_framework.exceptions import NotFound
@@ -20,7 +22,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ..caching import cached, etag_for_key, etag_matches, render_key
+from ..caching import cache_peek, cached, etag_for_key, head_response, not_modified, render_key
 from ..links import base_url
 from ..negotiation import FORMAT_PARAM, QualityContentNegotiation
 from ..renderers import SimpleHTMLRenderer, SimpleJSONRenderer, TextHTMLRenderer
@@ -43,7 +45,8 @@ class SimplePageView(APIView):
     def page_response(
         self, request: Request, *, scope: str, serial: int, build: Callable[[], object]
     ) -> HttpResponseBase:
-        """The page as of ``serial``: 304 if the client has it, else cached or rendered bytes."""
+        """The page as of ``serial``: 304 if the client has it, headers alone for HEAD, else
+        cached or rendered bytes."""
         renderer = request.accepted_renderer
         base = base_url(request)
         key = render_key("simple", scope, serial, renderer.media_type, base)
@@ -54,12 +57,16 @@ class SimplePageView(APIView):
             "Cache-Control": f"public, max-age={max_age}",
             "X-PyPI-Last-Serial": str(serial),
         }
-        if etag_matches(request, etag):
-            # Echo the weak form if that is what the client holds (from a gzipped answer).
-            if f"W/{etag}" in request.headers.get("If-None-Match", ""):
-                headers["ETag"] = f"W/{etag}"
-            # The same Vary as the 200 it stands for (GZipMiddleware adds Accept-Encoding there).
-            return HttpResponseNotModified(headers={**headers, "Vary": "Accept, Accept-Encoding"})
+        if (unchanged := not_modified(request, headers)) is not None:
+            return unchanged
+        if request.method == "HEAD":
+            hit = cache_peek(key)
+            content_type = renderer.media_type
+            if renderer.charset:
+                content_type += f"; charset={renderer.charset}"
+            return head_response(
+                headers, content_type=content_type, length=len(hit[0]) if hit else None
+            )
         body = cached(
             key, lambda: renderer.render(build(), renderer.media_type, {"base_url": base})
         )
