@@ -18,6 +18,7 @@ from .leases import lease_holder_is_dead, leases_acquire, leases_renewer, new_ow
 from .models import ProjectSyncState, SyncRun, Upstream
 from .outcomes import Outcome, OutcomeRecorder
 from .planner import plan_sync
+from .rules import Rules, project_allowed, remote_project_apply, rules_from_json
 from .selectors import upstream_for_url
 
 if TYPE_CHECKING:
@@ -52,16 +53,19 @@ def upstream_client(upstream: Upstream) -> UpstreamClient:
         return _clients[key]
 
 
-def upstream_get_or_create_for_url(*, url: str) -> Upstream:
+def upstream_get_or_create_for_url(*, url: str, rules: Rules | None = None) -> Upstream:
     """The upstream at ``url``; a new one gets its periodic sync, which needs django-celery-beat
-    among the installed apps (not so where only the domain apps are: settings.DOMAIN_APPS)."""
+    among the installed apps (not so where only the domain apps are: settings.DOMAIN_APPS),
+    and ``rules`` (rules.py), which an upstream found there keeps as they are."""
     upstream = upstream_for_url(url=url)
     if upstream is None:
         from .schedules import upstream_schedule_ensure
 
         base, _simple = split_upstream_url(url)
         slug = base.split("://", 1)[1].replace(":", "-").replace("/", "-").replace(".", "-")
-        upstream = Upstream.objects.create(name=slug[:100], url=base)
+        upstream = Upstream.objects.create(
+            name=slug[:100], url=base, rules=rules.to_json() if rules else {}
+        )
         upstream_schedule_ensure(upstream=upstream)
     return upstream
 
@@ -128,7 +132,19 @@ def sync_run_start(
         Upstream.objects.filter(pk=upstream.pk).update(
             last_serial=plan.serial, listing_etag=plan.listing_etag
         )
+    if plan.rules_changed:
+        # Every project the rules let in is visited: none may answer "not modified".
+        ProjectSyncState.objects.filter(upstream=upstream).exclude(
+            etag="", last_modified=""
+        ).update(etag="", last_modified="")
+        Upstream.objects.filter(pk=upstream.pk).update(rules_applied=plan.rules_applied)
     return run, [name for name, _serial in plan.projects.values()]
+
+
+def upstream_rules_set(*, upstream: Upstream, rules: Rules) -> None:
+    """Replace the upstream's rules; its next sync applies them (planner)."""
+    upstream.rules = rules.to_json()
+    upstream.save(update_fields=["rules"])
 
 
 def _record_wanted(
@@ -189,6 +205,7 @@ def projects_sync(*, run: SyncRun, names: list[str]) -> list[Outcome]:
     from . import catalog_sync
 
     states = _states(run.upstream, names)
+    rules = rules_from_json(run.upstream.rules)
     owner = new_owner()
     leased = leases_acquire(states=states, owner=owner)
     held = catalog_sync.held_files([s.normalized_name for s in states if s.pk in leased])
@@ -205,7 +222,13 @@ def projects_sync(*, run: SyncRun, names: list[str]) -> list[Outcome]:
                     state, Outcome.SKIPPED, error="another worker is syncing it", leased=False
                 )
             elif prepared := _project_fetch(
-                run, state, held.get(state.normalized_name, {}), recorder, heartbeat, outcomes
+                run,
+                state,
+                held.get(state.normalized_name, {}),
+                recorder,
+                heartbeat,
+                outcomes,
+                rules=rules,
             ):
                 started = started if fetched else time.monotonic()
                 fetched.append((state, prepared))
@@ -246,26 +269,34 @@ def _project_fetch(
     recorder: OutcomeRecorder,
     heartbeat: Callable[[], None],
     outcomes: dict[int, Outcome],
+    *,
+    rules: Rules,
 ) -> "PreparedProject | None":
     """Read one leased project upstream and fetch the files it lacks here: what is left to
-    publish, or None when its outcome is already recorded (not modified, or failed)."""
+    publish, or None when its outcome is already recorded (not modified, or failed).
+
+    What the rules exclude is not wanted: their files are removed here if held, and a project
+    they exclude whole is removed as if gone upstream (not even asked for by name)."""
     from .catalog_sync import prepare_remote_project  # see projects_sync
 
     upstream = run.upstream
     try:
-        try:
-            remote = _get_fresh(upstream_client(upstream), state)
-        except CrossOriginRedirect:
-            if state.listed:
-                raise
-            remote = None  # unlisted, and the upstream points elsewhere: it is gone here
+        if rules.is_empty or project_allowed(rules, state.normalized_name):
+            try:
+                remote = _get_fresh(upstream_client(upstream), state)
+            except CrossOriginRedirect:
+                if state.listed:
+                    raise
+                remote = None  # unlisted, and the upstream points elsewhere: it is gone here
+        else:
+            remote = None
         if remote is NOT_MODIFIED:
             outcome, error, reached = Outcome.DONE, "", state.serial_wanted
         else:
             return prepare_remote_project(
                 http=upstream_client(upstream).http,
                 name=state.name,
-                remote=remote,
+                remote=None if remote is None else remote_project_apply(rules, remote),
                 held=held,
                 heartbeat=heartbeat,
             )
