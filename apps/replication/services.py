@@ -18,7 +18,7 @@ from .leases import lease_holder_is_dead, leases_acquire, leases_renewer, new_ow
 from .models import ProjectSyncState, SyncRun, Upstream
 from .outcomes import Outcome, OutcomeRecorder
 from .planner import plan_sync
-from .rules import Rules, project_allowed, remote_project_apply, rules_from_json
+from .rules import Rules, RulesError, project_allowed, remote_project_apply, rules_from_json
 from .selectors import upstream_for_url
 
 if TYPE_CHECKING:
@@ -117,7 +117,7 @@ def sync_run_start(
         if not upstream.protocol:
             upstream_detect(upstream=upstream)
         plan = plan_sync(upstream=upstream, client=upstream_client(upstream), only=projects)
-    except UpstreamError as exc:
+    except (UpstreamError, RulesError) as exc:  # RulesError: rules stored without checks
         run.state, run.finished, run.error = SyncRun.State.FAILED, timezone.now(), str(exc)
         run.save(update_fields=["state", "finished", "error"])
         raise UpstreamUnusable(str(exc)) from None

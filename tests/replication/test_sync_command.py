@@ -9,8 +9,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from django.core.management import execute_from_command_line
 
-from apps.catalog.models import Project
+from apps.catalog.models import Distribution, Project
 from apps.replication.models import SyncRun, Upstream
+from apps.replication.services import upstream_get_or_create_for_url
+from apps.replication.tasks import sync_upstream
+from pypimirror.celery import app as celery_app
 from tests.support.upstream import Fault
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -196,6 +199,7 @@ def test_project_option_syncs_even_an_unchanged_project(populated, capsys):
 
 def test_project_option_does_not_move_the_upstreams_serial(populated, capsys):
     """A partial sync must not let the next full sync skip what it did not visit."""
+    upstream_get_or_create_for_url(url=populated.url)  # known already, so it keeps no rules
     manage("sync", populated.url, "--in-process", "--project", "alpha")
     populated.clear_requests()
 
@@ -209,3 +213,63 @@ def test_without_workers_the_sync_runs_in_process(populated, capsys):
 
     assert code == 0
     assert Project.objects.count() == 3
+
+
+# Named projects and the upstream's rules
+
+
+@pytest.fixture
+def eager_celery():
+    """Tasks run where they are queued, as a worker would run them: the periodic sync, directly."""
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = False
+
+
+def test_named_projects_on_a_new_upstream_make_its_allow_list_for_its_periodic_sync_too(
+    server, upstream, capsys, eager_celery
+):
+    for name in ("alpha", "beta", "gamma", "delta"):
+        upstream.add_release(name, "1.0")
+    upstream.write()
+
+    code = manage("sync", server.url, "--in-process", "--project", "Alpha", "--project", "beta")
+
+    assert code == 0, capsys.readouterr()
+    row = Upstream.objects.get()
+    assert row.rules == {"allow": ["alpha", "beta"]}
+    assert set(Project.objects.values_list("normalized_name", flat=True)) == {"alpha", "beta"}
+    upstream.add_release("alpha", "2.0")
+    upstream.add_release("gamma", "2.0")
+    upstream.add_release("epsilon", "1.0")
+    upstream.write()
+    server.clear_requests()
+
+    run = SyncRun.objects.get(pk=sync_upstream(row.pk))
+
+    assert (run.state, run.trigger) == ("succeeded", "schedule")
+    assert server.requested_projects() == {"alpha", "beta"}
+    assert set(Project.objects.values_list("normalized_name", flat=True)) == {"alpha", "beta"}
+    assert Distribution.objects.filter(release__version="2.0").count() == 2  # alpha's wheel, sdist
+
+
+def test_named_project_the_rules_exclude_is_reported_and_not_synced(populated, capsys):
+    row = upstream_get_or_create_for_url(url=populated.url)
+    Upstream.objects.filter(pk=row.pk).update(rules={"block": ["gamma"]})
+
+    code = manage("sync", populated.url, "--in-process", "--project", "alpha", "--project", "gamma")
+
+    captured = capsys.readouterr()
+    assert code == 1
+    assert f"gamma: excluded by the rules of {row.name}; not synced" in captured.err
+    assert "1 project(s) not synced: the rules exclude them" in captured.err
+    assert populated.requested_projects() == {"alpha"}
+    assert Upstream.objects.get().rules == {"block": ["gamma"]}
+
+
+def test_named_projects_on_a_known_upstream_change_no_rule(populated, capsys):
+    row = upstream_get_or_create_for_url(url=populated.url)
+
+    assert manage("sync", populated.url, "--in-process", "--project", "beta") == 0
+
+    assert Upstream.objects.get(pk=row.pk).rules == {}
