@@ -133,10 +133,11 @@ def sync_run_start(
             last_serial=plan.serial, listing_etag=plan.listing_etag
         )
     if plan.rules_changed:
-        # Every project the rules let in is visited: none may answer "not modified".
-        ProjectSyncState.objects.filter(upstream=upstream).exclude(
-            etag="", last_modified=""
-        ).update(etag="", last_modified="")
+        # Every project the rules let in is visited: none may answer "not modified", and none
+        # counts as reached until the new rules are applied to it (one that fails is retried).
+        ProjectSyncState.objects.filter(upstream=upstream).update(
+            etag="", last_modified="", serial_reached=0
+        )
         Upstream.objects.filter(pk=upstream.pk).update(rules_applied=plan.rules_applied)
     return run, [name for name, _serial in plan.projects.values()]
 

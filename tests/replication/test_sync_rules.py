@@ -6,8 +6,9 @@ import random
 import pytest
 
 from apps.catalog.models import Distribution, JournalEntry, Project
-from apps.replication.models import Upstream
+from apps.replication.models import ProjectSyncState, Upstream
 from tests.support.dists import DistSpec, metadata_text, sdist_bytes, sdist_filename, wheel_bytes
+from tests.support.upstream import Fault
 
 from .helpers import assert_catalog_consistent, node_projects, store_problems, sync, upstream_for
 
@@ -178,3 +179,25 @@ def test_a_project_the_rules_exclude_is_never_asked_for(server, upstream):
 
     assert "beta" not in server.requested_projects()
     assert not Project.objects.filter(normalized_name="beta").exists()
+
+
+def test_project_that_fails_under_new_rules_is_retried_until_they_are_applied(server, upstream):
+    populate(upstream)
+    row = upstream_for(server)
+    sync(server)
+    Upstream.objects.filter(pk=row.pk).update(rules={"prereleases": False})
+    server.add_fault(Fault(status=503), project="alpha")
+
+    failed = sync(server)
+
+    assert failed.projects_failed == 1
+    assert "alpha-3.0b1.tar.gz" in held()
+    server.clear_faults()
+    ProjectSyncState.objects.update(next_retry=None)
+    server.clear_requests()
+
+    retried = sync(server)
+
+    assert (retried.state, retried.projects_planned) == ("succeeded", 1)
+    assert server.requested_projects() == {"alpha"}
+    assert not {f for f in held() if "3.0b1" in f}
