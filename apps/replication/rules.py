@@ -20,6 +20,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -50,7 +51,7 @@ class Rules:
     max_file_size: int | None = None
     max_project_size: int | None = None
 
-    @property
+    @cached_property  # asked once per project synced
     def is_empty(self) -> bool:
         return self == EVERYTHING
 

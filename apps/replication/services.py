@@ -118,9 +118,10 @@ def sync_run_start(
             upstream_detect(upstream=upstream)
         plan = plan_sync(upstream=upstream, client=upstream_client(upstream), only=projects)
     except (UpstreamError, RulesError) as exc:  # RulesError: rules stored without checks
-        run.state, run.finished, run.error = SyncRun.State.FAILED, timezone.now(), str(exc)
+        error = f"bad rules: {exc}" if isinstance(exc, RulesError) else str(exc)
+        run.state, run.finished, run.error = SyncRun.State.FAILED, timezone.now(), error
         run.save(update_fields=["state", "finished", "error"])
-        raise UpstreamUnusable(str(exc)) from None
+        raise UpstreamUnusable(error) from None
     _record_wanted(upstream, plan.projects, gone=plan.gone)
     run.projects_planned = len(plan.projects)
     run.serial_to = plan.serial

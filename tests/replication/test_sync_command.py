@@ -273,3 +273,14 @@ def test_named_projects_on_a_known_upstream_change_no_rule(populated, capsys):
     assert manage("sync", populated.url, "--in-process", "--project", "beta") == 0
 
     assert Upstream.objects.get(pk=row.pk).rules == {}
+
+
+def test_rules_stored_without_checks_fail_the_sync_with_exit_2_naming_them(populated, capsys):
+    row = upstream_get_or_create_for_url(url=populated.url)
+    Upstream.objects.filter(pk=row.pk).update(rules={"latest": "many"})
+
+    code = manage("sync", populated.url, "--in-process")
+
+    assert code == 2
+    assert "bad rules: latest: must be a whole number" in capsys.readouterr().err
+    assert not Project.objects.exists()

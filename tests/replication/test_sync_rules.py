@@ -6,7 +6,8 @@ import random
 import pytest
 
 from apps.catalog.models import Distribution, JournalEntry, Project
-from apps.replication.models import ProjectSyncState, Upstream
+from apps.replication.clients import UpstreamUnusable
+from apps.replication.models import ProjectSyncState, SyncRun, Upstream
 from tests.support.dists import DistSpec, metadata_text, sdist_bytes, sdist_filename, wheel_bytes
 from tests.support.upstream import Fault
 
@@ -201,3 +202,14 @@ def test_project_that_fails_under_new_rules_is_retried_until_they_are_applied(se
     assert (retried.state, retried.projects_planned) == ("succeeded", 1)
     assert server.requested_projects() == {"alpha"}
     assert not {f for f in held() if "3.0b1" in f}
+
+
+def test_rules_stored_without_checks_fail_the_run_naming_them(server, upstream):
+    populate(upstream)
+    row = set_rules(server, {"prereleases": "no"})
+
+    with pytest.raises(UpstreamUnusable, match="bad rules: prereleases: must be true or false"):
+        sync(row)
+
+    assert SyncRun.objects.get().error.startswith("bad rules: prereleases")
+    assert not Project.objects.exists()
