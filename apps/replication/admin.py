@@ -1,5 +1,6 @@
 from datetime import timedelta
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.actions import delete_selected
 from django.db import models, transaction
@@ -8,11 +9,33 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from .models import ProjectSyncState, SyncRun, Upstream
+from .rules import RulesError, rules_from_json
 from .schedules import upstream_schedule_delete, upstream_schedule_ensure
+
+
+def _formfield(field: models.Field, **kwargs) -> forms.Field:
+    if isinstance(field, models.URLField):
+        kwargs.setdefault("assume_scheme", "https")
+    return field.formfield(**kwargs)
+
+
+class UpstreamForm(forms.ModelForm):
+    class Meta:
+        model = Upstream
+        fields = ["name", "url", "enabled", "rules"]
+        formfield_callback = _formfield
+
+    def clean_rules(self) -> dict:
+        """Rules as they are stored (normalized); bad ones are shown, and nothing is saved."""
+        try:
+            return rules_from_json(self.cleaned_data["rules"]).to_json()
+        except RulesError as exc:
+            raise forms.ValidationError(str(exc)) from None
 
 
 @admin.register(Upstream)
 class UpstreamAdmin(admin.ModelAdmin):
+    form = UpstreamForm
     list_display = ("name", "url", "enabled", "protocol", "last_serial", "last_run")
     list_filter = ("enabled", "protocol")
     search_fields = ("name", "url")

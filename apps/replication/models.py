@@ -26,6 +26,15 @@ class Upstream(models.Model):
     # The ETag of the project listing that plan read, when it gave every project's serial: a
     # listing unchanged since (HTTP 304) is then planned without reading it again.
     listing_etag = models.CharField(max_length=200, default="", blank=True, editable=False)
+    # Partial mirrors: what of the upstream this node takes (rules.py gives the format).
+    rules = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Which projects, releases and files to mirror (JSON; {} for everything).",
+    )
+    # The fingerprint of the rules the last complete plan applied: when the rules differ, the
+    # next plan visits every project they may have changed (planner).
+    rules_applied = models.CharField(max_length=64, default="", blank=True, editable=False)
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -9,8 +9,8 @@ from packaging.utils import canonicalize_name
 from apps.catalog.models import Project
 
 from .clients.base import NOT_MODIFIED, UpstreamClient
-from .clients.xmlrpc import XMLRPCClient
 from .models import ProjectSyncState, Upstream
+from .rules import Rules, project_allowed, rules_fingerprint, rules_from_json
 
 ETAG_MAX_LENGTH = Upstream._meta.get_field("listing_etag").max_length
 
@@ -24,40 +24,53 @@ class Plan:
     gone: set[str] = field(default_factory=set)
     # The ETag of the listing read, kept with ``serial`` when it gave every project's serial.
     listing_etag: str = ""
+    # The fingerprint of the rules this plan applied, and whether they differ from the last's.
+    rules_applied: str = ""
+    rules_changed: bool = False
 
 
 def plan_sync(*, upstream: Upstream, client: UpstreamClient, only: list[str] | None = None) -> Plan:
+    """The projects to visit. Projects the upstream's rules exclude are never planned, except
+    those this node still serves from it: visited so that they are removed. When the rules
+    changed since the last complete plan, every project they let in is visited once."""
+    rules = rules_from_json(upstream.rules)
+    fingerprint = rules_fingerprint(rules)
     if only:
         listing = client.list_projects() if upstream.protocol != "simple" else None
         known = listing.projects if listing else {}
         projects = {}
         for name in only:
             normalized = canonicalize_name(name)
-            projects[normalized] = known.get(normalized, (name, None))
+            if project_allowed(rules, normalized):
+                projects[normalized] = known.get(normalized, (name, None))
         return Plan(projects=projects, serial=listing.serial if listing else None)
 
-    if isinstance(client, XMLRPCClient) and upstream.last_serial:
+    changed_rules = fingerprint != upstream.rules_applied
+    if client.offers_changelog and upstream.last_serial and not changed_rules:
         changed, serial = client.changed_since(upstream.last_serial)
-        projects = {n: (display, s) for n, (display, s) in changed.items()}
-        projects.update(_due_for_retry(upstream, exclude=projects))
-        return Plan(projects=projects, serial=serial)
+        projects = {n: v for n, v in changed.items() if _allowed(rules, n)}
+        projects.update(_due_for_retry(upstream, rules, exclude=projects))
+        return Plan(projects=projects, serial=serial, rules_applied=fingerprint)
 
-    # Asked conditionally only when a previous plan kept its serial with the listing's ETag.
-    listing = client.list_projects(etag=upstream.listing_etag if upstream.last_serial else "")
+    # Asked conditionally only when a previous plan kept its serial with the listing's ETag
+    # (and applied the same rules: otherwise every project is compared again).
+    shortcut = bool(upstream.last_serial) and not changed_rules
+    listing = client.list_projects(etag=upstream.listing_etag if shortcut else "")
     if listing is NOT_MODIFIED:  # the very listing the previous plan read
         return _plan_unchanged(
-            upstream, serial=upstream.last_serial, listing_etag=upstream.listing_etag
+            upstream, rules, serial=upstream.last_serial, listing_etag=upstream.listing_etag
         )
     # Kept for the next plan only where a 304 may stand for this listing (every serial given)
     # and where it fits.
     keep_etag = listing.every_serial_known and len(listing.etag) <= ETAG_MAX_LENGTH
     etag = listing.etag if keep_etag else ""
     if (
-        listing.serial is not None
+        shortcut
+        and listing.serial is not None
         and listing.serial == upstream.last_serial
         and listing.every_serial_known
     ):
-        return _plan_unchanged(upstream, serial=listing.serial, listing_etag=etag)
+        return _plan_unchanged(upstream, rules, serial=listing.serial, listing_etag=etag)
     states = {
         row[0]: row[1:]
         for row in ProjectSyncState.objects.filter(upstream=upstream).values_list(
@@ -66,18 +79,36 @@ def plan_sync(*, upstream: Upstream, client: UpstreamClient, only: list[str] | N
     }
     now = timezone.now()
     projects = {}
+    wanted_here = set()
+    everything = rules.is_empty
     for normalized, (display, serial) in listing.projects.items():
+        if not everything and not project_allowed(rules, normalized):
+            continue
+        wanted_here.add(normalized)
         state = states.get(normalized)
-        if state is None or serial is None:  # new, or no serials: ask (conditionally)
+        # New, no serials (asked conditionally), or rules that may change what it keeps.
+        if state is None or serial is None or changed_rules:
             projects[normalized] = (display, serial)
             continue
         reached, wanted, next_retry = state
         if serial > reached and (next_retry is None or next_retry <= now or serial > wanted):
             projects[normalized] = (display, serial)
-    # Gone upstream but still served here: visit, so the removal is carried over.
-    gone = _served(set(states) - set(listing.projects))
+    # Gone upstream, or excluded by the rules, but still served here: visit, so the removal is
+    # carried over.
+    gone = _served(set(states) - (set(listing.projects) if everything else wanted_here))
     projects.update({n: (n, None) for n in gone})
-    return Plan(projects=projects, serial=listing.serial, gone=gone, listing_etag=etag)
+    return Plan(
+        projects=projects,
+        serial=listing.serial,
+        gone=gone,
+        listing_etag=etag,
+        rules_applied=fingerprint,
+        rules_changed=changed_rules,
+    )
+
+
+def _allowed(rules: Rules, name: str) -> bool:
+    return rules.is_empty or project_allowed(rules, name)
 
 
 def _served(names: set[str]) -> set[str]:
@@ -91,24 +122,32 @@ def _served(names: set[str]) -> set[str]:
     )
 
 
-def _plan_unchanged(upstream: Upstream, *, serial: int, listing_etag: str) -> Plan:
-    """The upstream's serial is the one the previous plan read: no project changed since, so
-    without comparing every project, only what that plan left unfinished is due: projects
-    behind their wanted serial, and removals not yet carried over."""
-    projects = _due_for_retry(upstream, exclude=())
+def _plan_unchanged(upstream: Upstream, rules: Rules, *, serial: int, listing_etag: str) -> Plan:
+    """The upstream's serial is the one the previous plan read (with the same rules): no
+    project changed since, so without comparing every project, only what that plan left
+    unfinished is due: projects behind their wanted serial, and removals not yet carried over."""
+    projects = _due_for_retry(upstream, rules, exclude=())
     unlisted = ProjectSyncState.objects.filter(upstream=upstream, listed=False).values_list(
         "normalized_name", flat=True
     )
     gone = _served(set(unlisted))
     projects.update({n: (n, None) for n in gone})
-    return Plan(projects=projects, serial=serial, gone=gone, listing_etag=listing_etag)
+    return Plan(
+        projects=projects,
+        serial=serial,
+        gone=gone,
+        listing_etag=listing_etag,
+        rules_applied=upstream.rules_applied,
+    )
 
 
-def _due_for_retry(upstream: Upstream, *, exclude) -> dict[str, tuple[str, int | None]]:
+def _due_for_retry(
+    upstream: Upstream, rules: Rules, *, exclude
+) -> dict[str, tuple[str, int | None]]:
     rows = (
         ProjectSyncState.objects.filter(upstream=upstream, serial_reached__lt=F("serial_wanted"))
         .filter(Q(next_retry__isnull=True) | Q(next_retry__lte=timezone.now()))
         .exclude(normalized_name__in=list(exclude))
         .values_list("normalized_name", "name", "serial_wanted")
     )
-    return {n: (name, wanted) for n, name, wanted in rows}
+    return {n: (name, wanted) for n, name, wanted in rows if _allowed(rules, n)}

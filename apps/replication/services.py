@@ -20,6 +20,7 @@ from .leases import lease_holder_is_dead, leases_acquire, leases_renewer, new_ow
 from .models import ProjectSyncState, SyncRun, Upstream
 from .outcomes import Outcome, OutcomeRecorder
 from .planner import plan_sync
+from .rules import Rules, RulesError, project_allowed, remote_project_apply, rules_from_json
 from .selectors import upstream_for_url
 
 if TYPE_CHECKING:
@@ -54,16 +55,19 @@ def upstream_client(upstream: Upstream) -> UpstreamClient:
         return _clients[key]
 
 
-def upstream_get_or_create_for_url(*, url: str) -> Upstream:
+def upstream_get_or_create_for_url(*, url: str, rules: Rules | None = None) -> Upstream:
     """The upstream at ``url``; a new one gets its periodic sync, which needs django-celery-beat
-    among the installed apps (not so where only the domain apps are: settings.DOMAIN_APPS)."""
+    among the installed apps (not so where only the domain apps are: settings.DOMAIN_APPS),
+    and ``rules`` (rules.py), which an upstream found there keeps as they are."""
     upstream = upstream_for_url(url=url)
     if upstream is None:
         from .schedules import upstream_schedule_ensure
 
         base, _simple = split_upstream_url(url)
         slug = base.split("://", 1)[1].replace(":", "-").replace("/", "-").replace(".", "-")
-        upstream = Upstream.objects.create(name=slug[:100], url=base)
+        upstream = Upstream.objects.create(
+            name=slug[:100], url=base, rules=rules.to_json() if rules else {}
+        )
         upstream_schedule_ensure(upstream=upstream)
     return upstream
 
@@ -115,10 +119,11 @@ def sync_run_start(
         if not upstream.protocol:
             upstream_detect(upstream=upstream)
         plan = plan_sync(upstream=upstream, client=upstream_client(upstream), only=projects)
-    except UpstreamError as exc:
-        run.state, run.finished, run.error = SyncRun.State.FAILED, timezone.now(), str(exc)
+    except (UpstreamError, RulesError) as exc:  # RulesError: rules stored without checks
+        error = f"bad rules: {exc}" if isinstance(exc, RulesError) else str(exc)
+        run.state, run.finished, run.error = SyncRun.State.FAILED, timezone.now(), error
         run.save(update_fields=["state", "finished", "error"])
-        raise UpstreamUnusable(str(exc)) from None
+        raise UpstreamUnusable(error) from None
     _record_wanted(upstream, plan.projects, gone=plan.gone)
     run.projects_planned = len(plan.projects)
     run.serial_to = plan.serial
@@ -130,7 +135,20 @@ def sync_run_start(
         Upstream.objects.filter(pk=upstream.pk).update(
             last_serial=plan.serial, listing_etag=plan.listing_etag
         )
+    if plan.rules_changed:
+        # Every project the rules let in is visited: none may answer "not modified", and none
+        # counts as reached until the new rules are applied to it (one that fails is retried).
+        ProjectSyncState.objects.filter(upstream=upstream).update(
+            etag="", last_modified="", serial_reached=0
+        )
+        Upstream.objects.filter(pk=upstream.pk).update(rules_applied=plan.rules_applied)
     return run, [name for name, _serial in plan.projects.values()]
+
+
+def upstream_rules_set(*, upstream: Upstream, rules: Rules) -> None:
+    """Replace the upstream's rules; its next sync applies them (planner)."""
+    upstream.rules = rules.to_json()
+    upstream.save(update_fields=["rules"])
 
 
 def _record_wanted(
@@ -188,6 +206,7 @@ def projects_sync(*, run: SyncRun, names: list[str]) -> list[Outcome]:
     ``PUBLISH_SECONDS`` after the first of them); their outcomes written together
     (outcomes.py)."""
     states = _states(run.upstream, names)
+    rules = rules_from_json(run.upstream.rules)
     owner = new_owner()
     leased = leases_acquire(states=states, owner=owner)
     mine = [s.normalized_name for s in states if s.pk in leased]
@@ -210,7 +229,13 @@ def projects_sync(*, run: SyncRun, names: list[str]) -> list[Outcome]:
                 outcomes[state.pk] = Outcome.SHADOWED
                 recorder.add(state, Outcome.SHADOWED, reached=state.serial_wanted, owner=source)
             elif prepared := _project_fetch(
-                run, state, held.get(state.normalized_name, {}), recorder, heartbeat, outcomes
+                run,
+                state,
+                held.get(state.normalized_name, {}),
+                recorder,
+                heartbeat,
+                outcomes,
+                rules=rules,
             ):
                 started = started if fetched else time.monotonic()
                 fetched.append((state, prepared))
@@ -251,19 +276,27 @@ def _project_fetch(
     recorder: OutcomeRecorder,
     heartbeat: Callable[[], None],
     outcomes: dict[int, Outcome],
+    *,
+    rules: Rules,
 ) -> "PreparedProject | None":
     """Read one leased project upstream and fetch the files it lacks here: what is left to
-    publish, or None when its outcome is already recorded (not modified, or failed)."""
+    publish, or None when its outcome is already recorded (not modified, or failed).
+
+    What the rules exclude is not wanted: their files are removed here if held, and a project
+    they exclude whole is removed as if gone upstream (not even asked for by name)."""
     from .catalog_sync import prepare_remote_project  # see projects_sync
 
     upstream = run.upstream
     try:
-        try:
-            remote = _get_fresh(upstream_client(upstream), state)
-        except CrossOriginRedirect:
-            if state.listed:
-                raise
-            remote = None  # unlisted, and the upstream points elsewhere: it is gone here
+        if rules.is_empty or project_allowed(rules, state.normalized_name):
+            try:
+                remote = _get_fresh(upstream_client(upstream), state)
+            except CrossOriginRedirect:
+                if state.listed:
+                    raise
+                remote = None  # unlisted, and the upstream points elsewhere: it is gone here
+        else:
+            remote = None
         if remote is NOT_MODIFIED:
             outcome, error, reached = Outcome.DONE, "", state.serial_wanted
         else:
@@ -271,7 +304,7 @@ def _project_fetch(
                 http=upstream_client(upstream).http,
                 name=state.name,
                 source=upstream.source,
-                remote=remote,
+                remote=None if remote is None else remote_project_apply(rules, remote),
                 held=held,
                 heartbeat=heartbeat,
             )

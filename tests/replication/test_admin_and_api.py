@@ -56,6 +56,48 @@ def test_deleting_an_upstream_deletes_its_schedule(admin_client):
     assert not PeriodicTask.objects.filter(task=TASK).exists()
 
 
+def test_rules_are_edited_as_json_on_the_upstream_page_and_stored_normalized(admin_client):
+    upstream = Upstream.objects.create(name="pypi", url="https://pypi.org")
+    url = reverse("admin:replication_upstream_change", args=[upstream.pk])
+    assert b'name="rules"' in admin_client.get(url).content
+
+    response = admin_client.post(
+        url,
+        {
+            "name": "pypi",
+            "url": "https://pypi.org",
+            "enabled": "on",
+            "rules": json.dumps({"allow": ["Foo.Bar"], "prereleases": False}),
+        },
+    )
+
+    assert response.status_code == 302
+    upstream.refresh_from_db()
+    assert upstream.rules == {"allow": ["foo-bar"], "prereleases": False}
+
+
+@pytest.mark.parametrize(
+    ("rules", "message"),
+    [
+        ('{"allow": ["a"]', "Enter a valid JSON."),
+        ('{"latest": -1}', "latest: must be a whole number of at least 1"),
+        ('{"colour": "red"}', "unknown key(s): colour"),
+    ],
+)
+def test_bad_rules_are_shown_by_the_form_and_nothing_is_saved(admin_client, rules, message):
+    upstream = Upstream.objects.create(name="pypi", url="https://pypi.org", rules={"latest": 2})
+
+    response = admin_client.post(
+        reverse("admin:replication_upstream_change", args=[upstream.pk]),
+        {"name": "renamed", "url": "https://pypi.org", "enabled": "on", "rules": rules},
+    )
+
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    upstream.refresh_from_db()
+    assert (upstream.name, upstream.rules) == ("pypi", {"latest": 2})
+
+
 @pytest.fixture
 def run():
     upstream = Upstream.objects.create(name="up", url="http://127.0.0.1:9/")

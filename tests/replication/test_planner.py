@@ -242,3 +242,87 @@ def test_named_projects_are_planned_whatever_their_serial(listed, upstream):
         "alpha": ("Alpha", upstream.project("alpha").last_serial),
         "not-listed": ("not-listed", None),
     }
+
+
+# Rules (partial mirrors)
+
+
+def ruled(rules: dict) -> None:
+    Upstream.objects.update(rules=rules)
+
+
+def test_projects_the_rules_exclude_are_never_planned(listed, upstream):
+    plan(listed)
+    ruled({"block": ["beta"], "allow": ["alpha", "beta"]})
+
+    result = plan(listed)
+
+    assert set(result.projects) == {"alpha"}
+    assert result.rules_changed
+
+
+def test_changed_rules_visit_every_project_they_let_in_without_the_listing_shortcut(
+    listed, upstream
+):
+    kept(plan(listed))
+    reached(upstream)
+    assert plan(listed).projects == {}
+    ruled({"prereleases": False})
+    listed.clear_requests()
+
+    result = plan(listed)
+
+    assert [(r.kind, r.status) for r in listed.requests()] == [("root", 200)]
+    assert result.projects == {n: (p.name, p.last_serial) for n, p in upstream.projects.items()}
+    assert result.rules_changed and result.rules_applied
+
+
+def test_rules_once_applied_plan_only_changes_again(listed, upstream):
+    ruled({"block": ["gamma"]})
+    kept(first := plan(listed))
+    Upstream.objects.update(rules_applied=first.rules_applied)
+    reached(upstream)
+    listed.clear_requests()
+
+    result = plan(listed)
+
+    assert result.projects == {}
+    assert not result.rules_changed
+    assert [(r.kind, r.status) for r in listed.requests()] == [("root", 304)]
+
+
+def test_project_served_here_that_the_rules_now_exclude_is_visited_as_gone(listed, upstream):
+    plan(listed)
+    reached(upstream)
+    Project.objects.create(name="gamma", normalized_name="gamma")
+    ruled({"block_regex": ["^gam"]})
+
+    result = plan(listed)
+
+    assert result.projects["gamma"] == ("gamma", None)
+    assert result.gone == {"gamma"}
+
+
+def test_xmlrpc_plan_reads_the_listing_when_the_rules_changed_and_filters_the_changelog(
+    listed, upstream
+):
+    plan(listed, protocol="xmlrpc")
+    reached(upstream)
+    Upstream.objects.update(last_serial=upstream.serial)
+    ruled({"allow": ["alpha", "gamma"]})
+
+    changed = plan(listed, protocol="xmlrpc")
+
+    assert set(changed.projects) == {"alpha", "gamma"}
+    Upstream.objects.update(rules_applied=changed.rules_applied)
+    upstream.add_release("gamma", "2.0", sdist=False)
+    upstream.add_release("beta", "2.0", sdist=False)
+    upstream.write()
+    assert set(plan(listed, protocol="xmlrpc").projects) == {"gamma"}
+
+
+def test_named_projects_the_rules_exclude_are_not_planned(listed, upstream):
+    plan(listed)
+    ruled({"block": ["alpha"]})
+
+    assert set(plan(listed, only=["alpha", "beta"]).projects) == {"beta"}

@@ -13,8 +13,11 @@ import pytest
 from django.core.management import execute_from_command_line
 from django.core.management.color import color_style
 
-from apps.catalog.models import Project
+from apps.catalog.models import Distribution, Project
 from apps.replication.models import SyncRun, Upstream
+from apps.replication.services import upstream_get_or_create_for_url
+from apps.replication.tasks import sync_upstream
+from pypimirror.celery import app as celery_app
 from tests.support.upstream import Fault
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -200,6 +203,7 @@ def test_project_option_syncs_even_an_unchanged_project(populated, capsys):
 
 def test_project_option_does_not_move_the_upstreams_serial(populated, capsys):
     """A partial sync must not let the next full sync skip what it did not visit."""
+    upstream_get_or_create_for_url(url=populated.url)  # known already, so it keeps no rules
     manage("sync", populated.url, "--in-process", "--project", "alpha")
     populated.clear_requests()
 
@@ -239,3 +243,74 @@ def test_progress_bar_on_a_terminal_is_not_in_the_error_style_but_failures_are(
     assert opening + "\r[" not in err, err
     assert not re.search(r"\r\[[^\r\x1b]*\x1b\[0m", err), err  # nor a reset after it
     assert opening + "  beta: " in err, err
+
+
+# Named projects and the upstream's rules
+
+
+@pytest.fixture
+def eager_celery():
+    """Tasks run where they are queued, as a worker would run them: the periodic sync, directly."""
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = False
+
+
+def test_named_projects_on_a_new_upstream_make_its_allow_list_for_its_periodic_sync_too(
+    server, upstream, capsys, eager_celery
+):
+    for name in ("alpha", "beta", "gamma", "delta"):
+        upstream.add_release(name, "1.0")
+    upstream.write()
+
+    code = manage("sync", server.url, "--in-process", "--project", "Alpha", "--project", "beta")
+
+    assert code == 0, capsys.readouterr()
+    row = Upstream.objects.get()
+    assert row.rules == {"allow": ["alpha", "beta"]}
+    assert set(Project.objects.values_list("normalized_name", flat=True)) == {"alpha", "beta"}
+    upstream.add_release("alpha", "2.0")
+    upstream.add_release("gamma", "2.0")
+    upstream.add_release("epsilon", "1.0")
+    upstream.write()
+    server.clear_requests()
+
+    run = SyncRun.objects.get(pk=sync_upstream(row.pk))
+
+    assert (run.state, run.trigger) == ("succeeded", "schedule")
+    assert server.requested_projects() == {"alpha", "beta"}
+    assert set(Project.objects.values_list("normalized_name", flat=True)) == {"alpha", "beta"}
+    assert Distribution.objects.filter(release__version="2.0").count() == 2  # alpha's wheel, sdist
+
+
+def test_named_project_the_rules_exclude_is_reported_and_not_synced(populated, capsys):
+    row = upstream_get_or_create_for_url(url=populated.url)
+    Upstream.objects.filter(pk=row.pk).update(rules={"block": ["gamma"]})
+
+    code = manage("sync", populated.url, "--in-process", "--project", "alpha", "--project", "gamma")
+
+    captured = capsys.readouterr()
+    assert code == 1
+    assert f"gamma: excluded by the rules of {row.name}; not synced" in captured.err
+    assert "1 project(s) not synced: the rules exclude them" in captured.err
+    assert populated.requested_projects() == {"alpha"}
+    assert Upstream.objects.get().rules == {"block": ["gamma"]}
+
+
+def test_named_projects_on_a_known_upstream_change_no_rule(populated, capsys):
+    row = upstream_get_or_create_for_url(url=populated.url)
+
+    assert manage("sync", populated.url, "--in-process", "--project", "beta") == 0
+
+    assert Upstream.objects.get(pk=row.pk).rules == {}
+
+
+def test_rules_stored_without_checks_fail_the_sync_with_exit_2_naming_them(populated, capsys):
+    row = upstream_get_or_create_for_url(url=populated.url)
+    Upstream.objects.filter(pk=row.pk).update(rules={"latest": "many"})
+
+    code = manage("sync", populated.url, "--in-process")
+
+    assert code == 2
+    assert "bad rules: latest: must be a whole number" in capsys.readouterr().err
+    assert not Project.objects.exists()

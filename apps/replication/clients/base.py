@@ -78,6 +78,9 @@ NOT_MODIFIED = object()
 
 class UpstreamClient(Protocol):
     protocol: str
+    # Whether the upstream tells what changed since a serial (``changed_since``), so a plan
+    # need not read its whole listing.
+    offers_changelog: bool
 
     def list_projects(self, *, etag: str = "") -> ProjectListing | object:
         """The upstream's projects; ``NOT_MODIFIED`` when the listing is the one that had
@@ -89,6 +92,11 @@ class UpstreamClient(Protocol):
     ) -> RemoteProject | None:
         """The project's files; None when the upstream no longer has it; ``NOT_MODIFIED`` when a
         conditional request says nothing changed."""
+        ...
+
+    def changed_since(self, serial: int) -> tuple[dict[str, tuple[str, int]], int]:
+        """Only where ``offers_changelog``: the projects changed after ``serial`` (normalized
+        name → (name, newest serial)) and the upstream's newest serial."""
         ...
 
     def close(self) -> None: ...

@@ -50,6 +50,7 @@ def file_from_jsonapi(entry: dict, version: str, page_url: str) -> RemoteFile:
 
 class PyPIJSONClient:
     protocol = "pypi-json"
+    offers_changelog = False
 
     def __init__(self, *, base_url: str, http: httpx.Client) -> None:
         self.base_url = base_url.rstrip("/")

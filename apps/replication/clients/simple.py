@@ -48,6 +48,7 @@ def _file_from_691(entry: dict, page_url: str) -> RemoteFile:
 
 class SimpleClient:
     protocol = "simple"
+    offers_changelog = False
 
     def __init__(self, *, simple_url: str, http: httpx.Client) -> None:
         self.simple_url = simple_url.rstrip("/") + "/"

@@ -14,6 +14,7 @@ MAX_RESPONSE_SIZE = 256 * 1024 * 1024
 
 class XMLRPCClient(PyPIJSONClient):
     protocol = "xmlrpc"
+    offers_changelog = True
 
     def call(self, method: str, *params):
         url = f"{self.base_url}/pypi"

@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from apps.replication.clients import UpstreamUnusable
 from apps.replication.models import SyncRun, Upstream
+from apps.replication.rules import RulesError, project_allowed, rules_from_json
 from apps.replication.runner import dispatch, run_in_process, wait_for_run, workers_available
 from apps.replication.selectors import upstream_for_url
 from apps.replication.services import (
@@ -53,7 +54,9 @@ class Command(BaseCommand):
             action="append",
             default=[],
             metavar="NAME",
-            help="Sync only this project (repeatable), whatever its serial.",
+            help="Sync only this project (repeatable), whatever its serial. A new upstream is "
+            "created with an allow-list of exactly these projects; an existing one keeps its "
+            "rules, and a named project they exclude is not synced.",
         )
         parser.add_argument(
             "--in-process",
@@ -68,7 +71,11 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, upstream: str, project: list[str], **options) -> None:
-        target = self._upstream(upstream)
+        target = self._upstream(upstream, projects=project)
+        refused = self._refused(target, project)
+        project = [name for name in project if name not in refused]
+        if refused and not project:
+            raise CommandError("nothing to sync", returncode=1)
         try:
             run, names = sync_run_start(
                 upstream=target, trigger=SyncRun.Trigger.COMMAND, projects=project or None
@@ -108,6 +115,24 @@ class Command(BaseCommand):
                 worker.join()
             self.stderr.write("")
         self._summary(run)
+        if refused:
+            raise CommandError(
+                f"{len(refused)} project(s) not synced: the rules exclude them", returncode=1
+            )
+
+    def _refused(self, upstream: Upstream, projects: list[str]) -> list[str]:
+        """The named projects the upstream's rules exclude, each reported."""
+        try:
+            rules = rules_from_json(upstream.rules)
+        except RulesError as exc:
+            raise CommandError(f"{upstream.name}: bad rules: {exc}", returncode=2) from None
+        refused = [name for name in projects if not project_allowed(rules, name)]
+        for name in refused:
+            self.stderr.write(
+                f"{name}: excluded by the rules of {upstream.name}; not synced "
+                f"(see: manage.py upstream_rules {upstream.name} --show)"
+            )
+        return refused
 
     _last_tenth = -1
 
@@ -126,14 +151,16 @@ class Command(BaseCommand):
 
         return stop
 
-    def _upstream(self, value: str) -> Upstream:
+    def _upstream(self, value: str, *, projects: list[str]) -> Upstream:
         if "://" in value:
             try:
                 if (upstream := upstream_for_url(url=value)) is not None:
                     return upstream
                 if not django_apps.is_installed("django_celery_beat"):
                     self._run_again_with_every_app()
-                return upstream_get_or_create_for_url(url=value)
+                # A new upstream named with projects mirrors just those, now and periodically.
+                rules = rules_from_json({"allow": projects}) if projects else None
+                return upstream_get_or_create_for_url(url=value, rules=rules)
             except UpstreamUnusable as exc:
                 raise CommandError(str(exc), returncode=2) from None
         upstream = Upstream.objects.filter(name=value).first()
