@@ -1,19 +1,65 @@
+from django import forms
 from django.contrib import admin, messages
 from django.db import models, transaction
 from django.utils.html import format_html
 
+from .clients import UpstreamUnusable
 from .models import ProjectSyncState, SyncRun, Upstream
+from .redaction import redact_text, redact_url, url_secrets
 from .schedules import upstream_schedule_delete, upstream_schedule_ensure
+from .services import upstream_url_detect
+
+
+class MaskedURLInput(forms.URLInput):
+    """A URL input that never renders a secret, be it the stored URL or one just typed."""
+
+    def format_value(self, value):
+        value = super().format_value(value)
+        return redact_url(value) if value else value
+
+
+class UpstreamForm(forms.ModelForm):
+    """The URL is shown with its credentials masked; sent back unchanged, the stored URL (and
+    its secrets) is kept. A new URL is contacted before anything is saved: one that cannot be
+    used is a form error."""
+
+    class Meta:
+        model = Upstream
+        fields = ["name", "url", "enabled"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["url"].widget = MaskedURLInput()
+        self.detected_protocol: str | None = None
+
+    def clean_url(self) -> str:
+        url = self.cleaned_data["url"]
+        if self.instance.pk and url == redact_url(self.instance.url):
+            return self.instance.url
+        try:
+            self.detected_protocol = upstream_url_detect(url=url)
+        except UpstreamUnusable as exc:
+            raise forms.ValidationError(
+                "This URL cannot be used as an upstream: %(error)s",
+                code="unusable",
+                params={"error": redact_text(str(exc), url_secrets(url))},
+            ) from None
+        return url
 
 
 @admin.register(Upstream)
 class UpstreamAdmin(admin.ModelAdmin):
-    list_display = ("name", "url", "enabled", "protocol", "last_serial", "last_run")
+    form = UpstreamForm
+    list_display = ("name", "location", "enabled", "protocol", "last_serial", "last_run")
     list_filter = ("enabled", "protocol")
-    search_fields = ("name", "url")
+    search_fields = ("name",)  # not the URL: a search would tell its secrets a letter at a time
     readonly_fields = ("protocol", "last_serial", "created")
     actions = ["sync_now"]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+    @admin.display(description="URL", ordering="url")
+    def location(self, obj: Upstream) -> str:
+        return redact_url(obj.url)
 
     @admin.display(description="Last run")
     def last_run(self, obj: Upstream) -> str:
@@ -21,6 +67,8 @@ class UpstreamAdmin(admin.ModelAdmin):
         return f"#{run.pk} {run.get_state_display()}" if run else "never"
 
     def save_model(self, request, obj, form, change) -> None:
+        if form.detected_protocol is not None:  # a new URL: what its first contact found
+            obj.protocol = form.detected_protocol
         super().save_model(request, obj, form, change)
         upstream_schedule_ensure(upstream=obj)
 

@@ -19,6 +19,7 @@ from django.utils import timezone
 from .leases import leases_release
 from .models import ProjectSyncState, SyncRun
 from .progress import run_count_outcomes
+from .redaction import redact_text, url_secrets
 
 FLUSH_SECONDS = 1.0
 # What every state of a write gets alike; serial_reached, which differs, goes in one CASE.
@@ -46,6 +47,7 @@ class OutcomeRecorder:
 
     def __init__(self, *, run: SyncRun, owner: str) -> None:
         self.run, self.owner = run, owner
+        self._secrets = url_secrets(run.upstream.url)
         self._pending: list[_Recorded] = []
         self._written_at = time.monotonic()
 
@@ -63,7 +65,9 @@ class OutcomeRecorder:
         leased: bool = True,
     ) -> None:
         """Record a project's outcome. ``leased``: its lease is this batch's, to free, and its
-        state is saved; otherwise (another worker holds it) the outcome is only counted."""
+        state is saved; otherwise (another worker holds it) the outcome is only counted.
+        The error is stored and shown: no secret of the upstream's URL goes in it."""
+        error = redact_text(error, self._secrets)
         if leased:
             now = timezone.now()
             state.last_error = error
