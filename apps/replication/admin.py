@@ -30,6 +30,10 @@ class UpstreamForm(forms.ModelForm):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["url"].widget = MaskedURLInput()
+        self.fields["url"].help_text += (
+            " Credentials in it (https://USER:PASSWORD@host/..., ?token=...) are sent to that"
+            " host only and shown masked; leave *** as it is to keep them."
+        )
         self.detected_protocol: str | None = None
 
     def clean_url(self) -> str:

@@ -243,3 +243,34 @@ class TestAdmin:
         assert_no_secret(response.content, "the form's error page")
         assert not Upstream.objects.exists() and not PeriodicTask.objects.filter(task=TASK).exists()
         assert not Project.objects.exists()
+
+
+def test_the_client_sends_credentials_to_the_upstreams_origin_only(tmp_path):
+    """Pages and files (both paths: httpx and the direct file getter) on the upstream's host
+    get the credentials; another host gets none, and no response's URL shows them."""
+    from apps.replication.clients.http import fetch_document, file_stream, make_http_client
+    from apps.replication.redaction import credentials_from_url
+    from tests.support.upstream.render import file_url
+
+    with (
+        _serve(tmp_path / "private", basic_auth=("mirror", PASSWORD), token=("t", TOKEN)) as ours,
+        _serve(tmp_path / "elsewhere") as other,
+    ):
+        url = ours.url.replace("://", f"://mirror:{PASSWORD}@") + f"/simple/?t={TOKEN}"
+        files = [
+            file_url(server.url, server.upstream.project("alpha").files()[0][1])
+            for server in (ours, other)
+        ]
+        with make_http_client(credentials=credentials_from_url(url)) as http:
+            response, _body = fetch_document(http, ours.index_url)
+            assert response.status_code == 200
+            assert_no_secret(str(response.url), "the response's URL")
+            assert fetch_document(http, other.index_url)[0].status_code == 200
+            for getter in (http.files, None):
+                http.files = getter  # the direct path, then httpx's
+                for file_url in files:
+                    with file_stream(http, file_url, headers={}) as streamed:
+                        assert streamed.status_code == 200, file_url
+    assert ours.requests() and all(r.status == 200 for r in ours.requests())
+    for request in other.requests():
+        assert "Authorization" not in request.headers and TOKEN not in request.query
