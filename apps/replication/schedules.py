@@ -40,7 +40,7 @@ def upstream_schedule_ensure(*, upstream: Upstream) -> PeriodicTask:
         )
     changed = {
         "enabled": upstream.enabled,
-        "description": schedule_description(upstream),  # older ones named the URL whole
+        "description": schedule_description(upstream),  # the URL may have changed
     }
     changed = {k: v for k, v in changed.items() if getattr(task, k) != v}
     if changed:
