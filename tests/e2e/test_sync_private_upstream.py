@@ -200,6 +200,7 @@ def _change_pages(client: httpx.Client, changelist: str) -> list[str]:
 def test_the_secrets_are_shown_nowhere(node, worker, privates, synced):
     for output in synced.outputs:
         assert_no_secret(output, "the command's output")
+    assert "apps.replication.tasks.sync_projects" in worker.output()  # it did the work
     assert_no_secret(worker.output(), "the worker's log")
     assert_no_secret(node.error_log.read_text(errors="replace"), "gunicorn's log")
     assert_no_secret(node.access_log.read_text(errors="replace"), "the access log")
