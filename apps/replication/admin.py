@@ -29,12 +29,14 @@ class UpstreamForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        self.detected_protocol: str | None = None
+        if "url" not in self.fields:  # staff who may only view (UpstreamAdmin.get_fields)
+            return
         self.fields["url"].widget = MaskedURLInput()
         self.fields["url"].help_text += (
             " Credentials in it (https://USER:PASSWORD@host/..., ?token=...) are sent to that"
             " host only and shown masked; leave *** as it is to keep them."
         )
-        self.detected_protocol: str | None = None
 
     def clean_url(self) -> str:
         url = self.cleaned_data["url"]
@@ -64,6 +66,14 @@ class UpstreamAdmin(admin.ModelAdmin):
     @admin.display(description="URL", ordering="url")
     def location(self, obj: Upstream) -> str:
         return redact_url(obj.url)
+
+    def get_fields(self, request, obj=None) -> list[str]:
+        """Staff who may only view an upstream see its URL masked too (the form masks it for
+        those who may change it)."""
+        fields = super().get_fields(request, obj)
+        if obj is not None and not self.has_change_permission(request, obj):
+            return ["location" if field == "url" else field for field in fields]
+        return fields
 
     @admin.display(description="Last run")
     def last_run(self, obj: Upstream) -> str:

@@ -274,3 +274,22 @@ def test_the_client_sends_credentials_to_the_upstreams_origin_only(tmp_path):
     assert ours.requests() and all(r.status == 200 for r in ours.requests())
     for request in other.requests():
         assert "Authorization" not in request.headers and TOKEN not in request.query
+
+
+def test_staff_who_may_only_view_an_upstream_see_its_url_masked(private, client):
+    from django.contrib.auth.models import Permission, User
+
+    url = private.url
+    upstream = Upstream.objects.create(name="private", url=url)
+    viewer = User.objects.create_user("viewer", password="x", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_upstream"))
+    client.force_login(viewer)
+
+    page = client.get(reverse("admin:replication_upstream_change", args=[upstream.pk]))
+
+    assert page.status_code == 200
+    assert b"***" in page.content
+    assert_no_secret(page.content, "the view-only page")
+    assert_no_secret(
+        client.get(reverse("admin:replication_upstream_changelist")).content, "the changelist"
+    )
