@@ -8,9 +8,20 @@ from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from .clients import UpstreamUnusable
 from .models import ProjectSyncState, SyncRun, Upstream
+from .redaction import redact_text, redact_url, url_secrets
 from .rules import RulesError, rules_from_json
 from .schedules import upstream_schedule_delete, upstream_schedule_ensure
+from .services import upstream_url_detect
+
+
+class MaskedURLInput(forms.URLInput):
+    """A URL input that never renders a secret, be it the stored URL or one just typed."""
+
+    def format_value(self, value):
+        value = super().format_value(value)
+        return redact_url(value) if value else value
 
 
 def _formfield(field: models.Field, **kwargs) -> forms.Field:
@@ -20,10 +31,39 @@ def _formfield(field: models.Field, **kwargs) -> forms.Field:
 
 
 class UpstreamForm(forms.ModelForm):
+    """The URL is shown with its credentials masked; sent back unchanged, the stored URL (and
+    its secrets) is kept. A new URL is contacted before anything is saved: one that cannot be
+    used is a form error. Rules are checked (rules.py) and stored normalized."""
+
     class Meta:
         model = Upstream
         fields = ["name", "url", "enabled", "rules"]
         formfield_callback = _formfield
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.detected_protocol: str | None = None
+        if "url" not in self.fields:  # staff who may only view (UpstreamAdmin.get_fields)
+            return
+        self.fields["url"].widget = MaskedURLInput()
+        self.fields["url"].help_text += (
+            " Credentials in it (https://USER:PASSWORD@host/..., ?token=...) are sent to that"
+            " host only and shown masked; leave *** as it is to keep them."
+        )
+
+    def clean_url(self) -> str:
+        url = self.cleaned_data["url"]
+        if self.instance.pk and url == redact_url(self.instance.url):
+            return self.instance.url
+        try:
+            self.detected_protocol = upstream_url_detect(url=url)
+        except UpstreamUnusable as exc:
+            raise forms.ValidationError(
+                "This URL cannot be used as an upstream: %(error)s",
+                code="unusable",
+                params={"error": redact_text(str(exc), url_secrets(url))},
+            ) from None
+        return url
 
     def clean_rules(self) -> dict:
         """Rules as they are stored (normalized); bad ones are shown, and nothing is saved."""
@@ -36,12 +76,24 @@ class UpstreamForm(forms.ModelForm):
 @admin.register(Upstream)
 class UpstreamAdmin(admin.ModelAdmin):
     form = UpstreamForm
-    list_display = ("name", "url", "enabled", "protocol", "last_serial", "last_run")
+    list_display = ("name", "location", "enabled", "protocol", "last_serial", "last_run")
     list_filter = ("enabled", "protocol")
-    search_fields = ("name", "url")
+    search_fields = ("name",)  # not the URL: a search would tell its secrets a letter at a time
     readonly_fields = ("protocol", "last_serial", "created")
     actions = ["sync_now"]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+    @admin.display(description="URL", ordering="url")
+    def location(self, obj: Upstream) -> str:
+        return redact_url(obj.url)
+
+    def get_fields(self, request, obj=None) -> list[str]:
+        """Staff who may only view an upstream see its URL masked too (the form masks it for
+        those who may change it)."""
+        fields = super().get_fields(request, obj)
+        if obj is not None and not self.has_change_permission(request, obj):
+            return ["location" if field == "url" else field for field in fields]
+        return fields
 
     @admin.display(description="Last run")
     def last_run(self, obj: Upstream) -> str:
@@ -49,6 +101,8 @@ class UpstreamAdmin(admin.ModelAdmin):
         return f"#{run.pk} {run.get_state_display()}" if run else "never"
 
     def save_model(self, request, obj, form, change) -> None:
+        if form.detected_protocol is not None:  # a new URL: what its first contact found
+            obj.protocol = form.detected_protocol
         super().save_model(request, obj, form, change)
         upstream_schedule_ensure(upstream=obj)
 

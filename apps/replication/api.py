@@ -5,11 +5,12 @@ from rest_framework import serializers, viewsets
 from pypimirror.api import router
 
 from .models import SyncRun
+from .redaction import redact_url
 
 
 class SyncRunSerializer(serializers.ModelSerializer):
     upstream = serializers.CharField(source="upstream.name")
-    upstream_url = serializers.URLField(source="upstream.url")
+    upstream_url = serializers.SerializerMethodField()
 
     class Meta:
         model = SyncRun
@@ -34,6 +35,10 @@ class SyncRunSerializer(serializers.ModelSerializer):
             "errors",
             "shadowed",
         ]
+
+    def get_upstream_url(self, run: SyncRun) -> str:
+        """Credentials masked: ``http://***@host/?token=***``."""
+        return redact_url(run.upstream.url)
 
 
 class SyncRunViewSet(viewsets.ReadOnlyModelViewSet):

@@ -21,6 +21,7 @@ from apps.catalog.sources import source_label
 from .leases import leases_release
 from .models import ProjectSyncState, SyncRun
 from .progress import run_count_outcomes
+from .redaction import redact_text, url_secrets
 
 FLUSH_SECONDS = 1.0
 # What every state of a write gets alike; serial_reached, which differs, goes in one CASE.
@@ -50,6 +51,7 @@ class OutcomeRecorder:
 
     def __init__(self, *, run: SyncRun, owner: str) -> None:
         self.run, self.owner = run, owner
+        self._secrets = url_secrets(run.upstream.url)
         self._pending: list[_Recorded] = []
         self._written_at = time.monotonic()
 
@@ -68,7 +70,9 @@ class OutcomeRecorder:
         owner: str = "",
     ) -> None:
         """Record a project's outcome. ``leased``: its lease is this batch's, to free, and its
-        state is saved; otherwise (another worker holds it) the outcome is only counted."""
+        state is saved; otherwise (another worker holds it) the outcome is only counted.
+        The error is stored and shown: no secret of the upstream's URL goes in it."""
+        error = redact_text(error, self._secrets)
         if leased:
             now = timezone.now()
             state.last_error = error

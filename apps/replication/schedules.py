@@ -6,6 +6,7 @@ from django.conf import settings
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from .models import Upstream
+from .redaction import redact_url
 
 TASK = "apps.replication.tasks.sync_upstream"
 
@@ -14,8 +15,13 @@ def schedule_name(upstream: Upstream) -> str:
     return f"Sync upstream {upstream.name} (#{upstream.pk})"
 
 
+def schedule_description(upstream: Upstream) -> str:
+    return f"Replicates {redact_url(upstream.url)}."
+
+
 def upstream_schedule_ensure(*, upstream: Upstream) -> PeriodicTask:
-    """Create the upstream's periodic sync if missing; keep its enabled flag in step.
+    """Create the upstream's periodic sync if missing; keep its enabled flag and description
+    in step.
 
     An interval staff changed in the admin is left as they set it.
     """
@@ -30,11 +36,17 @@ def upstream_schedule_ensure(*, upstream: Upstream) -> PeriodicTask:
             interval=interval,
             args=json.dumps([upstream.pk]),
             enabled=upstream.enabled,
-            description=f"Replicates {upstream.url}.",
+            description=schedule_description(upstream),
         )
-    if task.enabled != upstream.enabled:
-        task.enabled = upstream.enabled
-        task.save(update_fields=["enabled"])
+    changed = {
+        "enabled": upstream.enabled,
+        "description": schedule_description(upstream),  # the URL may have changed
+    }
+    changed = {k: v for k, v in changed.items() if getattr(task, k) != v}
+    if changed:
+        for field, value in changed.items():
+            setattr(task, field, value)
+        task.save(update_fields=list(changed))
     return task
 
 

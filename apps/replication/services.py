@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from packaging.utils import canonicalize_name
 
@@ -14,12 +15,13 @@ from apps.catalog.selectors import projects_held_files, projects_sources
 
 from .clients import UpstreamClient, UpstreamError, UpstreamUnusable, client_for, detect_protocol
 from .clients.base import NOT_MODIFIED, CrossOriginRedirect, StaleUpstream
-from .clients.detect import split_upstream_url
+from .clients.detect import upstream_base_url
 from .clients.http import make_http_client
 from .leases import lease_holder_is_dead, leases_acquire, leases_renewer, new_owner
 from .models import ProjectSyncState, SyncRun, Upstream
 from .outcomes import Outcome, OutcomeRecorder
 from .planner import plan_sync
+from .redaction import credentials_from_url, redact_text, upstream_name_for_url, url_secrets
 from .rules import Rules, RulesError, project_allowed, remote_project_apply, rules_from_json
 from .selectors import upstream_for_url
 
@@ -47,35 +49,61 @@ _clients_lock = threading.Lock()
 
 def upstream_client(upstream: Upstream) -> UpstreamClient:
     """This process's client for an upstream (one connection pool, shared by threads)."""
-    key = (upstream.pk, upstream.protocol)
+    key = (upstream.pk, upstream.protocol, upstream.url)
     with _clients_lock:
         if key not in _clients:
-            http = make_http_client(max_connections=settings.PYPIMIRROR_SYNC_CONCURRENCY * 2)
+            http = make_http_client(
+                max_connections=settings.PYPIMIRROR_SYNC_CONCURRENCY * 2,
+                credentials=credentials_from_url(upstream.url),
+            )
             _clients[key] = client_for(url=upstream.url, protocol=upstream.protocol, http=http)
         return _clients[key]
 
 
-def upstream_get_or_create_for_url(*, url: str, rules: Rules | None = None) -> Upstream:
-    """The upstream at ``url``; a new one gets its periodic sync, which needs django-celery-beat
-    among the installed apps (not so where only the domain apps are: settings.DOMAIN_APPS),
-    and ``rules`` (rules.py), which an upstream found there keeps as they are."""
-    upstream = upstream_for_url(url=url)
-    if upstream is None:
-        from .schedules import upstream_schedule_ensure
+def upstream_url_detect(*, url: str) -> str:
+    """The protocol of the upstream at ``url`` (its credentials used): the first contact.
+    Raises UpstreamUnusable, with a message that shows no secret."""
+    with make_http_client(credentials=credentials_from_url(url)) as http:
+        return detect_protocol(url, http)
 
-        base, _simple = split_upstream_url(url)
-        slug = base.split("://", 1)[1].replace(":", "-").replace("/", "-").replace(".", "-")
-        upstream = Upstream.objects.create(
-            name=slug[:100], url=base, rules=rules.to_json() if rules else {}
-        )
-        upstream_schedule_ensure(upstream=upstream)
+
+def upstream_create(*, url: str, rules: Rules | None = None) -> Upstream:
+    """A new upstream at ``url`` (either URL form, credentials kept) and its periodic sync,
+    saved only once a first contact tells its protocol: a URL that cannot be used raises
+    UpstreamUnusable and leaves nothing behind. Its name comes from the URL's host, port and
+    path, never its credentials. ``rules``: its partial-mirror rules (rules.py), if any.
+    The periodic sync needs django-celery-beat among the installed
+    apps (not so where only the domain apps are: settings.DOMAIN_APPS)."""
+    from .schedules import upstream_schedule_ensure
+
+    base = upstream_base_url(url)
+    protocol = upstream_url_detect(url=base)
+    try:
+        with transaction.atomic():
+            upstream = Upstream.objects.create(
+                name=upstream_name_for_url(base),
+                url=base,
+                protocol=protocol,
+                rules=rules.to_json() if rules else {},
+            )
+            upstream_schedule_ensure(upstream=upstream)
+    except IntegrityError:  # made meanwhile by another process, or the name is taken
+        if (upstream := upstream_for_url(url=base)) is None:
+            raise UpstreamUnusable(
+                f"an upstream named {upstream_name_for_url(base)!r} exists at another URL"
+            ) from None
     return upstream
+
+
+def upstream_get_or_create_for_url(*, url: str, rules: Rules | None = None) -> Upstream:
+    """The upstream at ``url`` (its rules as they are), or a new one (``upstream_create``)."""
+    upstream = upstream_for_url(url=url)
+    return upstream if upstream is not None else upstream_create(url=url, rules=rules)
 
 
 def upstream_detect(*, upstream: Upstream) -> str:
     """Detect and save the upstream's protocol; raises UpstreamUnusable."""
-    with make_http_client() as http:
-        protocol = detect_protocol(upstream.url, http)
+    protocol = upstream_url_detect(url=upstream.url)
     if protocol != upstream.protocol:
         upstream.protocol = protocol
         upstream.save(update_fields=["protocol"])
@@ -120,7 +148,10 @@ def sync_run_start(
             upstream_detect(upstream=upstream)
         plan = plan_sync(upstream=upstream, client=upstream_client(upstream), only=projects)
     except (UpstreamError, RulesError) as exc:  # RulesError: rules stored without checks
-        error = f"bad rules: {exc}" if isinstance(exc, RulesError) else str(exc)
+        if isinstance(exc, RulesError):
+            error = f"bad rules: {exc}"
+        else:
+            error = redact_text(str(exc), url_secrets(upstream.url))
         run.state, run.finished, run.error = SyncRun.State.FAILED, timezone.now(), error
         run.save(update_fields=["state", "finished", "error"])
         raise UpstreamUnusable(error) from None

@@ -176,7 +176,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # Every URL logged has its credentials masked (apps/replication/redaction.py).
+    "filters": {"redact_urls": {"()": "apps.replication.redaction.RedactingFilter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact_urls"]}},
     "root": {
         "handlers": ["console"],
         "level": env.str("PYPIMIRROR_LOG_LEVEL", default="INFO"),

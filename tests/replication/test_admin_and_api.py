@@ -13,23 +13,24 @@ from apps.replication.schedules import TASK
 pytestmark = pytest.mark.django_db
 
 
-def test_adding_an_upstream_in_the_admin_schedules_its_sync(admin_client):
+def test_adding_an_upstream_in_the_admin_schedules_its_sync(admin_client, server):
     response = admin_client.post(
         reverse("admin:replication_upstream_add"),
-        {"name": "pypi", "url": "https://pypi.org", "enabled": "on"},
+        {"name": "pypi", "url": server.url, "enabled": "on"},
     )
     assert response.status_code == 302
     upstream = Upstream.objects.get(name="pypi")
+    assert upstream.protocol == Upstream.Protocol.PYPI_JSON  # its first contact, before saving
     task = PeriodicTask.objects.get(task=TASK)
     assert json.loads(task.args) == [upstream.pk]
     assert (task.interval.every, task.interval.period) == (10, "minutes")
     assert task.enabled
 
 
-def test_disabling_an_upstream_disables_its_schedule_but_keeps_the_interval(admin_client):
+def test_disabling_an_upstream_disables_its_schedule_but_keeps_the_interval(admin_client, server):
     admin_client.post(
         reverse("admin:replication_upstream_add"),
-        {"name": "pypi", "url": "https://pypi.org", "enabled": "on"},
+        {"name": "pypi", "url": server.url, "enabled": "on"},
     )
     upstream = Upstream.objects.get()
     task = PeriodicTask.objects.get(task=TASK)
@@ -37,17 +38,17 @@ def test_disabling_an_upstream_disables_its_schedule_but_keeps_the_interval(admi
     task.interval.save()
     admin_client.post(
         reverse("admin:replication_upstream_change", args=[upstream.pk]),
-        {"name": "pypi", "url": "https://pypi.org"},
+        {"name": "pypi", "url": server.url},
     )
     task.refresh_from_db()
     assert not task.enabled
     assert task.interval.every == 30
 
 
-def test_deleting_an_upstream_deletes_its_schedule(admin_client):
+def test_deleting_an_upstream_deletes_its_schedule(admin_client, server):
     admin_client.post(
         reverse("admin:replication_upstream_add"),
-        {"name": "pypi", "url": "https://pypi.org", "enabled": "on"},
+        {"name": "pypi", "url": server.url, "enabled": "on"},
     )
     upstream = Upstream.objects.get()
     admin_client.post(

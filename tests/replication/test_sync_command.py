@@ -12,9 +12,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from django.core.management import execute_from_command_line
 from django.core.management.color import color_style
+from django_celery_beat.models import PeriodicTask
 
 from apps.catalog.models import Distribution, Project
 from apps.replication.models import SyncRun, Upstream
+from apps.replication.schedules import TASK
 from apps.replication.services import upstream_get_or_create_for_url
 from apps.replication.tasks import sync_upstream
 from pypimirror.celery import app as celery_app
@@ -130,12 +132,27 @@ def test_some_projects_failing_exits_1_and_names_them(populated, capsys):
     assert "2 project(s) failed" in captured.err
 
 
-def test_unreachable_upstream_exits_2(capsys):
-    code = manage("sync", f"http://127.0.0.1:{closed_port()}/simple/", "--in-process")
+@pytest.mark.parametrize("form", ["/", "/simple/"])
+def test_unreachable_upstream_exits_2_and_leaves_nothing_behind(capsys, form):
+    code = manage("sync", f"http://127.0.0.1:{closed_port()}{form}", "--in-process")
 
     assert code == 2
     assert "cannot reach" in capsys.readouterr().err
-    assert SyncRun.objects.get().state == SyncRun.State.FAILED
+    assert not Upstream.objects.exists()
+    assert not PeriodicTask.objects.filter(task=TASK).exists()
+    assert not SyncRun.objects.exists()
+
+
+def test_known_upstream_that_became_unreachable_fails_its_run(populated, capsys):
+    assert manage("sync", populated.url, "--in-process") == 0
+    populated.stop()
+
+    code = manage("sync", populated.url, "--in-process")
+
+    assert code == 2
+    assert "ConnectError" in capsys.readouterr().err
+    assert SyncRun.objects.order_by("started").last().state == SyncRun.State.FAILED
+    assert Upstream.objects.count() == PeriodicTask.objects.filter(task=TASK).count() == 1
 
 
 def test_url_with_no_index_behind_it_exits_2(populated, capsys):
@@ -143,6 +160,8 @@ def test_url_with_no_index_behind_it_exits_2(populated, capsys):
 
     assert code == 2
     assert "404" in capsys.readouterr().err
+    assert not Upstream.objects.exists()
+    assert not PeriodicTask.objects.filter(task=TASK).exists()
 
 
 def test_web_site_that_is_no_index_exits_2(not_an_index, capsys):

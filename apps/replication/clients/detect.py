@@ -4,6 +4,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from ..redaction import redact_url, strip_credentials
 from .base import UpstreamClient, UpstreamError, UpstreamUnusable
 from .http import fetch_document
 from .pypi_json import JSON_ACCEPT, PyPIJSONClient, parse_json_root
@@ -13,14 +14,27 @@ from .xmlrpc import XMLRPCClient
 HTML_TYPES = ("text/html", "application/vnd.pypi.simple.v1+html")
 
 
-def split_upstream_url(url: str) -> tuple[str, str]:
-    """(base URL, simple index URL) from either form: ``https://pypi.org`` or ``.../simple/``."""
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise UpstreamUnusable(f"{url!r} is not an http(s) URL")
+def upstream_base_url(url: str) -> str:
+    """The base URL of an upstream given by either form (``https://pypi.org`` or
+    ``.../simple/``), its credentials kept: userinfo and query (see ``redaction``)."""
+    try:
+        parts = urlsplit(url.strip())
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname)
+        parts.port  # noqa: B018 (a port out of range raises ValueError)
+    except ValueError:
+        valid = False
+    if not valid:
+        raise UpstreamUnusable(f"{redact_url(url.strip())!r} is not an http(s) URL")
     path = parts.path.rstrip("/")
     base_path = path.removesuffix("/simple") if path.endswith("/simple") else path
-    base = f"{parts.scheme}://{parts.netloc}{base_path}"
+    query = f"?{parts.query}" if parts.query else ""
+    return f"{parts.scheme}://{parts.netloc}{base_path}{query}"
+
+
+def split_upstream_url(url: str) -> tuple[str, str]:
+    """(base URL, simple index URL) from either form, without credentials: the URLs requests
+    are made to (the client's ``UpstreamAuth`` adds the credentials) and messages name."""
+    base = strip_credentials(upstream_base_url(url))
     return base, f"{base}/simple/"
 
 

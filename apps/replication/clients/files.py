@@ -17,6 +17,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from ..redaction import Credentials, redact_url
+
 Origin = tuple[str, str, int]
 
 
@@ -54,8 +56,16 @@ class FileGetter:
     """Kept-alive connections to the upstreams' file hosts, one per origin and thread (so
     there are never more than the process has threads)."""
 
-    def __init__(self, *, headers: dict[str, str], timeout: float, context: ssl.SSLContext):
+    def __init__(
+        self,
+        *,
+        headers: dict[str, str],
+        timeout: float,
+        context: ssl.SSLContext,
+        credentials: Credentials | None = None,
+    ):
         self.headers, self.timeout, self.context = headers, timeout, context
+        self.credentials = credentials
         self._local = threading.local()
         self._all: list[http.client.HTTPConnection] = []
         self._lock = threading.Lock()
@@ -68,8 +78,13 @@ class FileGetter:
             return None  # credentials in the URL: the client sends them (basic auth)
         port = parts.port or (443 if parts.scheme == "https" else 80)
         origin = (parts.scheme, parts.hostname, port)
-        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        sent = {**self.headers, **headers}
+        query, sent = parts.query, {**self.headers, **headers}
+        # The upstream's credentials go to its own origin, as UpstreamAuth sends them.
+        if self.credentials is not None and self.credentials.applies_to(*origin):
+            query = self.credentials.with_query(query)
+            if self.credentials.authorization:
+                sent["Authorization"] = self.credentials.authorization
+        target = (parts.path or "/") + (f"?{query}" if query else "")
         for attempt in (0, 1):
             connection, reused = self._connection(origin)
             try:
@@ -78,7 +93,7 @@ class FileGetter:
                 break
             except TimeoutError:
                 self.drop(origin)
-                raise httpx.TimeoutException(f"timed out asking {url}") from None
+                raise httpx.TimeoutException(f"timed out asking {redact_url(url)}") from None
             except (OSError, http.client.HTTPException) as exc:
                 self.drop(origin)
                 # A kept-alive connection the server closed meanwhile: once more on a new one.

@@ -12,6 +12,7 @@ from functools import cache
 import httpx
 from django.conf import settings
 
+from ..redaction import Credentials, basic_authorization, redact_url
 from .base import CrossOriginRedirect, UpstreamError
 from .files import FileGetter, FileResponse
 
@@ -70,11 +71,14 @@ class UpstreamHTTPClient(httpx.Client):
     configured in the environment, files take the client's path like everything else.
     """
 
-    def __init__(self, *, max_connections: int = 10) -> None:
+    def __init__(
+        self, *, max_connections: int = 10, credentials: Credentials | None = None
+    ) -> None:
         limits = httpx.Limits(
             max_connections=max_connections, max_keepalive_connections=max_connections
         )
         super().__init__(
+            auth=UpstreamAuth(credentials) if credentials is not None else None,
             verify=_ssl_context(),
             headers={"User-Agent": settings.PYPIMIRROR_USER_AGENT},
             timeout=httpx.Timeout(settings.PYPIMIRROR_HTTP_TIMEOUT, connect=10.0),
@@ -87,6 +91,7 @@ class UpstreamHTTPClient(httpx.Client):
                 headers={"User-Agent": settings.PYPIMIRROR_USER_AGENT},
                 timeout=settings.PYPIMIRROR_HTTP_TIMEOUT,
                 context=_ssl_context(),
+                credentials=credentials,
             )
 
     def close(self) -> None:
@@ -95,9 +100,38 @@ class UpstreamHTTPClient(httpx.Client):
             self.files.close()
 
 
-def make_http_client(*, max_connections: int = 10) -> UpstreamHTTPClient:
-    """A client with our User-Agent (PEP 381), timeouts, and bounded connections per upstream."""
-    return UpstreamHTTPClient(max_connections=max_connections)
+class UpstreamAuth(httpx.Auth):
+    """The upstream URL's credentials on each request to its origin (never to another host).
+
+    The request's URL gets the query token only while it is sent: the response's ``url`` (page
+    URLs, files resolved against them, messages) is the URL without it.
+    """
+
+    def __init__(self, credentials: Credentials) -> None:
+        self.credentials = credentials
+
+    def auth_flow(self, request: httpx.Request):
+        url = request.url
+        if not self.credentials.applies_to(url.scheme, url.host, url.port):
+            if url.username and "Authorization" not in request.headers:  # a file URL's own
+                request.headers["Authorization"] = basic_authorization(url.username, url.password)
+            yield request
+            return
+        if self.credentials.authorization and "Authorization" not in request.headers:
+            request.headers["Authorization"] = self.credentials.authorization
+        query = url.query.decode("ascii")
+        if (with_token := self.credentials.with_query(query)) != query:
+            request.url = url.copy_with(query=with_token.encode("ascii"))
+        yield request
+        request.url = url
+
+
+def make_http_client(
+    *, max_connections: int = 10, credentials: Credentials | None = None
+) -> UpstreamHTTPClient:
+    """A client with our User-Agent (PEP 381), timeouts, and bounded connections per upstream;
+    with ``credentials``, it sends them to the upstream's origin (``UpstreamAuth``)."""
+    return UpstreamHTTPClient(max_connections=max_connections, credentials=credentials)
 
 
 @contextmanager
@@ -120,13 +154,13 @@ def file_stream(
 
 @contextmanager
 def http_errors(url: str) -> Iterator[None]:
-    """Turn transport failures into UpstreamError naming the URL."""
+    """Turn transport failures into UpstreamError naming the URL (redacted)."""
     try:
         yield
     except httpx.TimeoutException:
-        raise UpstreamError(f"{url}: timed out") from None
+        raise UpstreamError(f"{redact_url(url)}: timed out") from None
     except httpx.HTTPError as exc:
-        raise UpstreamError(f"{url}: {exc.__class__.__name__}: {exc}") from None
+        raise UpstreamError(f"{redact_url(url)}: {exc.__class__.__name__}: {exc}") from None
 
 
 def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
@@ -152,31 +186,35 @@ def fetch_document(
             if response.has_redirect_location:
                 target = current.join(response.headers["Location"])
                 if _origin(target) != _origin(current):
-                    raise CrossOriginRedirect(f"{current} redirects to another host: {target}")
+                    raise CrossOriginRedirect(
+                        f"{redact_url(str(current))} redirects to another host: "
+                        f"{redact_url(str(target))}"
+                    )
                 current = target
                 continue
             if response.status_code in (304, 404):
                 return response, b""
             if response.status_code >= 400:
-                raise UpstreamError(f"{current}: HTTP {response.status_code}")
+                raise UpstreamError(f"{redact_url(str(current))}: HTTP {response.status_code}")
             body = bytearray()
             for chunk in response.iter_bytes():
                 body += chunk
                 if len(body) > MAX_DOCUMENT_SIZE:
                     raise UpstreamError(
-                        f"{current}: document larger than {MAX_DOCUMENT_SIZE} bytes"
+                        f"{redact_url(str(current))}: document larger than "
+                        f"{MAX_DOCUMENT_SIZE} bytes"
                     )
         return response, bytes(body)
-    raise UpstreamError(f"{url}: more than {MAX_REDIRECTS} redirects")
+    raise UpstreamError(f"{redact_url(url)}: more than {MAX_REDIRECTS} redirects")
 
 
 def parse_json(url: str, body: bytes) -> dict:
     try:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise UpstreamError(f"{url}: malformed JSON: {exc}") from None
+        raise UpstreamError(f"{redact_url(url)}: malformed JSON: {exc}") from None
     if not isinstance(data, dict):
-        raise UpstreamError(f"{url}: expected a JSON object")
+        raise UpstreamError(f"{redact_url(url)}: expected a JSON object")
     return data
 
 

@@ -13,6 +13,7 @@ from packaging.utils import (
     parse_wheel_filename,
 )
 
+from ..redaction import redact_url
 from .base import RemoteFile, UpstreamError
 
 _SHA256_RE = re.compile(r"^[0-9a-fA-F]{64}$")
@@ -97,7 +98,7 @@ def json_file_fields(entry: dict, *, hashes_key: str, page_url: str) -> dict:
     """The fields every JSON file entry has (JSON API and PEP 691 alike), checked."""
     filename, url = entry.get("filename"), entry.get("url")
     if not isinstance(filename, str) or not isinstance(url, str):
-        raise UpstreamError(f"{page_url}: a file without filename or url")
+        raise UpstreamError(f"{redact_url(page_url)}: a file without filename or url")
     size = entry.get("size")
     return {
         "filename": filename,

@@ -5,6 +5,7 @@ server cannot: Warehouse's content negotiation, 301s to normalized names, XML-RP
 log and fault injection.
 """
 
+import base64
 import contextlib
 import os
 import socket
@@ -12,7 +13,7 @@ import struct
 import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from packaging.utils import canonicalize_name
 
@@ -71,6 +72,17 @@ class _Handler(BaseHTTPRequestHandler):
     def _respond(self, answer: Answer, head: bool) -> None:
         owner = self.server.owner
         url = urlsplit(self.path)
+        if not owner.authorized(self.headers.get("Authorization"), url.query):
+            answer = Answer(
+                401,
+                b"401 Unauthorized\n",
+                headers={"WWW-Authenticate": 'Basic realm="upstream"'},
+                kind=answer.kind,
+                project=answer.project,
+            )
+            self._log(url, answer, 401)
+            self._send(answer, head, None)
+            return
         fault = owner.faults.take(url.path, answer.kind, answer.project)
         logged = False
         try:
@@ -145,8 +157,19 @@ class UpstreamServer:
     After changing the upstream, call ``upstream.write()``: requests see the new state then.
     """
 
-    def __init__(self, upstream: WarehouseUpstream, *, host: str = "127.0.0.1", port: int = 0):
+    def __init__(
+        self,
+        upstream: WarehouseUpstream,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        basic_auth: tuple[str, str] | None = None,
+        token: tuple[str, str] | None = None,
+    ):
         self.upstream = upstream
+        # Credentials every request must carry, as private indexes ask: HTTP basic auth, and/or
+        # a query parameter (name, value); 401 without them.
+        self.basic_auth, self.token = basic_auth, token
         self.faults = FaultTable()
         self._log: list[LoggedRequest] = []
         self._log_lock = threading.Lock()
@@ -186,6 +209,17 @@ class UpstreamServer:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+    def authorized(self, authorization: str | None, query: str) -> bool:
+        if self.basic_auth is not None:
+            expected = base64.b64encode(":".join(self.basic_auth).encode()).decode()
+            if authorization != f"Basic {expected}":
+                return False
+        if self.token is not None:
+            name, value = self.token
+            if value not in parse_qs(query).get(name, []):
+                return False
+        return True
 
     # Faults
     def add_fault(

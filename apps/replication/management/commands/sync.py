@@ -10,13 +10,14 @@ from django.core.management.base import BaseCommand, CommandError
 
 from apps.replication.clients import UpstreamUnusable
 from apps.replication.models import SyncRun, Upstream
+from apps.replication.redaction import redact_text, redact_url, url_secrets
 from apps.replication.rules import RulesError, project_allowed, rules_from_json
 from apps.replication.runner import dispatch, run_in_process, wait_for_run, workers_available
 from apps.replication.selectors import upstream_for_url
 from apps.replication.services import (
     SyncInProgress,
     sync_run_start,
-    upstream_get_or_create_for_url,
+    upstream_create,
     upstream_is_busy,
 )
 
@@ -81,7 +82,7 @@ class Command(BaseCommand):
                 upstream=target, trigger=SyncRun.Trigger.COMMAND, projects=project or None
             )
         except UpstreamUnusable as exc:
-            raise CommandError(f"{target.url}: {exc}", returncode=2) from None
+            raise CommandError(f"{redact_url(target.url)}: {exc}", returncode=2) from None
         except SyncInProgress as exc:
             self.stdout.write(
                 f"A sync of {target.name} is already running (run #{exc.run.pk}); following it."
@@ -95,7 +96,7 @@ class Command(BaseCommand):
                 ) from None
             return
         self.stdout.write(
-            f"Syncing {target.name} ({target.url}, {target.protocol}): "
+            f"Syncing {target.name} ({redact_url(target.url)}, {target.protocol}): "
             f"{len(names)} project(s) to visit, run #{run.pk}."
         )
         if names:
@@ -158,11 +159,15 @@ class Command(BaseCommand):
                     return upstream
                 if not django_apps.is_installed("django_celery_beat"):
                     self._run_again_with_every_app()
-                # A new upstream named with projects mirrors just those, now and periodically.
+                # Saved only once a first contact succeeds: a URL that cannot be used exits 2
+                # and leaves no upstream (nor periodic sync) behind. Named with projects, it
+                # mirrors just those, now and periodically.
                 rules = rules_from_json({"allow": projects}) if projects else None
-                return upstream_get_or_create_for_url(url=value, rules=rules)
+                return upstream_create(url=value, rules=rules)
             except UpstreamUnusable as exc:
-                raise CommandError(str(exc), returncode=2) from None
+                raise CommandError(
+                    redact_text(f"{redact_url(value)}: {exc}", url_secrets(value)), returncode=2
+                ) from None
         upstream = Upstream.objects.filter(name=value).first()
         if upstream is None:
             names = ", ".join(Upstream.objects.values_list("name", flat=True)) or "none"
