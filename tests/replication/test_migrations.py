@@ -8,8 +8,8 @@ from django.db.migrations.executor import MigrationExecutor
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-BEFORE = [("replication", "0003_upstream_listing_etag")]
-AFTER = [("replication", "0004_upstream_secrets_masked")]
+BEFORE = [("replication", "0006_upstream_rules")]
+AFTER = [("replication", "0007_upstream_secrets_masked")]
 
 
 def migrate(targets):
