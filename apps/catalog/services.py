@@ -33,6 +33,8 @@ class NewDistribution:
     core_metadata_sha256: str | None = None
     yanked_reason: str | None = None  # None: not yanked; "" yanked without a reason
     release_metadata: dict = field(default_factory=dict)
+    # PEP 740: the sha256 of its provenance document, already in the store (provenance_put).
+    provenance_sha256: str | None = None
 
 
 _batches: ContextVar[dict[str, list[JournalEntry]] | None] = ContextVar(
@@ -259,6 +261,7 @@ def distribution_row(
         yanked=new.yanked_reason is not None,
         yanked_reason=new.yanked_reason or "",
         core_metadata_sha256=new.core_metadata_sha256,
+        provenance_sha256=new.provenance_sha256,
         blob_path=new.file.blob_path,
     )
 
@@ -355,3 +358,22 @@ def project_set_blocked(*, project: Project, blocked: bool) -> None:
     project.status = status
     project.save(update_fields=["status", "updated"])
     journal_write(project=project, action="block project" if blocked else "unblock project")
+
+
+def index_status_action(status: str) -> str:
+    """The journal's action for a PEP 792 status change."""
+    return f"project status {status}"
+
+
+def project_set_index_status(*, project: Project, status: str, reason: str = "") -> bool:
+    """Set the project's PEP 792 status (and its reason), journaled so that nodes below see it
+    by its serial; True when it changed. Inside the project's lock. CatalogError for a status
+    PEP 792 does not define."""
+    if status not in Project.IndexStatus.values:
+        raise CatalogError(f"{status!r} is not a project status (PEP 792)")
+    if project.index_status == status and project.index_status_reason == reason:
+        return False
+    project.index_status, project.index_status_reason = status, reason
+    project.save(update_fields=["index_status", "index_status_reason", "updated"])
+    journal_write(project=project, action=index_status_action(status))
+    return True
