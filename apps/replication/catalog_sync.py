@@ -73,7 +73,12 @@ class PreparedProject:
     @property
     def is_new(self) -> bool:
         """New to this node as far as its files tell: the whole first sync of it."""
-        return self.remote is not None and not self.held and bool(self.fetched)
+        return (
+            self.remote is not None
+            and not self.held
+            and bool(self.fetched)
+            and self.remote.status == "active"  # a PEP 792 status goes the one-by-one way
+        )
 
 
 def prepare_remote_project(
@@ -92,8 +97,8 @@ def prepare_remote_project(
     if held is None:
         held = held_files([canonicalize_name(name)]).get(canonicalize_name(name), {})
     prepared = PreparedProject(name=name, remote=remote, held=held)
-    if remote is None:
-        return prepared
+    if remote is None or remote.status == "quarantined":
+        return prepared  # PEP 792: a quarantined project's files are neither offered nor fetched
     for remote_file in remote.files:
         if remote_file.filename in prepared.wanted:
             prepared.errors.append(f"{remote_file.filename}: listed twice by the upstream")
@@ -109,6 +114,7 @@ def prepare_remote_project(
                     remote_file,
                     heartbeat=heartbeat,
                     inspect=_needs_reading(remote_file, with_wheel),
+                    page_url=remote.page_url,
                 )
             )
         except UpstreamError as exc:
@@ -143,6 +149,11 @@ def publish_prepared(prepared: PreparedProject) -> ApplyResult:
             return result
         if project.status == Project.Status.BLOCKED:
             return result  # taken down here: nothing of it is accepted
+        catalog.project_set_index_status(
+            project=project, status=remote.status, reason=remote.status_reason
+        )
+        if remote.status == "quarantined":
+            return result  # its files are kept, unserved: the upstream lists none meanwhile
         # Read again under the lock: what another writer did meanwhile counts. A project
         # this transaction created (its first serial still queued: 0) holds nothing.
         local = _local_files(normalized) if held or project.last_serial else {}
@@ -205,6 +216,7 @@ def _new_distribution(item: FetchedFile) -> catalog.NewDistribution:
         core_metadata_sha256=item.core_metadata_sha256,
         yanked_reason=item.remote.yanked,
         release_metadata=item.release_metadata,
+        provenance_sha256=item.provenance_sha256,
     )
 
 

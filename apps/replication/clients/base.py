@@ -38,6 +38,8 @@ class RemoteFile:
     yanked: str | None = None  # None: not yanked; a string: the reason ("" for none)
     # The PEP 658 metadata's sha256; "" when advertised without a hash; None when not served.
     core_metadata_sha256: str | None = None
+    # PEP 740: the absolute URL of the file's provenance document; None when there is none.
+    provenance_url: str | None = None
 
 
 @dataclass
@@ -49,6 +51,11 @@ class RemoteProject:
     # Conditional-request validators, for simple-only upstreams.
     etag: str = ""
     last_modified: str = ""
+    # PEP 792: the project's status and its reason ("" for none).
+    status: str = "active"
+    status_reason: str = ""
+    # The index page the files' provenance URLs came from: they must be on its host.
+    page_url: str = ""
 
 
 @dataclass(frozen=True)

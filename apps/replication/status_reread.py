@@ -1,0 +1,101 @@
+"""Re-reading the PEP 792 status of mirrored projects: PyPI archives a project without a
+journal entry, so a node that only follows serials would never learn it.
+
+The projects synced from an upstream are cut into ``PARTS`` parts (by their sync state's id);
+the periodic task reads one part an hour, so each project's page is read again within a day,
+at most ``PYPIMIRROR_STATUS_REREAD_RATE`` pages a second. A status that changed is written by
+the catalog's service, journaled, so nodes below see it by its serial.
+"""
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+
+from apps.catalog import services as catalog
+from apps.catalog.models import Project
+
+from .clients import UpstreamError
+from .models import ProjectSyncState, Upstream
+
+logger = logging.getLogger(__name__)
+
+PARTS = 24  # one an hour: every project within a day
+
+
+@dataclass
+class RereadResult:
+    read: int = 0
+    changed: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def reread_part_now() -> int:
+    """The part due this hour (UTC)."""
+    return time.gmtime().tm_hour % PARTS
+
+
+def upstream_statuses_reread(
+    *,
+    upstream: Upstream,
+    part: int,
+    parts: int = PARTS,
+    rate: float | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> RereadResult:
+    """Read again the status of the upstream's projects in ``part`` of ``parts`` that this
+    node serves, at most ``rate`` pages a second; write each status that changed."""
+    from .services import upstream_client  # the sync's client (and connection pool)
+
+    rate = settings.PYPIMIRROR_STATUS_REREAD_RATE if rate is None else rate
+    names = dict(
+        ProjectSyncState.objects.filter(upstream=upstream)
+        .alias(part=F("id") % parts)
+        .filter(part=part)
+        .values_list("normalized_name", "name")
+    )
+    held = {
+        normalized: (status, reason)
+        for normalized, status, reason in Project.objects.filter(
+            normalized_name__in=list(names), status=Project.Status.ACTIVE
+        ).values_list("normalized_name", "index_status", "index_status_reason")
+    }
+    client = upstream_client(upstream)
+    result = RereadResult()
+    interval = 1.0 / rate if rate > 0 else 0.0
+    due = clock()
+    for normalized in sorted(held):
+        if (wait := due - clock()) > 0:
+            sleep(wait)
+        due = max(due, clock()) + interval
+        try:
+            page = client.simple_page(names[normalized])
+        except UpstreamError as exc:
+            result.errors.append(f"{normalized}: {exc}")
+            continue
+        result.read += 1
+        if page is None or (page.status, page.reason) == held[normalized]:
+            continue  # gone upstream: the next sync carries that over
+        with transaction.atomic():
+            project = catalog.project_lock(name=normalized)
+            served = project is not None and project.status == Project.Status.ACTIVE
+            if served and catalog.project_set_index_status(
+                project=project, status=page.status, reason=page.reason
+            ):
+                result.changed.append(normalized)
+    if result.changed or result.errors:
+        logger.info(
+            "status re-read of %s (part %d/%d): %d read, changed: %s, %d errors",
+            upstream,
+            part,
+            parts,
+            result.read,
+            ", ".join(result.changed) or "none",
+            len(result.errors),
+        )
+    return result
