@@ -16,14 +16,16 @@ class ReleaseInline(admin.TabularInline):
 
 @admin.register(Project)
 class ProjectAdmin(admin.ModelAdmin):
-    list_display = ("name", "normalized_name", "status", "last_serial", "updated")
-    list_filter = ("status",)
+    list_display = ("name", "normalized_name", "status", "index_status", "last_serial", "updated")
+    list_filter = ("status", "index_status")
     search_fields = ("name", "normalized_name")
     readonly_fields = (
         "name",
         "normalized_name",
         "last_serial",
         "status",
+        "index_status",  # PEP 792, the upstream's (replication sets it, journaled)
+        "index_status_reason",
         "created",
         "updated",
     )

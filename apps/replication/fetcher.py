@@ -176,10 +176,10 @@ def fetch_file(
     if core_metadata is not None:
         metadata_sha256 = metadata_put(blob_path=verified.blob_path, data=core_metadata)
     return FetchedFile(
-        provenance_sha256=provenance_put(provenance) if provenance is not None else None,
         remote=remote,
         file=verified,
         version=version,
         core_metadata_sha256=metadata_sha256,
         release_metadata=info.metadata if info else {},
+        provenance_sha256=provenance_put(provenance) if provenance is not None else None,
     )

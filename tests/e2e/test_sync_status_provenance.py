@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from tests.support import clients
+from tests.support.html_proxy import html_only_proxy
 from tests.support.servers import LiveServer, live_server
 from tests.support.upstream import UpstreamServer, WarehouseUpstream
 
@@ -188,6 +189,31 @@ def test_uv_installs_from_the_second_node(changed, tmp_path):
         cache_dir=tmp_path / "cache",
     )
     assert installed(python, "archived_one", "signed") == {"archived_one": "1.0", "signed": "1.0"}
+
+
+def test_pip_and_uv_install_from_the_second_nodes_html_pages(changed, tmp_path):
+    with html_only_proxy(changed.node_b.url) as proxy:
+        index_url = f"{proxy.url}/simple/"
+        python = clients.new_target_venv(tmp_path / "pip")
+        clients.pip_install(python, "deprecated-one", index_url=index_url)
+        assert installed(python, "deprecated_one", "signed") == {
+            "deprecated_one": "1.0",
+            "signed": "2.0",
+        }
+        python = clients.new_target_venv(tmp_path / "uv")
+        clients.uv_pip_install(
+            python, "archived-one", index_url=index_url, cache_dir=tmp_path / "cache"
+        )
+        assert installed(python, "archived_one") == {"archived_one": "1.0"}
+        with pytest.raises(clients.ClientError):
+            clients.pip_install(python, "quarantined-one", index_url=index_url)
+    assert {path for path, _type in proxy.pages} >= {
+        "/simple/deprecated-one/",
+        "/simple/signed/",
+        "/simple/archived-one/",
+        "/simple/quarantined-one/",
+    }
+    assert {content_type.split(";")[0] for _path, content_type in proxy.pages} == {"text/html"}
 
 
 def test_pip_finds_nothing_to_install_of_a_quarantined_project(changed, tmp_path):

@@ -80,6 +80,16 @@ class ProjectListing:
         return all(serial is not None for _name, serial in self.listed)
 
 
+@dataclass(frozen=True)
+class SimplePage:
+    """What a project's PEP 691 page adds to the JSON API: PEP 792 status, PEP 740 provenance."""
+
+    url: str
+    status: str
+    reason: str
+    provenance: dict[str, str]  # filename → provenance URL
+
+
 NOT_MODIFIED = object()
 
 
@@ -96,6 +106,11 @@ class UpstreamClient(Protocol):
     ) -> RemoteProject | None:
         """The project's files; None when the upstream no longer has it; ``NOT_MODIFIED`` when a
         conditional request says nothing changed."""
+        ...
+
+    def simple_page(self, name: str) -> SimplePage | None:
+        """The project's PEP 792 status and PEP 740 provenance as its index page gives them
+        now (the status re-read); None when the upstream does not have it."""
         ...
 
     def close(self) -> None: ...

@@ -5,12 +5,19 @@ The JSON API carries neither PEP 740 provenance nor PEP 792 status (and answers 
 quarantined project), so each project's PEP 691 page is read beside it for those.
 """
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import httpx
 from packaging.utils import canonicalize_name
 
-from .base import NOT_MODIFIED, ProjectListing, RemoteFile, RemoteProject, UpstreamError
+from .base import (
+    NOT_MODIFIED,
+    ProjectListing,
+    RemoteFile,
+    RemoteProject,
+    SimplePage,
+    UpstreamError,
+)
 from .http import fetch_document, header_serial, parse_json
 from .parsing import (
     file_facts,
@@ -58,16 +65,6 @@ def file_from_jsonapi(entry: dict, version: str, page_url: str) -> RemoteFile:
             entry.get("core-metadata", entry.get("data-dist-info-metadata"))
         ),
     )
-
-
-@dataclass(frozen=True)
-class SimplePage:
-    """What a project's PEP 691 page adds to the JSON API: PEP 792 status, PEP 740 provenance."""
-
-    url: str
-    status: str
-    reason: str
-    provenance: dict[str, str]  # filename → provenance URL
 
 
 def simple_page_read(http: httpx.Client, url: str) -> SimplePage | None:

@@ -4,10 +4,10 @@ by conditional requests (ETag / Last-Modified) and by their file sets."""
 import httpx
 from packaging.utils import canonicalize_name
 
-from .base import NOT_MODIFIED, ProjectListing, RemoteProject, UpstreamError
+from .base import NOT_MODIFIED, ProjectListing, RemoteProject, SimplePage, UpstreamError
 from .http import fetch_document, header_serial, parse_json
 from .parsing import file_from_anchor, html_anchors, html_page, html_project_status, parse_691_page
-from .pypi_json import SimplePage, json_root_projects
+from .pypi_json import json_root_projects
 
 ACCEPT = (
     "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, "
