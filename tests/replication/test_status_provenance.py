@@ -84,6 +84,10 @@ def test_a_quarantine_hides_the_files_and_lifting_it_shows_them_without_refetchi
     assert node_served(client, "alpha") == {}
     assert Distribution.objects.filter(project__normalized_name="alpha").count() == 2
     assert JournalEntry.objects.filter(action="project status quarantined").count() == 1
+    if protocol != "simple":  # unlisted upstream, as on PyPI: not visited again
+        server.clear_requests()
+        sync(server, protocol=protocol)
+        assert "alpha" not in server.requested_projects()
 
     upstream.set_status("alpha", "active")
     upstream.write()
