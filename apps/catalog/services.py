@@ -377,3 +377,20 @@ def project_set_index_status(*, project: Project, status: str, reason: str = "")
     project.save(update_fields=["index_status", "index_status_reason", "updated"])
     journal_write(project=project, action=index_status_action(status))
     return True
+
+
+def distribution_set_provenance(*, distribution: Distribution, sha256: str) -> bool:
+    """Give a file held without one its PEP 740 provenance (already in the store:
+    provenance_put), journaled so that its pages, and nodes below, show it; True when it
+    changed. Inside the project's lock. A file's provenance is never replaced: PyPI attests a
+    file once, at upload."""
+    if distribution.provenance_sha256 is not None:
+        return False
+    distribution.provenance_sha256 = sha256
+    distribution.save(update_fields=["provenance_sha256"])
+    journal_write(
+        project=distribution.project,
+        action=f"add provenance {distribution.filename}",
+        version=distribution.release.version,
+    )
+    return True

@@ -100,7 +100,7 @@ def _origin(url: str) -> tuple[str, str, int | None]:
     return parsed.scheme, parsed.host, parsed.port
 
 
-def _fetch_provenance(http: httpx.Client, remote: RemoteFile, page_url: str) -> bytes:
+def fetch_provenance(http: httpx.Client, remote: RemoteFile, page_url: str) -> bytes:
     """The file's PEP 740 provenance document, from the host of the index page that listed it
     (never another: a redirect is not followed), bounded and checked to be a JSON object."""
     url = remote.provenance_url
@@ -170,7 +170,7 @@ def fetch_file(
         core_metadata = _checked_metadata(http, remote, info.core_metadata if info else None)
         provenance = None
         if remote.provenance_url:
-            provenance = _fetch_provenance(http, remote, page_url)
+            provenance = fetch_provenance(http, remote, page_url)
         verified = writer.commit()  # only now: nothing is stored for a file that fails
     metadata_sha256 = None
     if core_metadata is not None:

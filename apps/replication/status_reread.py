@@ -1,5 +1,7 @@
 """Re-reading the PEP 792 status of mirrored projects: PyPI archives a project without a
-journal entry, so a node that only follows serials would never learn it.
+journal entry, so a node that only follows serials would never learn it. The same read fills in
+the PEP 740 provenance of files held without it (held from before this node kept provenance),
+so attestations arrive within a day of an upgrade too.
 
 The projects synced from an upstream are cut into ``PARTS`` parts (by their sync state's id);
 the periodic task reads one part an hour, so each project's page is read again within a day,
@@ -17,9 +19,12 @@ from django.db import transaction
 from django.db.models import F
 
 from apps.catalog import services as catalog
-from apps.catalog.models import Project
+from apps.catalog.blobstore import provenance_put
+from apps.catalog.models import Distribution, Project
 
 from .clients import UpstreamError
+from .clients.base import RemoteFile, SimplePage
+from .fetcher import fetch_provenance
 from .models import ProjectSyncState, Upstream
 
 logger = logging.getLogger(__name__)
@@ -30,7 +35,8 @@ PARTS = 24  # one an hour: every project within a day
 @dataclass
 class RereadResult:
     read: int = 0
-    changed: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)  # projects whose status changed
+    provenance_added: list[str] = field(default_factory=list)  # filenames
     errors: list[str] = field(default_factory=list)
 
 
@@ -69,33 +75,79 @@ def upstream_statuses_reread(
     result = RereadResult()
     interval = 1.0 / rate if rate > 0 else 0.0
     due = clock()
-    for normalized in sorted(held):
+
+    def pace() -> None:
+        """Wait for the next request's turn: at most ``rate`` a second."""
+        nonlocal due
         if (wait := due - clock()) > 0:
             sleep(wait)
         due = max(due, clock()) + interval
+
+    for normalized in sorted(held):
+        pace()
         try:
             page = client.simple_page(names[normalized])
         except UpstreamError as exc:
             result.errors.append(f"{normalized}: {exc}")
             continue
         result.read += 1
-        if page is None or (page.status, page.reason) == held[normalized]:
+        if page is None:
             continue  # gone upstream: the next sync carries that over
+        provenance = {}
+        if page.provenance and page.status != "quarantined":
+            provenance = _provenance_missing(client.http, normalized, page, pace, result)
+        if (page.status, page.reason) == held[normalized] and not provenance:
+            continue
         with transaction.atomic():
             project = catalog.project_lock(name=normalized)
-            served = project is not None and project.status == Project.Status.ACTIVE
-            if served and catalog.project_set_index_status(
-                project=project, status=page.status, reason=page.reason
-            ):
-                result.changed.append(normalized)
-    if result.changed or result.errors:
+            if project is None or project.status != Project.Status.ACTIVE:
+                continue
+            with catalog.journal_batch(project=project):
+                if catalog.project_set_index_status(
+                    project=project, status=page.status, reason=page.reason
+                ):
+                    result.changed.append(normalized)
+                for distribution in Distribution.objects.filter(
+                    project=project, pk__in=list(provenance)
+                ).select_related("release"):
+                    distribution.project = project
+                    if catalog.distribution_set_provenance(
+                        distribution=distribution, sha256=provenance[distribution.pk]
+                    ):
+                        result.provenance_added.append(distribution.filename)
+    if result.changed or result.provenance_added or result.errors:
         logger.info(
-            "status re-read of %s (part %d/%d): %d read, changed: %s, %d errors",
+            "status re-read of %s (part %d/%d): %d read, changed: %s, %d provenance added, "
+            "%d errors",
             upstream,
             part,
             parts,
             result.read,
             ", ".join(result.changed) or "none",
+            len(result.provenance_added),
             len(result.errors),
         )
     return result
+
+
+def _provenance_missing(
+    http, normalized: str, page: SimplePage, pace: Callable[[], None], result: RereadResult
+) -> dict[int, str]:
+    """The provenance the page lists for files held here without one, fetched (each request
+    paced) and stored: distribution id → its sha256. A bad one is an error of its file."""
+    missing = Distribution.objects.filter(
+        project__normalized_name=normalized,
+        filename__in=list(page.provenance),
+        provenance_sha256__isnull=True,
+    ).values_list("pk", "filename", "sha256")
+    stored = {}
+    for pk, filename, sha256 in missing:
+        remote = RemoteFile(
+            filename=filename, url="", sha256=sha256, provenance_url=page.provenance[filename]
+        )
+        pace()
+        try:
+            stored[pk] = provenance_put(fetch_provenance(http, remote, page.url))
+        except UpstreamError as exc:
+            result.errors.append(f"{normalized}: {exc}")
+    return stored

@@ -85,3 +85,26 @@ def test_a_document_that_is_no_provenance_is_not_stored(data, error, blob_store)
     with pytest.raises(BlobError, match=error):
         provenance_put(data)
     assert not (blob_store / "provenance").exists()
+
+
+def test_provenance_given_later_is_journaled_once_and_never_replaced(tmp_path):
+    path = build_wheel(DistSpec("foo", "1.0"), tmp_path)
+    with path.open("rb") as handle:
+        verified = blob_put_file(handle, filename=path.name)
+    with transaction.atomic():
+        project = services.project_lock(name="foo", create=True)
+        new = services.NewDistribution(file=verified, version="1.0", packagetype="bdist_wheel")
+        distribution = services.distribution_publish(project=project, new=new)
+    sha256 = provenance_put(DOCUMENT)
+
+    with transaction.atomic():
+        services.project_lock(name="foo")
+        assert services.distribution_set_provenance(distribution=distribution, sha256=sha256)
+    entry = JournalEntry.objects.latest("id")
+    assert (entry.action, entry.version) == (f"add provenance {path.name}", "1.0")
+    assert Project.objects.get().last_serial == entry.id
+
+    other = provenance_put(b'{"version": 1}')
+    assert not services.distribution_set_provenance(distribution=distribution, sha256=other)
+    assert Distribution.objects.get().provenance_sha256 == sha256
+    assert JournalEntry.objects.latest("id").id == entry.id

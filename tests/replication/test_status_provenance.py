@@ -183,3 +183,44 @@ def test_hostile_provenance_fails_its_file_alone(server, upstream, client, proto
         stored == hashlib.sha256(upstream_provenance(upstream, "bad")["bad-1.4.tar.gz"]).hexdigest()
     )
     assert not Project.objects.filter(index_status="quarantined").exists()
+
+
+def test_the_re_read_fills_in_provenance_of_files_held_without_it(server, upstream, client):
+    upstream.add_release("Alpha", "1.0")
+    upstream.write()
+    row = upstream_for(server, "pypi-json")
+    sync(row)
+    for _release, file in upstream.project("alpha").files():
+        upstream.add_provenance(file.filename)
+    upstream.write()
+    sync(row)
+    assert set(node_provenance(client, "alpha").values()) == {None}  # held: not fetched again
+
+    result = status_reread.upstream_statuses_reread(upstream=row, part=0, parts=1, rate=0)
+
+    assert sorted(result.provenance_added) == sorted(upstream_provenance(upstream, "alpha"))
+    assert node_provenance(client, "alpha") == upstream_provenance(upstream, "alpha")
+    actions = set(JournalEntry.objects.values_list("action", flat=True))
+    assert {f"add provenance {name}" for name in result.provenance_added} <= actions
+    serial = JournalEntry.objects.latest("id").id
+    again = status_reread.upstream_statuses_reread(upstream=row, part=0, parts=1, rate=0)
+    assert (again.provenance_added, again.errors) == ([], [])
+    assert JournalEntry.objects.latest("id").id == serial
+    assert_catalog_consistent()
+
+
+def test_a_bad_provenance_found_by_the_re_read_is_an_error_and_sets_nothing(server, upstream):
+    upstream.add_release("Alpha", "1.0", wheel=False)
+    upstream.write()
+    row = upstream_for(server, "pypi-json")
+    sync(row)
+    [(_release, sdist)] = upstream.project("alpha").files()
+    upstream.add_provenance(sdist.filename, b"not json")
+    upstream.write()
+
+    result = status_reread.upstream_statuses_reread(upstream=row, part=0, parts=1, rate=0)
+
+    assert result.provenance_added == []
+    [error] = result.errors
+    assert error.startswith(f"alpha: {sdist.filename}: provenance is not JSON")
+    assert Distribution.objects.get().provenance_sha256 is None

@@ -342,6 +342,14 @@ class UpstreamState:
             return None
         return self._journal(project, None, f"project status {status}")
 
+    def add_provenance(self, filename: str, provenance: bytes | None = None) -> None:
+        """Give a file its PEP 740 document after the fact, without a journal entry: what a
+        node that synced before it kept provenance finds on the pages now."""
+        project = self.projects[self._file_owner[filename]]
+        file = next(f for _r, f in project.files() if f.filename == filename)
+        file.provenance = provenance or provenance_document(filename, file.sha256)
+        self._dirty.add(project.normalized)
+
     def yank(self, name: str, version: str, reason: str = "") -> int:
         release = self.release(name, version)
         release.yanked, release.yanked_reason = True, reason
