@@ -314,3 +314,41 @@ def test_nginx_publish_serves_the_new_serials(nginx, upstream, http):
     assert page.headers["x-pypi-last-serial"] == str(upstream.project("beta").last_serial)
     assert http.get(nginx.index_url).headers["x-pypi-last-serial"] == str(upstream.serial)
     assert http.get(f"{nginx.url}/pypi/old/json").status_code == 404
+
+
+def test_upstream_serves_pep_740_provenance_and_pep_792_statuses(tmp_path, http):
+    upstream = WarehouseUpstream(tmp_path / "statuses")
+    upstream.add_release("signed", "1.0", provenance=True)
+    for name in ("archived-one", "hidden", "old-style"):
+        upstream.add_release(name, "1.0")
+    serial = upstream.serial
+    assert upstream.set_status("archived-one", "archived", journal=False) is None
+    assert upstream.serial == serial  # as PyPI archives: no journal entry
+    assert upstream.set_status("hidden", "quarantined") == serial + 1
+    upstream.set_status("old-style", "deprecated", "use signed")
+    with UpstreamServer(upstream) as server:
+        page = http.get(f"{server.url}/simple/signed/", headers={"Accept": JSON}).json()
+        assert page["meta"]["api-version"] == "1.4"
+        documents = {f.filename: f.provenance for _r, f in upstream.project("signed").files()}
+        for entry in page["files"]:
+            url = entry["provenance"]
+            assert url == f"{server.url}/integrity/signed/1.0/{entry['filename']}/provenance"
+            got = http.get(url, headers={"Accept": "application/vnd.pypi.integrity.v1+json"})
+            assert got.headers["Content-Type"] == "application/vnd.pypi.integrity.v1+json"
+            assert got.content == documents[entry["filename"]]
+            assert json.loads(got.content)["version"] == 1
+        html = http.get(f"{server.url}/simple/signed/").text
+        assert f'data-provenance="{url}"' in html
+
+        hidden = http.get(f"{server.url}/simple/hidden/", headers={"Accept": JSON}).json()
+        assert (hidden["project-status"], hidden["files"]) == ({"status": "quarantined"}, [])
+        assert http.get(f"{server.url}/pypi/hidden/json").status_code == 404
+        root = http.get(f"{server.url}/simple/", headers={"Accept": JSON}).json()
+        assert "hidden" not in {p["name"] for p in root["projects"]}
+
+        old = http.get(f"{server.url}/simple/old-style/").text
+        assert '<meta name="pypi:project-status" content="deprecated">' in old
+        assert '<meta name="pypi:project-status-reason" content="use signed">' in old
+        archived = http.get(f"{server.url}/simple/archived-one/", headers={"Accept": JSON})
+        assert archived.json()["project-status"] == {"status": "archived"}
+        assert http.get(f"{server.url}/integrity/signed/1.0/nope.whl/provenance").status_code == 404

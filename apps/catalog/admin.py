@@ -51,14 +51,24 @@ class SourceFilter(admin.SimpleListFilter):
 @admin.register(Project)
 class ProjectAdmin(admin.ModelAdmin):
     form = ProjectForm
-    list_display = ("name", "normalized_name", "source_name", "status", "last_serial", "updated")
-    list_filter = ("status", SourceFilter)
+    list_display = (
+        "name",
+        "normalized_name",
+        "source_name",
+        "status",
+        "index_status",
+        "last_serial",
+        "updated",
+    )
+    list_filter = ("status", "index_status", SourceFilter)
     search_fields = ("name", "normalized_name")
     readonly_fields = (
         "name",
         "normalized_name",
         "last_serial",
         "status",
+        "index_status",  # PEP 792, the upstream's (replication sets it, journaled)
+        "index_status_reason",
         "created",
         "updated",
     )

@@ -12,6 +12,7 @@ rewritten with other bytes.
 
 import contextlib
 import hashlib
+import json
 import os
 import re
 from dataclasses import dataclass
@@ -223,6 +224,44 @@ def metadata_put(*, blob_path: str, data: bytes, expected_sha256: str | None = N
         raise BlobError(f"metadata of {blob_path}: sha256 {sha256} does not match")
     storage = blob_storage()
     name = f"{blob_path}{METADATA_SUFFIX}"
+    if hasattr(storage, "save_bytes"):
+        storage.save_bytes(name, data)
+    elif not (storage.exists(name) and storage.size(name) == len(data)):
+        storage.save(name, ContentFile(data))
+    return sha256
+
+
+# PEP 740 provenance documents: JSON of a few kilobytes each (a Sigstore bundle per
+# attestation); anything much larger is not one.
+MAX_PROVENANCE_SIZE = 1024 * 1024
+
+
+def provenance_blob_path(sha256: str) -> str:
+    """Where a provenance document is stored: by its own sha256, like any blob. Unchecked: for
+    a sha256 the catalog holds (``provenance_put`` made it)."""
+    return f"provenance/{sha256[:2]}/{sha256[2:]}.json"
+
+
+def provenance_check(data: bytes) -> None:
+    """BlobError unless ``data`` may be a PEP 740 provenance document: a JSON object of at most
+    ``MAX_PROVENANCE_SIZE`` bytes."""
+    if len(data) > MAX_PROVENANCE_SIZE:
+        raise BlobError(f"provenance larger than {MAX_PROVENANCE_SIZE} bytes")
+    try:
+        document = json.loads(data)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BlobError(f"provenance is not JSON: {exc}") from None
+    if not isinstance(document, dict):
+        raise BlobError("provenance is not a JSON object")
+
+
+def provenance_put(data: bytes) -> str:
+    """Store a PEP 740 provenance document (checked by ``provenance_check``); return its sha256.
+    BlobError, nothing stored, when it is not one."""
+    provenance_check(data)
+    sha256 = hashlib.sha256(data).hexdigest()
+    name = provenance_blob_path(sha256)
+    storage = blob_storage()
     if hasattr(storage, "save_bytes"):
         storage.save_bytes(name, data)
     elif not (storage.exists(name) and storage.size(name) == len(data)):

@@ -29,6 +29,10 @@ class Action(Enum):
     REMOVE_PROJECT = "remove project"
     BLOCK_PROJECT = "block project"
     UNBLOCK_PROJECT = "unblock project"
+    # This node's own wording (PyPI journals no status and no provenance): a serial for each,
+    # so that nodes below follow them.
+    SET_STATUS = "project status {status}"
+    ADD_PROVENANCE = "add provenance {filename}"
 
     def text(self, **fields: str) -> str:
         """The action as the journal records it, e.g. ``add py3 file x-1.0-py3-none-any.whl``."""

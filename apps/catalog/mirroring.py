@@ -33,6 +33,7 @@ from .services import (
     insert_returning_ids,
     project_lock,
     project_remove,
+    project_set_index_status,
     release_set_yanked,
 )
 
@@ -60,6 +61,10 @@ class MirrorChange:
     # Whether this node held files of it when the sync read it: a project that held none is
     # tried as new first (one statement), and may go with other new ones (projects_mirror).
     held_any: bool = True
+    # PEP 792, as the source announces it. Quarantined: what is held is kept but not offered,
+    # and nothing else changes until the quarantine is lifted.
+    index_status: str = "active"
+    index_status_reason: str = ""
 
 
 @dataclass
@@ -96,6 +101,11 @@ def _apply(change: MirrorChange, normalized: str) -> None:
     )
     if project is None or project.status == Project.Status.BLOCKED:
         return  # nothing to hold; or taken down here: nothing of it is accepted
+    project_set_index_status(
+        project=project, status=change.index_status, reason=change.index_status_reason
+    )
+    if change.index_status == Project.IndexStatus.QUARANTINED:
+        return
     listed = change.listed or {}
     # Read under the lock: what another writer did meanwhile counts. A project this
     # transaction created (its first serial still queued: 0) holds nothing.

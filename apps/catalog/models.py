@@ -3,7 +3,18 @@
 from django.db import models
 
 
+class IndexStatus(models.TextChoices):
+    """PEP 792 project status markers; a quarantined project offers no files."""
+
+    ACTIVE = "active", "Active"
+    ARCHIVED = "archived", "Archived"
+    QUARANTINED = "quarantined", "Quarantined"
+    DEPRECATED = "deprecated", "Deprecated"
+
+
 class Project(models.Model):
+    IndexStatus = IndexStatus
+
     class Status(models.TextChoices):
         ACTIVE = "active", "Active"
         DELETED = "deleted", "Deleted"
@@ -16,6 +27,12 @@ class Project(models.Model):
     # Who may change it (invariant 6): "local", or "upstream:<id>" (sources.py). Kept when the
     # project is deleted, so a name taken down at its source is not taken over by another.
     source = models.CharField(max_length=64, default="local", db_index=True)
+    # PEP 792: the status the index announces (the upstream's, for a mirrored project), apart
+    # from ``status``, which is this node's own state of the row.
+    index_status = models.CharField(
+        max_length=16, choices=IndexStatus, default=IndexStatus.ACTIVE, db_index=True
+    )
+    index_status_reason = models.TextField(blank=True, default="")
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
@@ -69,6 +86,8 @@ class Distribution(models.Model):
     yanked = models.BooleanField(default=False)
     yanked_reason = models.TextField(blank=True, default="")
     core_metadata_sha256 = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001 (None: no metadata)
+    # PEP 740: the sha256 of the file's provenance document, stored by it (blobstore.py).
+    provenance_sha256 = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001 (None: no provenance)
     blob_path = models.CharField(max_length=512, unique=True)
 
     class Meta:

@@ -42,6 +42,7 @@ def distribution_get_by_path(*, sha256: str, filename: str) -> Distribution | No
         Distribution.objects.filter(
             sha256=sha256, filename=filename, project__status=Project.Status.ACTIVE
         )
+        .exclude(project__index_status=Project.IndexStatus.QUARANTINED)  # PEP 792: no files
         .only(
             "blob_path",
             "size",
@@ -72,7 +73,26 @@ def project_get(*, normalized_name: str) -> Project | None:
     """The project row whatever its status (a deleted or blocked project still has a serial)."""
     return (
         Project.objects.filter(normalized_name=normalized_name)
-        .only("id", "name", "normalized_name", "last_serial", "status")
+        .only("id", "name", "normalized_name", "last_serial", "status", "index_status")
+        .first()
+    )
+
+
+def distribution_get_provenance(
+    *, normalized_name: str, version: str, filename: str
+) -> Distribution | None:
+    """The served file whose PEP 740 provenance ``/integrity/<project>/<version>/<filename>/``
+    names, if it has one (a quarantined project offers none)."""
+    return (
+        Distribution.objects.filter(
+            filename=filename,
+            project__normalized_name=normalized_name,
+            project__status=Project.Status.ACTIVE,
+            release__version=version,
+            provenance_sha256__isnull=False,
+        )
+        .exclude(project__index_status=Project.IndexStatus.QUARANTINED)
+        .only("provenance_sha256", "upload_time")
         .first()
     )
 

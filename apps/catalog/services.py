@@ -33,6 +33,8 @@ class NewDistribution:
     core_metadata_sha256: str | None = None
     yanked_reason: str | None = None  # None: not yanked; "" yanked without a reason
     release_metadata: dict = field(default_factory=dict)
+    # PEP 740: the sha256 of its provenance document, already in the store (provenance_put).
+    provenance_sha256: str | None = None
 
 
 class ProjectShadowed(CatalogError):
@@ -278,6 +280,7 @@ def distribution_row(
         yanked=new.yanked_reason is not None,
         yanked_reason=new.yanked_reason or "",
         core_metadata_sha256=new.core_metadata_sha256,
+        provenance_sha256=new.provenance_sha256,
         blob_path=new.file.blob_path,
     )
 
@@ -373,3 +376,35 @@ def project_set_blocked(*, project: Project, blocked: bool) -> None:
     journal_write(
         project=project, action=Action.BLOCK_PROJECT if blocked else Action.UNBLOCK_PROJECT
     )
+
+
+def project_set_index_status(*, project: Project, status: str, reason: str = "") -> bool:
+    """Set the project's PEP 792 status (and its reason), journaled so that nodes below see it
+    by its serial; True when it changed. Inside the project's lock. CatalogError for a status
+    PEP 792 does not define."""
+    if status not in Project.IndexStatus.values:
+        raise CatalogError(f"{status!r} is not a project status (PEP 792)")
+    if project.index_status == status and project.index_status_reason == reason:
+        return False
+    project.index_status, project.index_status_reason = status, reason
+    project.save(update_fields=["index_status", "index_status_reason", "updated"])
+    journal_write(project=project, action=Action.SET_STATUS, status=status)
+    return True
+
+
+def distribution_set_provenance(*, distribution: Distribution, sha256: str) -> bool:
+    """Give a file held without one its PEP 740 provenance (already in the store:
+    provenance_put), journaled so that its pages, and nodes below, show it; True when it
+    changed. Inside the project's lock. A file's provenance is never replaced: PyPI attests a
+    file once, at upload."""
+    if distribution.provenance_sha256 is not None:
+        return False
+    distribution.provenance_sha256 = sha256
+    distribution.save(update_fields=["provenance_sha256"])
+    journal_write(
+        project=distribution.project,
+        action=Action.ADD_PROVENANCE,
+        version=distribution.release.version,
+        filename=distribution.filename,
+    )
+    return True

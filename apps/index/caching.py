@@ -22,7 +22,7 @@ from django.utils.http import parse_etags, parse_http_date_safe
 
 T = TypeVar("T")
 
-RENDER_VERSION = "1"
+RENDER_VERSION = "2"  # 2: simple API 1.4 (provenance, project status)
 # A key holds one serial's rendering; a newer serial means a new key, so no invalidation is
 # needed and old entries simply age out.
 CACHE_TIMEOUT = 24 * 60 * 60

@@ -12,8 +12,15 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from apps.catalog.blobstore import METADATA_SUFFIX, BlobError, blob_paths_accepted
-from apps.catalog.selectors import distribution_get_by_path
+from packaging.utils import canonicalize_name
+
+from apps.catalog.blobstore import (
+    METADATA_SUFFIX,
+    BlobError,
+    blob_paths_accepted,
+    provenance_blob_path,
+)
+from apps.catalog.selectors import distribution_get_by_path, distribution_get_provenance
 
 _PATH_RE = re.compile(r"([0-9a-f]{2})/([0-9a-f]{2})/([0-9a-f]{60})/([^/\\]+)")
 
@@ -21,6 +28,8 @@ FILE_CONTENT_TYPE = "application/octet-stream"
 # PEP 658 names no media type and pip, uv and bandersnatch read the bytes whatever it says; the
 # metadata file is served as the opaque blob it is stored as, like the distribution itself.
 METADATA_CONTENT_TYPE = "application/octet-stream"
+# PEP 740: what PyPI answers at /integrity/.../provenance.
+PROVENANCE_CONTENT_TYPE = "application/vnd.pypi.integrity.v1+json"
 
 
 @dataclass(frozen=True)
@@ -67,4 +76,23 @@ def stored_file_resolve(path: str) -> StoredFile | None:
         size=distribution.size,
         last_modified=distribution.upload_time,
         content_type=FILE_CONTENT_TYPE,
+    )
+
+
+def stored_provenance_resolve(*, project: str, version: str, filename: str) -> StoredFile | None:
+    """The PEP 740 provenance document of a served file, or None (a name not normalized, no
+    such file, no provenance, or a quarantined project)."""
+    if project != canonicalize_name(project):
+        return None
+    distribution = distribution_get_provenance(
+        normalized_name=project, version=version, filename=filename
+    )
+    if distribution is None:
+        return None
+    return StoredFile(
+        storage_path=provenance_blob_path(distribution.provenance_sha256),
+        sha256=distribution.provenance_sha256,
+        size=None,
+        last_modified=distribution.upload_time,
+        content_type=PROVENANCE_CONTENT_TYPE,
     )

@@ -1,6 +1,7 @@
 """The URLs clients see for what the node serves."""
 
 from typing import Protocol
+from urllib.parse import quote
 
 from django.conf import settings
 from django.http import HttpRequest
@@ -24,6 +25,15 @@ def distribution_url(*, base: str, distribution: Stored) -> str:
     """The file's absolute URL: PyPI's layout (``packages/...``) under the base URL, whatever
     the storage's (blobstore.py)."""
     return f"{base}/{file_url_path(sha256=distribution.sha256, filename=distribution.filename)}"
+
+
+def provenance_url(*, base: str, project: str, version: str, filename: str) -> str:
+    """The absolute URL of a file's PEP 740 provenance on this node, PyPI's path:
+    ``/integrity/<project>/<version>/<filename>/provenance`` (``project`` normalized)."""
+    return (
+        f"{base}/integrity/{quote(project, safe='')}/{quote(version, safe='')}/"
+        f"{quote(filename, safe='')}/provenance"
+    )
 
 
 def iso8601(value) -> str:

@@ -12,11 +12,13 @@ from http import HTTPStatus
 
 from rest_framework.renderers import BaseRenderer
 
-from .links import distribution_url, iso8601
+from .links import distribution_url, iso8601, provenance_url
 from .selectors import FileLink, ProjectDetail, ProjectIndex
 
-# PEP 629 / PEP 691 repository version: 1.1 adds PEP 700 (versions, size, upload-time).
-API_VERSION = "1.1"
+# PEP 629 / PEP 691 repository version: 1.1 adds PEP 700 (versions, size, upload-time), 1.3
+# PEP 740 (provenance), 1.4 PEP 792 (project status), as pypi.org serves. 1.2 (PEP 708) was
+# rejected: nothing of it is emitted, as by PyPI.
+API_VERSION = "1.4"
 
 JSON_V1 = "application/vnd.pypi.simple.v1+json"
 JSON_LATEST = "application/vnd.pypi.simple.latest+json"
@@ -60,7 +62,21 @@ def _json_bytes(document: object) -> bytes:
     return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def _json_file(link: FileLink, *, base: str) -> dict:
+def _provenance(link: FileLink, *, base: str, project: str) -> str | None:
+    if not link.provenance_sha256:
+        return None
+    return provenance_url(base=base, project=project, version=link.version, filename=link.filename)
+
+
+def _json_status(page: ProjectDetail) -> dict:
+    """PEP 792 ``project-status``: the reason only when there is one (PyPI sends none)."""
+    status = {"status": page.status}
+    if page.status_reason:
+        status["reason"] = page.status_reason
+    return status
+
+
+def _json_file(link: FileLink, *, base: str, project: str) -> dict:
     if link.yanked:
         yanked: bool | str = link.yanked_reason or True  # PEP 691: a reason is non-empty
     else:
@@ -76,11 +92,12 @@ def _json_file(link: FileLink, *, base: str) -> dict:
         "core-metadata": metadata,
         "size": link.size,
         "upload-time": iso8601(link.upload_time),
+        "provenance": _provenance(link, base=base, project=project),
     }
 
 
 class SimpleJSONRenderer(SimpleRenderer):
-    """PEP 691 JSON, api-version 1.1 (PEP 700), with PyPI's ``_last-serial`` fields."""
+    """PEP 691 JSON, api-version 1.4 (PEP 700, 740, 792), with PyPI's ``_last-serial`` fields."""
 
     media_type = JSON_V1
     aliases = (JSON_LATEST,)
@@ -92,8 +109,9 @@ class SimpleJSONRenderer(SimpleRenderer):
             {
                 "meta": {"api-version": API_VERSION, "_last-serial": page.last_serial},
                 "name": page.name,
+                "project-status": _json_status(page),
                 "versions": page.versions,
-                "files": [_json_file(link, base=base) for link in page.files],
+                "files": [_json_file(link, base=base, project=page.name) for link in page.files],
             }
         )
 
@@ -114,16 +132,22 @@ class SimpleJSONRenderer(SimpleRenderer):
 _HTML_HEAD = (
     "<!DOCTYPE html>\n<html>\n  <head>\n"
     '    <meta name="pypi:repository-version" content="{version}">\n'
-    "    <title>{title}</title>\n  </head>\n  <body>\n"
+    "{status}    <title>{title}</title>\n  </head>\n  <body>\n"
 )
 _HTML_TAIL = "  </body>\n</html>\n"
 
 
-def _html_head(title: str) -> str:
-    return _HTML_HEAD.format(version=API_VERSION, title=escape(title))
+def _html_head(title: str, *, status: str = "", reason: str = "") -> str:
+    """The page's head; a project page's carries its PEP 792 status (and reason, if any)."""
+    meta = ""
+    if status:
+        meta = f'    <meta name="pypi:project-status" content="{escape(status)}">\n'
+    if reason:
+        meta += f'    <meta name="pypi:project-status-reason" content="{escape(reason)}">\n'
+    return _HTML_HEAD.format(version=API_VERSION, status=meta, title=escape(title))
 
 
-def _html_anchor(link: FileLink, *, base: str) -> str:
+def _html_anchor(link: FileLink, *, base: str, project: str) -> str:
     href = f"{distribution_url(base=base, distribution=link)}#sha256={link.sha256}"
     attributes = [f'href="{escape(href)}"']
     if link.requires_python:
@@ -134,11 +158,14 @@ def _html_anchor(link: FileLink, *, base: str) -> str:
         value = f"sha256={link.core_metadata_sha256}"
         # PEP 714: data-core-metadata; the older name beside it for pip < 23.2.
         attributes.append(f'data-core-metadata="{value}" data-dist-info-metadata="{value}"')
+    if url := _provenance(link, base=base, project=project):
+        attributes.append(f'data-provenance="{escape(url)}"')  # PEP 740
     return f"    <a {' '.join(attributes)}>{escape(link.filename)}</a><br />\n"
 
 
 class SimpleHTMLRenderer(SimpleRenderer):
-    """PEP 503 HTML with PEP 592 (yanked), 629 (version meta), 658/714 (core metadata)."""
+    """PEP 503 HTML with PEP 592 (yanked), 629 (version meta), 658/714 (core metadata), 740
+    (provenance) and 792 (project status)."""
 
     media_type = HTML_V1
     aliases = (HTML_LATEST,)
@@ -147,8 +174,9 @@ class SimpleHTMLRenderer(SimpleRenderer):
 
     def render_project(self, page: ProjectDetail, *, base: str) -> bytes:
         title = f"Links for {page.name}"
-        parts = [_html_head(title), f"    <h1>{escape(title)}</h1>\n"]
-        parts += [_html_anchor(link, base=base) for link in page.files]
+        head = _html_head(title, status=page.status, reason=page.status_reason)
+        parts = [head, f"    <h1>{escape(title)}</h1>\n"]
+        parts += [_html_anchor(link, base=base, project=page.name) for link in page.files]
         parts += [_HTML_TAIL, f"<!--SERIAL {page.last_serial}-->\n"]
         return "".join(parts).encode()
 

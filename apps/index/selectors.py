@@ -22,6 +22,8 @@ class ProjectRef:
     name: str
     normalized_name: str
     last_serial: int
+    index_status: str = "active"  # PEP 792
+    index_status_reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +38,8 @@ class FileLink:
     yanked: bool
     yanked_reason: str
     core_metadata_sha256: str | None
+    version: str = ""
+    provenance_sha256: str | None = None  # PEP 740: served at links.provenance_url
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +50,8 @@ class ProjectDetail:
     last_serial: int
     versions: list[str]
     files: list[FileLink]
+    status: str = "active"  # PEP 792
+    status_reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +71,8 @@ def version_sort_key(version: str) -> tuple:
 
 
 _PROJECT_REF_SQL = (
-    "SELECT id, name, normalized_name, last_serial FROM {table}"
+    "SELECT id, name, normalized_name, last_serial, index_status, index_status_reason"
+    " FROM {table}"
     " WHERE normalized_name = %s AND status = %s"
 )
 
@@ -95,14 +102,25 @@ _FILE_FIELDS = (
     "distributions__yanked",
     "distributions__yanked_reason",
     "distributions__core_metadata_sha256",
+    "distributions__provenance_sha256",
 )
 
 
 def project_simple_detail(*, project: ProjectRef) -> ProjectDetail:
     """All versions and files of a project in one query (releases LEFT JOIN files).
 
-    Files are ordered by version (PEP 440), then filename; times are UTC.
+    Files are ordered by version (PEP 440), then filename; times are UTC. A quarantined project
+    (PEP 792) lists no files, and so no versions, as PyPI shows it.
     """
+    if project.index_status == Project.IndexStatus.QUARANTINED:
+        return ProjectDetail(
+            name=project.normalized_name,
+            last_serial=project.last_serial,
+            versions=[],
+            files=[],
+            status=project.index_status,
+            status_reason=project.index_status_reason,
+        )
     rows = Release.objects.filter(project_id=project.id).order_by().values_list(*_FILE_FIELDS)
     versions: set[str] = set()
     files: list[tuple[tuple, FileLink]] = []
@@ -110,7 +128,7 @@ def project_simple_detail(*, project: ProjectRef) -> ProjectDetail:
         versions.add(version)
         if filename is None:  # a release without files
             continue
-        sha256, size, upload_time, requires_python, yanked, reason, metadata = rest
+        sha256, size, upload_time, requires_python, yanked, reason, metadata, provenance = rest
         link = FileLink(
             filename=filename,
             sha256=sha256,
@@ -120,6 +138,8 @@ def project_simple_detail(*, project: ProjectRef) -> ProjectDetail:
             yanked=yanked,
             yanked_reason=reason,
             core_metadata_sha256=metadata,
+            version=version,
+            provenance_sha256=provenance,
         )
         files.append(((version_sort_key(version), filename), link))
     files.sort(key=lambda item: item[0])
@@ -128,6 +148,8 @@ def project_simple_detail(*, project: ProjectRef) -> ProjectDetail:
         last_serial=project.last_serial,
         versions=sorted(versions, key=version_sort_key),
         files=[link for _, link in files],
+        status=project.index_status,
+        status_reason=project.index_status_reason,
     )
 
 

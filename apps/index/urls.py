@@ -13,6 +13,11 @@ urlpatterns = [
     # XML-RPC: PyPI answers at /pypi; bandersnatch 6 posts to /pypi/.
     re_path(r"^pypi/?$", xmlrpc.xmlrpc_endpoint, name="xmlrpc"),
     re_path(r"^packages/(?P<path>.+)$", files.serve_file, name="file"),
+    path(
+        "integrity/<str:project>/<str:version>/<str:filename>/provenance",
+        files.serve_provenance,
+        name="provenance",
+    ),
     path("last-modified", lastmodified.last_modified, name="last-modified"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),

@@ -67,8 +67,8 @@ def prepare_remote_project(
         normalized = canonicalize_name(name)
         held = projects_held_files(names=[normalized]).get(normalized, {})
     prepared = PreparedProject(name=name, source=source, remote=remote, held=held)
-    if remote is None:
-        return prepared
+    if remote is None or remote.status == "quarantined":
+        return prepared  # PEP 792: a quarantined project's files are neither offered nor fetched
     for remote_file in remote.files:
         if remote_file.filename in prepared.wanted:
             prepared.errors.append(f"{remote_file.filename}: listed twice by the upstream")
@@ -84,6 +84,7 @@ def prepare_remote_project(
                     remote_file,
                     heartbeat=heartbeat,
                     inspect=_needs_reading(remote_file, with_wheel),
+                    page_url=remote.page_url,
                 )
             )
         except UpstreamError as exc:
@@ -107,6 +108,8 @@ def mirror_change(prepared: PreparedProject) -> MirrorChange:
             for filename, f in prepared.wanted.items()
         },
         fetched=[_new_distribution(item) for item in prepared.fetched],
+        index_status=remote.status,
+        index_status_reason=remote.status_reason,
         failed=frozenset(prepared.wanted.keys() - fetched),
         held_any=bool(prepared.held),
     )
@@ -138,4 +141,5 @@ def _new_distribution(item: FetchedFile) -> NewDistribution:
         core_metadata_sha256=item.core_metadata_sha256,
         yanked_reason=item.remote.yanked,
         release_metadata=item.release_metadata,
+        provenance_sha256=item.provenance_sha256,
     )

@@ -11,7 +11,15 @@ from pathlib import Path
 import httpx
 from django.conf import settings
 
-from apps.catalog.blobstore import BlobError, BlobWriter, VerifiedFile, metadata_put
+from apps.catalog.blobstore import (
+    MAX_PROVENANCE_SIZE,
+    BlobError,
+    BlobWriter,
+    VerifiedFile,
+    metadata_put,
+    provenance_check,
+    provenance_put,
+)
 from apps.catalog.distfiles import (
     MAX_METADATA_SIZE,
     InvalidDistribution,
@@ -20,6 +28,8 @@ from apps.catalog.distfiles import (
 
 from .clients.base import RemoteFile, UpstreamError
 from .clients.http import file_stream, http_errors
+
+INTEGRITY_ACCEPT = "application/vnd.pypi.integrity.v1+json"
 
 CHUNK_SIZE = 256 * 1024
 HEARTBEAT_SECONDS = 30
@@ -32,6 +42,7 @@ class FetchedFile:
     version: str
     core_metadata_sha256: str | None
     release_metadata: dict
+    provenance_sha256: str | None = None
 
 
 def _download(
@@ -84,18 +95,52 @@ def _checked_metadata(
     return data
 
 
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parsed = httpx.URL(url)
+    return parsed.scheme, parsed.host, parsed.port
+
+
+def fetch_provenance(http: httpx.Client, remote: RemoteFile, page_url: str) -> bytes:
+    """The file's PEP 740 provenance document, from the host of the index page that listed it
+    (never another: a redirect is not followed), bounded and checked to be a JSON object."""
+    url = remote.provenance_url
+    if not page_url or _origin(url) != _origin(page_url):
+        raise UpstreamError(f"{remote.filename}: provenance on another host than the index: {url}")
+    data = bytearray()
+    headers = {"Accept": INTEGRITY_ACCEPT}
+    with (
+        http_errors(url),
+        http.stream("GET", url, headers=headers, follow_redirects=False) as response,
+    ):
+        if response.status_code != 200:
+            raise UpstreamError(f"{remote.filename}: provenance: HTTP {response.status_code}")
+        for chunk in response.iter_bytes():
+            data += chunk
+            if len(data) > MAX_PROVENANCE_SIZE:
+                raise UpstreamError(
+                    f"{remote.filename}: provenance larger than {MAX_PROVENANCE_SIZE} bytes"
+                )
+    try:
+        provenance_check(bytes(data))
+    except BlobError as exc:
+        raise UpstreamError(f"{remote.filename}: {exc}") from None
+    return bytes(data)
+
+
 def fetch_file(
     http: httpx.Client,
     remote: RemoteFile,
     *,
     heartbeat: Callable[[], None] = lambda: None,
     inspect: bool = True,
+    page_url: str = "",
 ) -> FetchedFile:
     """Download, verify and store one file; raises UpstreamError (nothing stored) when it fails.
 
     ``inspect=False`` skips reading the file's own metadata: for a file whose version the
     upstream gives and whose release takes its metadata from another file (the sdist beside a
-    wheel), reading it would only cost time.
+    wheel), reading it would only cost time. ``page_url``: the index page that listed the file;
+    its PEP 740 provenance must be on that page's host.
     """
     try:
         writer = BlobWriter(
@@ -123,6 +168,9 @@ def fetch_file(
         if not version:
             raise UpstreamError(f"{remote.filename}: cannot tell which version it belongs to")
         core_metadata = _checked_metadata(http, remote, info.core_metadata if info else None)
+        provenance = None
+        if remote.provenance_url:
+            provenance = fetch_provenance(http, remote, page_url)
         verified = writer.commit()  # only now: nothing is stored for a file that fails
     metadata_sha256 = None
     if core_metadata is not None:
@@ -133,4 +181,5 @@ def fetch_file(
         version=version,
         core_metadata_sha256=metadata_sha256,
         release_metadata=info.metadata if info else {},
+        provenance_sha256=provenance_put(provenance) if provenance is not None else None,
     )

@@ -112,13 +112,15 @@ def _allowed(rules: Rules, name: str) -> bool:
 
 
 def _served(names: set[str]) -> set[str]:
-    """Those of ``names`` this node still serves."""
+    """Those of ``names`` this node still serves files of. A quarantined project (PEP 792) is
+    not among them: PyPI leaves it out of its listing, so once its page said so, it is visited
+    again only when it is listed again (or by the status re-read)."""
     if not names:
         return set()
     return set(
-        Project.objects.filter(
-            normalized_name__in=list(names), status=Project.Status.ACTIVE
-        ).values_list("normalized_name", flat=True)
+        Project.objects.filter(normalized_name__in=list(names), status=Project.Status.ACTIVE)
+        .exclude(index_status=Project.IndexStatus.QUARANTINED)
+        .values_list("normalized_name", flat=True)
     )
 
 

@@ -63,3 +63,15 @@ def sync_projects(run_id: int, names: list[str]) -> None:
 def sync_project(run_id: int, name: str) -> None:
     """Sync one project (kept for tasks queued before batches existed)."""
     sync_projects(run_id, [name])
+
+
+@app.task(acks_late=True, ignore_result=True)
+def reread_project_statuses(part: int | None = None) -> None:
+    """Re-read the PEP 792 status of this hour's part of every enabled upstream's projects
+    (status_reread.py): statuses the upstream changes without a serial reach the node within
+    a day."""
+    from .status_reread import reread_part_now, upstream_statuses_reread
+
+    part = reread_part_now() if part is None else part
+    for upstream in Upstream.objects.filter(enabled=True).exclude(protocol=""):
+        upstream_statuses_reread(upstream=upstream, part=part)

@@ -203,3 +203,7 @@ PYPIMIRROR_SYNC_INTERVAL_MINUTES = env.int("PYPIMIRROR_SYNC_INTERVAL_MINUTES", d
 # Files larger than this are refused when the upstream does not list a size (PyPI's limit is
 # about 1 GB per file for most projects; some have 10 GB).
 PYPIMIRROR_MAX_FILE_SIZE = env.int("PYPIMIRROR_MAX_FILE_SIZE", default=20 * 1024**3)
+# PEP 792 statuses the upstream changes without a serial (PyPI archives with none) are re-read
+# by a periodic task, one 24th of each upstream's projects an hour, at most this many project
+# pages a second per upstream.
+PYPIMIRROR_STATUS_REREAD_RATE = env.float("PYPIMIRROR_STATUS_REREAD_RATE", default=5.0)

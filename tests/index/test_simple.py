@@ -137,7 +137,7 @@ def test_every_html_page_declares_the_repository_version(client, publish):
     publish(DistSpec("foo", "1.0"))
     for url in ("/simple/", "/simple/foo/"):
         meta = Anchors(get(client, url, "text/html").content).meta
-        assert meta["pypi:repository-version"] == "1.1"
+        assert meta["pypi:repository-version"] == "1.4"
 
 
 # Names
@@ -236,7 +236,7 @@ def test_json_has_core_metadata_and_never_the_old_key(client, publish):
 def test_json_project_page_has_pep_700_fields(client, publish):
     publish(DistSpec("foo", "1.0"), DistSpec("foo", "1.10"), DistSpec("foo", "1.2"))
     document = get(client, "/simple/foo/", JSON).json()
-    assert document["meta"]["api-version"] == "1.1"
+    assert document["meta"]["api-version"] == "1.4"
     assert document["versions"] == ["1.0", "1.2", "1.10"]
     for entry in document["files"]:
         assert isinstance(entry["size"], int) and entry["size"] > 0

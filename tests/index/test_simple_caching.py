@@ -36,7 +36,7 @@ def test_root_lists_display_names_with_their_serials(client, publish):
     last = JournalEntry.objects.latest("id").id
     assert response["X-PyPI-Last-Serial"] == str(last)
     document = response.json()
-    assert document["meta"] == {"api-version": "1.1", "_last-serial": last}
+    assert document["meta"] == {"api-version": "1.4", "_last-serial": last}
     serials = dict(Project.objects.values_list("name", "last_serial"))
     assert document["projects"] == [
         {"name": "baz", "_last-serial": serials["baz"]},

@@ -23,6 +23,24 @@ from tests.support.dists import DistSpec, build_sdist, build_wheel
 
 pytestmark = pytest.mark.e2e
 
+PROVENANCE = b'{"version": 1, "attestation_bundles": []}\n'
+# A file published with a PEP 740 provenance document, as replication publishes one.
+PUBLISH_SIGNED = """
+from django.db import transaction
+from apps.catalog import services
+from apps.catalog.blobstore import blob_put_file, provenance_put
+path, provenance = {path!r}, {provenance!r}
+with open(path, "rb") as handle:
+    verified = blob_put_file(handle, filename=path.rsplit("/", 1)[-1])
+new = services.NewDistribution(
+    file=verified, version="1.0", packagetype="bdist_wheel",
+    provenance_sha256=provenance_put(provenance),
+)
+with transaction.atomic():
+    project = services.project_lock(name="signed-project", create=True)
+    services.distribution_publish(project=project, new=new)
+"""
+
 ROOT = Path(__file__).resolve().parents[2]
 SITE = ROOT / "deploy" / "nginx" / "pypimirror.conf"
 
@@ -77,6 +95,7 @@ def site():
         dists.mkdir()
         spec = DistSpec(name="Served.Project", version="1.0", requires_python=">=3.8")
         wheel, sdist = build_wheel(spec, dists), build_sdist(spec, dists)
+        signed = build_wheel(DistSpec(name="signed-project", version="1.0"), data)
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "GUNICORN_"))},
             "DJANGO_SETTINGS_MODULE": "pypimirror.settings.production",
@@ -93,6 +112,7 @@ def site():
             ["migrate", "-v0"],
             ["collectstatic", "--noinput", "-v0"],
             ["import_dists", str(dists)],
+            ["shell", "-c", PUBLISH_SIGNED.format(path=str(signed), provenance=PROVENANCE)],
         ):
             subprocess.run(
                 [sys.executable, "manage.py", *command],
@@ -189,6 +209,23 @@ def test_the_store_location_is_internal_only(site):
     path = blob.relative_to(site["data"] / "store")
 
     assert httpx.get(f"{site['url']}/_store/{path}").status_code == 404
+
+
+def test_nginx_sends_a_provenance_document_with_its_type_and_etag(site):
+    page = httpx.get(
+        f"{site['url']}/simple/signed-project/",
+        headers={"Accept": "application/vnd.pypi.simple.v1+json"},
+    )
+    [entry] = page.json()["files"]
+    assert entry["provenance"].startswith(f"{site['url']}/integrity/signed-project/1.0/")
+
+    response = httpx.get(entry["provenance"])
+
+    assert response.status_code == 200
+    assert response.content == PROVENANCE
+    assert response.headers["content-type"] == "application/vnd.pypi.integrity.v1+json"
+    assert response.headers["etag"] == f'"{hashlib.sha256(PROVENANCE).hexdigest()}"'
+    assert "x-accel-redirect" not in response.headers
 
 
 def test_nothing_beside_the_store_is_reachable(site):

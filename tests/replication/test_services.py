@@ -238,7 +238,12 @@ def test_protocol_is_detected_from_the_upstreams_shape(server, upstream):
 
     assert run.upstream.protocol == Upstream.Protocol.PYPI_JSON
     assert {r.kind for r in server.requests()} >= {"root", "json", "file"}
-    assert not server.requests(kind="simple")
+    # Project pages are read beside the JSON API only for what it lacks (PEP 740, PEP 792):
+    # with the JSON Accept, for each project read.
+    simple = server.requests(kind="simple")
+    assert {r.headers["Accept"] for r in simple} == {"application/vnd.pypi.simple.v1+json"}
+    json_api = server.requests(kind="json")
+    assert {r.project for r in simple} == {r.project for r in json_api}
 
 
 def test_every_request_names_the_mirror_in_its_user_agent(server, upstream, settings):

@@ -24,7 +24,7 @@ from django.views.decorators.http import require_safe
 from apps.catalog.blobstore import blob_storage
 
 from ..caching import head_response, not_modified
-from ..files import StoredFile, stored_file_resolve
+from ..files import StoredFile, stored_file_resolve, stored_provenance_resolve
 from ..ranges import Unsatisfiable, requested_range
 
 logger = logging.getLogger(__name__)
@@ -69,7 +69,18 @@ def _head(stored: StoredFile, headers: dict[str, str]) -> HttpResponse:
 
 @require_safe
 def serve_file(request: HttpRequest, path: str) -> HttpResponse:
-    stored = stored_file_resolve(path)
+    return serve_stored(request, stored_file_resolve(path))
+
+
+@require_safe
+def serve_provenance(request: HttpRequest, project: str, version: str, filename: str):
+    """PEP 740: a file's provenance document, stored by its sha256 like the file itself."""
+    stored = stored_provenance_resolve(project=project, version=version, filename=filename)
+    return serve_stored(request, stored)
+
+
+def serve_stored(request: HttpRequest, stored: StoredFile | None) -> HttpResponse:
+    """Stored bytes, with their validators, conditional requests and one byte range."""
     if stored is None:
         return _not_found()
     etag = f'"{stored.sha256}"'

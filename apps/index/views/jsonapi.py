@@ -46,7 +46,10 @@ def _json_response(request: HttpRequest, *, name: str, version: str | None) -> H
     if project is None:
         # Nothing of that name as of the node's newest serial.
         return _not_found(journal_last_serial())
-    if project.status != Project.Status.ACTIVE:
+    if (
+        project.status != Project.Status.ACTIVE
+        or project.index_status == Project.IndexStatus.QUARANTINED  # as PyPI: PEP 792
+    ):
         return _not_found(project.last_serial)
     base = base_url(request)
     key = render_key("pypi-json", project.normalized_name, project.last_serial, version, base)

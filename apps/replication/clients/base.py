@@ -38,6 +38,8 @@ class RemoteFile:
     yanked: str | None = None  # None: not yanked; a string: the reason ("" for none)
     # The PEP 658 metadata's sha256; "" when advertised without a hash; None when not served.
     core_metadata_sha256: str | None = None
+    # PEP 740: the absolute URL of the file's provenance document; None when there is none.
+    provenance_url: str | None = None
 
 
 @dataclass
@@ -49,6 +51,11 @@ class RemoteProject:
     # Conditional-request validators, for simple-only upstreams.
     etag: str = ""
     last_modified: str = ""
+    # PEP 792: the project's status and its reason ("" for none).
+    status: str = "active"
+    status_reason: str = ""
+    # The index page the files' provenance URLs came from: they must be on its host.
+    page_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -71,6 +78,16 @@ class ProjectListing:
     @cached_property
     def every_serial_known(self) -> bool:
         return all(serial is not None for _name, serial in self.listed)
+
+
+@dataclass(frozen=True)
+class SimplePage:
+    """What a project's PEP 691 page adds to the JSON API: PEP 792 status, PEP 740 provenance."""
+
+    url: str
+    status: str
+    reason: str
+    provenance: dict[str, str]  # filename → provenance URL
 
 
 NOT_MODIFIED = object()
@@ -97,6 +114,11 @@ class UpstreamClient(Protocol):
     def changed_since(self, serial: int) -> tuple[dict[str, tuple[str, int]], int]:
         """Only where ``offers_changelog``: the projects changed after ``serial`` (normalized
         name → (name, newest serial)) and the upstream's newest serial."""
+        ...
+
+    def simple_page(self, name: str) -> SimplePage | None:
+        """The project's PEP 792 status and PEP 740 provenance as its index page gives them
+        now (the status re-read); None when the upstream does not have it."""
         ...
 
     def close(self) -> None: ...

@@ -23,6 +23,10 @@ _WININST_RE = re.compile(
     r"(?:-py(?P<python>\d+\.\d+))?\.(?:exe|msi)$"
 )
 _LEGACY_SDIST_RE = re.compile(r"^(?P<name>.+?)-(?P<version>[^-]+)\.(?:tar\.gz|tar\.bz2|zip|tgz)$")
+# PEP 792's statuses; a project that names none is active.
+PROJECT_STATUSES = ("active", "archived", "quarantined", "deprecated")
+STATUS_META = "pypi:project-status"
+STATUS_REASON_META = "pypi:project-status-reason"
 
 
 def parse_time(value) -> datetime | None:
@@ -63,6 +67,38 @@ def yanked_reason(value) -> str | None:
     if isinstance(value, str):
         return value
     return None
+
+
+def project_status(status, reason, page_url: str) -> tuple[str, str]:
+    """PEP 792 (status, reason) from what a page gives; absent: active. A status PEP 792 does
+    not define is refused (UpstreamError): whether its files may be offered is unknown."""
+    if status is None:
+        return "active", ""
+    if not isinstance(status, str) or status not in PROJECT_STATUSES:
+        raise UpstreamError(f"{page_url}: unknown project status {str(status)[:50]!r}")
+    return status, reason if isinstance(reason, str) else ""
+
+
+def json_project_status(data: dict, page_url: str) -> tuple[str, str]:
+    """PEP 792 ``project-status`` of a PEP 691 project page: ``{"status": ..., "reason": ...}``."""
+    value = data.get("project-status")
+    if value is None:
+        return "active", ""
+    if not isinstance(value, dict):
+        raise UpstreamError(f"{page_url}: project-status is not an object")
+    return project_status(value.get("status"), value.get("reason"), page_url)
+
+
+def html_project_status(meta: dict[str, str], page_url: str) -> tuple[str, str]:
+    """PEP 792 from a PEP 503 page's ``pypi:project-status(-reason)`` meta tags."""
+    return project_status(meta.get(STATUS_META), meta.get(STATUS_REASON_META), page_url)
+
+
+def provenance_url(value, page_url: str) -> str | None:
+    """PEP 740 ``provenance`` / ``data-provenance``: an absolute URL, or None."""
+    if not isinstance(value, str) or not value:
+        return None
+    return absolute(value, page_url)
 
 
 def file_facts(filename: str) -> tuple[str | None, str | None, str | None]:
@@ -116,12 +152,18 @@ class _AnchorParser(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.anchors: list[tuple[dict[str, str | None], str]] = []
+        self.meta: dict[str, str] = {}  # <meta name=... content=...>, the first of each name
         self._current: dict[str, str | None] | None = None
         self._text: list[str] = []
 
     def handle_starttag(self, tag, attrs) -> None:
         if tag == "a":
             self._current, self._text = dict(attrs), []
+        elif tag == "meta":
+            found = dict(attrs)
+            name, content = found.get("name"), found.get("content")
+            if name and content is not None:
+                self.meta.setdefault(name, content)
 
     def handle_data(self, data) -> None:
         if self._current is not None:
@@ -134,10 +176,15 @@ class _AnchorParser(HTMLParser):
 
 
 def html_anchors(body: bytes) -> list[tuple[dict[str, str | None], str]]:
+    return html_page(body)[0]
+
+
+def html_page(body: bytes) -> tuple[list[tuple[dict[str, str | None], str]], dict[str, str]]:
+    """A PEP 503 page's anchors (attributes, text) and its meta tags (name → content)."""
     parser = _AnchorParser()
     parser.feed(body.decode("utf-8", errors="replace"))
     parser.close()
-    return parser.anchors
+    return parser.anchors, parser.meta
 
 
 def file_from_anchor(attrs: dict, text: str, page_url: str) -> RemoteFile:
@@ -159,4 +206,30 @@ def file_from_anchor(attrs: dict, text: str, page_url: str) -> RemoteFile:
         core_metadata_sha256=metadata_sha256(
             attrs.get("data-core-metadata") or attrs.get("data-dist-info-metadata")
         ),
+        provenance_url=provenance_url(attrs.get("data-provenance"), page_url),
     )
+
+
+def file_from_691(entry: dict, page_url: str) -> RemoteFile:
+    fields = json_file_fields(entry, hashes_key="hashes", page_url=page_url)
+    version, packagetype, python_version = file_facts(fields["filename"])
+    return RemoteFile(
+        **fields,
+        version=version,
+        packagetype=packagetype,
+        python_version=python_version,
+        requires_python=entry.get("requires-python") or "",
+        upload_time=parse_time(entry.get("upload-time")),
+        yanked=yanked_reason(entry.get("yanked")),
+        core_metadata_sha256=metadata_sha256(
+            entry.get("core-metadata", entry.get("dist-info-metadata"))
+        ),
+        provenance_url=provenance_url(entry.get("provenance"), page_url),
+    )
+
+
+def parse_691_page(data: dict, page_url: str) -> tuple[list[RemoteFile], list[str], str, str]:
+    """A PEP 691 project page: its files, versions and PEP 792 (status, reason)."""
+    files = [file_from_691(e, page_url) for e in data.get("files") or [] if isinstance(e, dict)]
+    versions = [v for v in data.get("versions") or [] if isinstance(v, str)]
+    return files, versions, *json_project_status(data, page_url)

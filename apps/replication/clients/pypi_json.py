@@ -1,13 +1,32 @@
 """PyPI's own read protocol: the PEP 691 JSON root with per-project ``_last-serial`` for planning,
-``/pypi/<name>/json`` (with ``X-PyPI-Last-Serial``) for each project. PyPI and pypimirror nodes."""
+``/pypi/<name>/json`` (with ``X-PyPI-Last-Serial``) for each project. PyPI and pypimirror nodes.
+
+The JSON API carries neither PEP 740 provenance nor PEP 792 status (and answers 404 for a
+quarantined project), so each project's PEP 691 page is read beside it for those.
+"""
 
 from dataclasses import replace
 
 import httpx
+from packaging.utils import canonicalize_name
 
-from .base import NOT_MODIFIED, ProjectListing, RemoteFile, RemoteProject, UpstreamError
+from .base import (
+    NOT_MODIFIED,
+    ProjectListing,
+    RemoteFile,
+    RemoteProject,
+    SimplePage,
+    UpstreamError,
+)
 from .http import fetch_document, header_serial, parse_json
-from .parsing import file_facts, json_file_fields, metadata_sha256, parse_time, yanked_reason
+from .parsing import (
+    file_facts,
+    json_file_fields,
+    metadata_sha256,
+    parse_691_page,
+    parse_time,
+    yanked_reason,
+)
 
 JSON_ACCEPT = "application/vnd.pypi.simple.v1+json"
 
@@ -48,6 +67,19 @@ def file_from_jsonapi(entry: dict, version: str, page_url: str) -> RemoteFile:
     )
 
 
+def simple_page_read(http: httpx.Client, url: str) -> SimplePage | None:
+    """The project's PEP 691 page at ``url``; None when the index does not have it (404)."""
+    response, body = fetch_document(http, url, headers={"Accept": JSON_ACCEPT})
+    if response.status_code == 404:
+        return None
+    if response.status_code != 200:
+        raise UpstreamError(f"{url}: HTTP {response.status_code}")
+    page_url = str(response.url)
+    files, _versions, status, reason = parse_691_page(parse_json(url, body), page_url)
+    provenance = {f.filename: f.provenance_url for f in files if f.provenance_url}
+    return SimplePage(url=page_url, status=status, reason=reason, provenance=provenance)
+
+
 class PyPIJSONClient:
     protocol = "pypi-json"
     offers_changelog = False
@@ -67,11 +99,28 @@ class PyPIJSONClient:
         listing = parse_json_root(url, body)
         return replace(listing, etag=response.headers.get("ETag", ""))
 
+    def simple_page(self, name: str) -> SimplePage | None:
+        """The project's PEP 691 page (PEP 792 status, PEP 740 provenance); None: 404."""
+        return simple_page_read(self.http, f"{self.base_url}/simple/{canonicalize_name(name)}/")
+
     def get_project(self, name: str, **_conditional) -> RemoteProject | None:
         url = f"{self.base_url}/pypi/{name}/json"
         response, body = fetch_document(self.http, url)
         if response.status_code == 404:
-            return None
+            # PyPI answers 404 here for a quarantined project (PEP 792): its page says so.
+            page = self.simple_page(name)
+            if page is None or page.status != "quarantined":
+                return None
+            return RemoteProject(
+                name=name,
+                serial=None,
+                files=[],
+                status=page.status,
+                status_reason=page.reason,
+                page_url=page.url,
+            )
+        page = self.simple_page(name)
+        provenance = page.provenance if page is not None else {}
         data = parse_json(url, body)
         releases = data.get("releases")
         if not isinstance(releases, dict):
@@ -80,7 +129,10 @@ class PyPIJSONClient:
         for version, entries in releases.items():
             for entry in entries if isinstance(entries, list) else []:
                 if isinstance(entry, dict):
-                    files.append(file_from_jsonapi(entry, version, str(response.url)))
+                    remote = file_from_jsonapi(entry, version, str(response.url))
+                    if remote.filename in provenance:
+                        remote = replace(remote, provenance_url=provenance[remote.filename])
+                    files.append(remote)
         serial = header_serial(response)
         if serial is None and isinstance(data.get("last_serial"), int):
             serial = data["last_serial"]
@@ -90,6 +142,9 @@ class PyPIJSONClient:
             serial=serial,
             files=files,
             versions=list(releases),
+            status=page.status if page is not None else "active",
+            status_reason=page.reason if page is not None else "",
+            page_url=page.url if page is not None else "",
         )
 
     def close(self) -> None:

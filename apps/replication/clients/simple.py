@@ -4,17 +4,9 @@ by conditional requests (ETag / Last-Modified) and by their file sets."""
 import httpx
 from packaging.utils import canonicalize_name
 
-from .base import NOT_MODIFIED, ProjectListing, RemoteFile, RemoteProject, UpstreamError
+from .base import NOT_MODIFIED, ProjectListing, RemoteProject, SimplePage, UpstreamError
 from .http import fetch_document, header_serial, parse_json
-from .parsing import (
-    file_facts,
-    file_from_anchor,
-    html_anchors,
-    json_file_fields,
-    metadata_sha256,
-    parse_time,
-    yanked_reason,
-)
+from .parsing import file_from_anchor, html_anchors, html_page, html_project_status, parse_691_page
 from .pypi_json import json_root_projects
 
 ACCEPT = (
@@ -26,23 +18,6 @@ ACCEPT = (
 def _is_json(response: httpx.Response) -> bool:
     return response.headers.get("Content-Type", "").startswith(
         "application/vnd.pypi.simple.v1+json"
-    )
-
-
-def _file_from_691(entry: dict, page_url: str) -> RemoteFile:
-    fields = json_file_fields(entry, hashes_key="hashes", page_url=page_url)
-    version, packagetype, python_version = file_facts(fields["filename"])
-    return RemoteFile(
-        **fields,
-        version=version,
-        packagetype=packagetype,
-        python_version=python_version,
-        requires_python=entry.get("requires-python") or "",
-        upload_time=parse_time(entry.get("upload-time")),
-        yanked=yanked_reason(entry.get("yanked")),
-        core_metadata_sha256=metadata_sha256(
-            entry.get("core-metadata", entry.get("dist-info-metadata"))
-        ),
     )
 
 
@@ -80,10 +55,7 @@ class SimpleClient:
         page_url = str(response.url)
         if _is_json(response):
             data = parse_json(url, body)
-            files = [
-                _file_from_691(e, page_url) for e in data.get("files") or [] if isinstance(e, dict)
-            ]
-            versions = [v for v in data.get("versions") or [] if isinstance(v, str)]
+            files, versions, status, reason = parse_691_page(data, page_url)
             page_name = data.get("name")
             # PEP 691 pages give the normalized name; keep the listing's display name unless
             # the page has a better one.
@@ -92,10 +64,10 @@ class SimpleClient:
             else:
                 display = name
         else:
-            files = [
-                file_from_anchor(a, t, page_url) for a, t in html_anchors(body) if a.get("href")
-            ]
+            anchors, meta = html_page(body)
+            files = [file_from_anchor(a, t, page_url) for a, t in anchors if a.get("href")]
             versions, display = [], name
+            status, reason = html_project_status(meta, page_url)
         if not versions:
             versions = list(dict.fromkeys(f.version for f in files if f.version))
         return RemoteProject(
@@ -105,6 +77,23 @@ class SimpleClient:
             versions=versions,
             etag=response.headers.get("ETag", ""),
             last_modified=response.headers.get("Last-Modified", ""),
+            status=status,
+            status_reason=reason,
+            page_url=page_url,
+        )
+
+    def simple_page(self, name: str) -> SimplePage | None:
+        """The project's PEP 792 status (and PEP 740 provenance) as its page gives them now;
+        None: 404."""
+        remote = self.get_project(name)
+        if remote is None:
+            return None
+        provenance = {f.filename: f.provenance_url for f in remote.files if f.provenance_url}
+        return SimplePage(
+            url=remote.page_url,
+            status=remote.status,
+            reason=remote.status_reason,
+            provenance=provenance,
         )
 
     def close(self) -> None:

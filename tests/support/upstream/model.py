@@ -3,11 +3,14 @@
 Every change takes the next integer of one global serial and is journaled with Warehouse's
 action text (``create``, ``new release``, ``add py3 file x.whl``, ``remove file x.whl``,
 ``yank release``, ``unyank release``, ``remove release``, ``remove project``); a project's
-last serial is its newest entry. Nothing reaches disk until ``WarehouseUpstream.write()``
+last serial is its newest entry. PEP 792 statuses are set with ``set_status``, journaled or
+not (PyPI journals a quarantine but not an archival); PEP 740 provenance documents come with
+the files they attest (``provenance=``). Nothing reaches disk until ``WarehouseUpstream.write()``
 (see ``tree.py``).
 """
 
 import hashlib
+import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
@@ -61,12 +64,20 @@ class UpstreamFile:
     upload_time: datetime
     # The sha256 of the PEP 658 metadata file served at ``<url>.metadata``; None: not served.
     metadata_sha256: str | None = None
+    # PEP 740: the provenance document served at ``provenance_path``; None: none.
+    provenance: bytes | None = None
+    # A provenance URL to list instead of this upstream's own (a hostile upstream's).
+    provenance_url: str | None = None
 
     @property
     def path(self) -> str:
         """Warehouse's storage path (by blake2b-256, as PyPI): ``aa/bb/cccc.../filename``."""
         h = self.blake2b_256
         return f"{h[:2]}/{h[2:4]}/{h[4:]}/{self.filename}"
+
+    def provenance_path(self, project: str) -> str:
+        """PyPI's integrity path (under the root): ``<project>/<version>/<filename>/provenance``."""
+        return f"{project}/{self.version}/{self.filename}/provenance"
 
 
 @dataclass
@@ -88,6 +99,8 @@ class UpstreamRelease:
 class UpstreamProject:
     name: str  # as uploaded; the normalized name is the key everywhere
     last_serial: int = 0
+    status: str = "active"  # PEP 792
+    status_reason: str = ""
     releases: dict[str, UpstreamRelease] = field(default_factory=dict)
 
     @property
@@ -115,6 +128,28 @@ class JournalEntry:
     version: str | None
     action: str
     timestamp: int
+
+
+STATUSES = ("active", "archived", "quarantined", "deprecated")
+
+
+def provenance_document(filename: str, sha256: str) -> bytes:
+    """A PEP 740 provenance object for a file, shaped as PyPI's (a real one holds a Sigstore
+    bundle per attestation; nothing here checks signatures)."""
+    bundle = {
+        "publisher": {"kind": "GitHub", "repository": "tests/example", "workflow": "release.yml"},
+        "attestations": [
+            {
+                "version": 1,
+                "verification_material": {
+                    "certificate": "MIIC" + sha256[:32],
+                    "transparency_entries": [],
+                },
+                "envelope": {"statement": f"{filename}:{sha256}", "signature": sha256[::-1]},
+            }
+        ],
+    }
+    return json.dumps({"version": 1, "attestation_bundles": [bundle]}, indent=2).encode()
 
 
 def digests(data: bytes) -> dict[str, str]:
@@ -189,11 +224,13 @@ class UpstreamState:
         summary: str = "",
         yanked: str | None = None,
         size_padding: int = 0,
+        provenance: bool = False,
     ) -> list[UpstreamFile]:
         """A release with a real wheel (with PEP 658 metadata) and/or sdist, pip-installable.
 
         ``wheel=False, sdist=False`` makes a release with no files (it still shows in the JSON
         API's ``releases``). ``yanked``: a reason ("" for none) to yank it right after upload.
+        ``provenance``: each file comes with a PEP 740 provenance document.
         """
         project = self.projects.get(canonicalize_name(name))
         if project and version in project.releases:
@@ -225,10 +262,15 @@ class UpstreamState:
                     packagetype="bdist_wheel",
                     python_version="py3",
                     metadata=metadata,
+                    provenance=provenance,
                 )
             )
         if sdist:
-            added.append(self.add_raw_file(name, version, sdist_filename(spec), sdist_bytes(spec)))
+            added.append(
+                self.add_raw_file(
+                    name, version, sdist_filename(spec), sdist_bytes(spec), provenance=provenance
+                )
+            )
         if yanked is not None:
             self.yank(name, version, yanked)
         return added
@@ -244,12 +286,14 @@ class UpstreamState:
         python_version: str = "source",
         requires_python: str | None = None,
         metadata: bytes | None = None,
+        provenance: bytes | bool | None = None,
     ) -> UpstreamFile:
         """Any file, as odd as real PyPI holds: ``.egg`` (``bdist_egg``, ``2.7``), ``.exe``
         (``bdist_wininst``), ``.zip``/``.tar.bz2`` sdists, legacy versions such as ``2004d``.
 
         ``requires_python`` is the release's (Warehouse keeps it per release), kept verbatim,
         e.g. ``>=3.6,`` or ``>= '2.7'``. ``metadata``: PEP 658 bytes to serve beside it.
+        ``provenance``: its PEP 740 document (bytes, as odd as a test wants; True: a valid one).
         """
         if filename in self._file_owner:
             raise ValueError(f"{filename} exists upstream")
@@ -271,6 +315,9 @@ class UpstreamState:
             upload_time=upload_time(serial),
             metadata_sha256=hashlib.sha256(metadata).hexdigest() if metadata is not None else None,
         )
+        if provenance is True:
+            provenance = provenance_document(filename, hashes["sha256"])
+        file.provenance = provenance or None
         release.files[filename] = file
         self._file_owner[filename] = project.normalized
         self._pending_blobs[file.path] = data
@@ -280,6 +327,28 @@ class UpstreamState:
             self._removed_blobs.discard(file.path + ".metadata")
         self._journal(project, version, f"add {python_version} file {filename}")
         return file
+
+    def set_status(
+        self, name: str, status: str, reason: str = "", *, journal: bool = True
+    ) -> int | None:
+        """Set a project's PEP 792 status: journaled (its serial moves), or not (as PyPI
+        archives: only the pages change). Returns the new serial, or None."""
+        if status not in STATUSES:
+            raise ValueError(f"{status!r} is not a PEP 792 status")
+        project = self.project(name)
+        project.status, project.status_reason = status, reason
+        if not journal:
+            self._dirty.add(project.normalized)
+            return None
+        return self._journal(project, None, f"project status {status}")
+
+    def add_provenance(self, filename: str, provenance: bytes | None = None) -> None:
+        """Give a file its PEP 740 document after the fact, without a journal entry: what a
+        node that synced before it kept provenance finds on the pages now."""
+        project = self.projects[self._file_owner[filename]]
+        file = next(f for _r, f in project.files() if f.filename == filename)
+        file.provenance = provenance or provenance_document(filename, file.sha256)
+        self._dirty.add(project.normalized)
 
     def yank(self, name: str, version: str, reason: str = "") -> int:
         release = self.release(name, version)

@@ -132,6 +132,10 @@ http {{
             types {{ }}
             default_type application/octet-stream;
         }}
+        location ~ ^/integrity/[^/]+/[^/]+/[^/]+/provenance$ {{
+            types {{ }}
+            default_type application/vnd.pypi.integrity.v1+json;
+        }}
         location / {{
             return 404;
         }}

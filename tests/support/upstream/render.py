@@ -24,6 +24,24 @@ def file_url(base_url: str, file: UpstreamFile) -> str:
     return f"{base_url}/packages/{quote(file.path, safe=_PATH_SAFE)}"
 
 
+def provenance_url(base_url: str, project: UpstreamProject, file: UpstreamFile) -> str | None:
+    """PEP 740: Warehouse's ``integrity.provenance`` route, or None for a file without one."""
+    if file.provenance_url is not None:
+        return file.provenance_url
+    if file.provenance is None:
+        return None
+    path = quote(file.provenance_path(project.normalized), safe=_PATH_SAFE)
+    return f"{base_url}/integrity/{path}"
+
+
+def project_status(project: UpstreamProject) -> dict:
+    """PEP 792 ``project-status``; a reason only when there is one (PyPI sends none)."""
+    status = {"status": project.status}
+    if project.status_reason:
+        status["reason"] = project.status_reason
+    return status
+
+
 def dumps(data: object) -> bytes:
     """Warehouse's ``json-with-newline`` renderer."""
     return (json.dumps(data) + "\n").encode()
@@ -55,9 +73,10 @@ def json_api_file(base_url: str, release: UpstreamRelease, file: UpstreamFile) -
 
 
 def json_api(base_url: str, project: UpstreamProject) -> bytes | None:
-    """``/pypi/<name>/json``; None when the project has no release (Warehouse answers 404)."""
+    """``/pypi/<name>/json``; None when the project has no release or is quarantined (Warehouse
+    answers 404)."""
     latest = project.latest()
-    if latest is None:
+    if latest is None or project.status == "quarantined":
         return None
     ordered = sorted(project.releases.values(), key=lambda r: r.sort_key, reverse=True)
     releases = {
@@ -110,12 +129,13 @@ def json_api(base_url: str, project: UpstreamProject) -> bytes | None:
 
 
 def simple_detail(base_url: str, project: UpstreamProject) -> dict:
-    """The PEP 691 project page as a dict (the HTML page is rendered from it, as Warehouse)."""
-    files = project.files()
+    """The PEP 691 project page as a dict (the HTML page is rendered from it, as Warehouse);
+    a quarantined project's lists no files."""
+    files = project.files() if project.status != "quarantined" else []
     return {
         "meta": {"api-version": API_VERSION, "_last-serial": project.last_serial},
         "name": project.normalized,
-        "project-status": {"status": "active"},
+        "project-status": project_status(project),
         "versions": sorted({r.version for r, _ in files}, key=version_key),
         "files": [
             {
@@ -128,7 +148,7 @@ def simple_detail(base_url: str, project: UpstreamProject) -> dict:
                 "yanked": r.yanked_reason if r.yanked and r.yanked_reason else r.yanked,
                 "data-dist-info-metadata": _core_metadata(f),
                 "core-metadata": _core_metadata(f),
-                "provenance": None,
+                "provenance": provenance_url(base_url, project, f),
             }
             for r, f in files
         ],
@@ -147,17 +167,26 @@ def detail_anchor(file: dict) -> str:
     if file["core-metadata"]:
         digest = file["core-metadata"]["sha256"]
         attrs += f'data-dist-info-metadata="sha256={digest}" data-core-metadata="sha256={digest}"'
+    if file.get("provenance"):
+        attrs += f' data-provenance="{escape(file["provenance"])}"'
     return f"<a {attrs}>{escape(file['filename'])}</a><br />\n"
 
 
 def simple_detail_html(detail: dict) -> bytes:
     anchors = "".join(f"    {detail_anchor(f)}" for f in detail["files"])
+    reason = detail["project-status"].get("reason")
+    reason_meta = (
+        f'    <meta name="pypi:project-status-reason" content="{escape(reason)}">\n'
+        if reason
+        else ""
+    )
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en">\n'
         "  <head>\n"
         f'    <meta name="pypi:repository-version" content="{API_VERSION}">\n'
         f'    <meta name="pypi:project-status" content="{detail["project-status"]["status"]}">\n'
+        f"{reason_meta}"
         f"    <title>Links for {detail['name']}</title>\n"
         "  </head>\n"
         "  <body>\n"
@@ -170,7 +199,8 @@ def simple_detail_html(detail: dict) -> bytes:
 
 
 def simple_root(projects: list[UpstreamProject], serial: int) -> dict:
-    ordered = sorted(projects, key=lambda p: p.normalized)
+    """The root; quarantined projects are left out, as PyPI leaves them."""
+    ordered = sorted((p for p in projects if p.status != "quarantined"), key=lambda p: p.normalized)
     return {
         "meta": {"api-version": API_VERSION, "_last-serial": serial},
         "projects": [{"name": p.name, "_last-serial": p.last_serial} for p in ordered],

@@ -21,6 +21,8 @@ HTML_TYPE = "text/html; charset=utf-8"  # what nginx sends for the same file
 SIMPLE_PROJECT = re.compile(r"^/simple/([^/]+)(/?)$")
 JSON_API = re.compile(r"^/pypi/([^/]+)/json/?$")
 PACKAGES = re.compile(r"^/packages/(.+)$")
+INTEGRITY = re.compile(r"^/integrity/([^/]+)/([^/]+)/([^/]+)/provenance$")
+MIME_INTEGRITY = "application/vnd.pypi.integrity.v1+json"
 
 
 def negotiate(accept: str | None) -> str:
@@ -131,6 +133,12 @@ def route(upstream: WarehouseUpstream, path: str, accept: str | None) -> Answer:
             return _redirect(f"/pypi/{project}/json", "json", project)
         serial = upstream.published_serials.get(project)
         return _read(upstream, f"pypi/{project}/json", "application/json", "json", project, serial)
+    if match := INTEGRITY.match(path):
+        project, version, filename = (unquote(part) for part in match.groups())
+        if upstream.project_of_file(filename) != project or version in ("", ".", ".."):
+            return _not_found("provenance", project)
+        rel = f"integrity/{project}/{version}/{filename}/provenance"
+        return _read(upstream, rel, MIME_INTEGRITY, "provenance", project, None)
     if match := PACKAGES.match(path):
         rel = unquote(match[1])
         kind = "metadata" if rel.endswith(".metadata") else "file"

@@ -4,6 +4,7 @@
     pypi/<name>/json                                  the JSON API
     simple/index.html, simple/index.v1_json           the root, PEP 503 / PEP 691
     simple/<name>/index.html, simple/<name>/index.v1_json
+    integrity/<name>/<version>/<filename>/provenance  PEP 740, for files that have one
 
 ``write()`` rewrites only what changed since the last call, each file written to a temporary
 name and renamed into place, so a server never serves half a file. A rewritten page's mtime
@@ -116,9 +117,14 @@ class WarehouseUpstream(UpstreamState):
                 self._keep_previous(rel, old_serial)
             self.published_serials.pop(name, None)
             self.published_names.pop(name, None)
-            for top in ("simple", "pypi"):
+            for top in ("simple", "pypi", "integrity"):
                 shutil.rmtree(self.root / top / name, ignore_errors=True)
             return
+        # Provenance before the pages that list it; those of files gone go with them.
+        shutil.rmtree(self.root / "integrity" / name, ignore_errors=True)
+        for _release, file in project.files():
+            if file.provenance is not None:
+                atomic_write(self.root / "integrity" / file.provenance_path(name), file.provenance)
         detail = render.simple_detail(self.base_url, project)
         pages = {
             paths["simple-json"]: render.dumps(detail),
