@@ -2,13 +2,13 @@
 given; what does not fit the window's width is reported, and nothing when all fits."""
 
 import struct
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
 from tests.support.browser import horizontal_overflow, open_page, page_evaluate, page_screenshot
+from tests.support.loopback import loopback_server, server_url
 
 PAGES = {
     "/fits": "<p>Short.</p>",
@@ -42,13 +42,8 @@ class _Pages(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def site() -> Iterator[str]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Pages)
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join()
+    with loopback_server(_Pages) as httpd:
+        yield server_url(httpd)
 
 
 def test_overflow_is_reported_for_a_wide_page_and_a_box_that_scrolls_sideways(site):

@@ -2,9 +2,8 @@
 PEP 658 metadata checked; nothing of a file that fails is kept."""
 
 import hashlib
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ from apps.replication.clients.base import RemoteFile, UpstreamError
 from apps.replication.clients.http import make_http_client
 from apps.replication.fetcher import fetch_file
 from tests.support.dists import DistSpec, metadata_text, wheel_bytes, wheel_filename
+from tests.support.loopback import loopback_server, server_url
 from tests.support.upstream import Fault
 
 from .helpers import files_under
@@ -182,12 +182,8 @@ def redirector(server):
         def log_message(self, *args):
             pass
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    with loopback_server(Redirect) as httpd:
+        yield server_url(httpd)
 
 
 def test_a_file_behind_a_redirect_is_followed(server, wheel, http, blob_store, redirector):

@@ -5,9 +5,8 @@ import io
 import re
 import socket
 import sys
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 from django.core.management import execute_from_command_line
@@ -20,6 +19,7 @@ from apps.replication.schedules import TASK
 from apps.replication.services import upstream_get_or_create_for_url
 from apps.replication.tasks import sync_upstream
 from pypimirror.celery import app as celery_app
+from tests.support.loopback import loopback_server, server_url
 from tests.support.upstream import Fault
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -67,13 +67,8 @@ class _NotAnIndex(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def not_an_index() -> Iterator[str]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _NotAnIndex)
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join()
+    with loopback_server(_NotAnIndex) as httpd:
+        yield server_url(httpd)
 
 
 @pytest.mark.parametrize("form", ["{url}", "{url}/simple/"])
