@@ -51,7 +51,7 @@ def hostile(server, upstream, settings):
 
 
 def arm(server, protocol: str) -> None:
-    page = "simple" if protocol == "simple" else "json"
+    page = "simple"  # every protocol reads a project from its PEP 691 page (pypi-json's alone)
     for name, (fault, kind, _message) in FAULTS.items():
         server.add_fault(fault, project=name, kind=page if kind == "page" else kind)
     server.add_fault(Fault(stale=True), project=STALE, kind=page)
@@ -177,11 +177,11 @@ def test_sync_after_the_faults_clear_converges(hostile, upstream, client, tmp_pa
 
 def test_stale_page_is_retried_a_bounded_number_of_times(hostile, settings):
     settings.PYPIMIRROR_SYNC_MAX_ATTEMPTS_STALE = 3
-    hostile.add_fault(Fault(stale=True), project=STALE, kind="json")
+    hostile.add_fault(Fault(stale=True), project=STALE, kind="simple")
 
     run = sync(hostile)
 
-    assert len(hostile.requests(kind="json", project=STALE)) == 3
+    assert len(hostile.requests(kind="simple", project=STALE)) == 3
     assert run.projects_skipped == 1
     assert run.projects_done == len(HEALTHY) + len(FAULTS)
     state = ProjectSyncState.objects.get(normalized_name=STALE)
@@ -190,12 +190,12 @@ def test_stale_page_is_retried_a_bounded_number_of_times(hostile, settings):
 
 
 def test_stale_page_that_catches_up_within_the_run_is_synced(hostile, upstream, client):
-    hostile.add_fault(Fault(stale=True, times=1), project=STALE, kind="json")
+    hostile.add_fault(Fault(stale=True, times=1), project=STALE, kind="simple")
 
     run = sync(hostile)
 
     assert run.state == SyncRun.State.SUCCEEDED, run.errors
-    assert len(hostile.requests(kind="json", project=STALE)) == 2
+    assert len(hostile.requests(kind="simple", project=STALE)) == 2
     assert_node_mirrors(client, upstream, STALE)
 
 
@@ -205,7 +205,7 @@ def test_stale_page_after_a_change_keeps_the_old_state_until_it_catches_up(
     sync(hostile)
     upstream.add_release(STALE, "2.0")
     upstream.write()
-    hostile.add_fault(Fault(stale=True), project=STALE, kind="json")
+    hostile.add_fault(Fault(stale=True), project=STALE, kind="simple")
 
     run = sync(hostile)
 

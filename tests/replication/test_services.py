@@ -237,13 +237,30 @@ def test_protocol_is_detected_from_the_upstreams_shape(server, upstream):
     run = sync(server)
 
     assert run.upstream.protocol == Upstream.Protocol.PYPI_JSON
-    assert {r.kind for r in server.requests()} >= {"root", "json", "file"}
-    # Project pages are read beside the JSON API only for what it lacks (PEP 740, PEP 792):
-    # with the JSON Accept, for each project read.
+    # Each project is read from its PEP 691 page alone, which tells every file's release, size
+    # and upload time here (odd old file names included): one request a project.
+    assert {r.kind for r in server.requests()} >= {"root", "simple", "file"}
     simple = server.requests(kind="simple")
     assert {r.headers["Accept"] for r in simple} == {"application/vnd.pypi.simple.v1+json"}
-    json_api = server.requests(kind="json")
-    assert {r.project for r in simple} == {r.project for r in json_api}
+    assert {r.project for r in simple} == {canonicalize_name(p) for p in PROJECTS}
+    assert server.requests(kind="json") == []
+
+
+def test_a_page_that_does_not_name_a_files_release_sends_the_sync_to_the_json_api(
+    server, upstream, client
+):
+    """A file whose name does not give its release as the page lists it: the JSON API, which
+    names each file's release, is read too, and the release is the upstream's."""
+    populate(upstream)
+    upstream.add_raw_file("odd", "1.0", "odd-1.0-final.tar.gz", b"an odd name\n")
+    upstream.write()
+
+    run = sync(server, protocol="pypi-json")
+
+    assert run.state == SyncRun.State.SUCCEEDED, run.errors
+    assert {r.project for r in server.requests(kind="json")} == {"odd"}
+    assert Distribution.objects.get(filename="odd-1.0-final.tar.gz").release.version == "1.0"
+    assert_node_mirrors(client, upstream, "odd")
 
 
 def test_every_request_names_the_mirror_in_its_user_agent(server, upstream, settings):

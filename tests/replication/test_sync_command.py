@@ -108,7 +108,7 @@ def test_sync_by_upstream_name(populated, capsys):
 
 
 def test_some_projects_failing_exits_1_and_names_them(populated, capsys):
-    populated.add_fault(Fault(status=502), project="beta", kind="json")
+    populated.add_fault(Fault(status=502), project="beta", kind="simple")
     populated.add_fault(Fault(corrupt=True), project="gamma", kind="file")
 
     code = manage("sync", populated.url, "--in-process")
@@ -243,7 +243,7 @@ class _Terminal(io.StringIO):
 def test_progress_bar_on_a_terminal_is_not_in_the_error_style_but_failures_are(
     populated, monkeypatch
 ):
-    populated.add_fault(Fault(status=502), project="beta", kind="json")
+    populated.add_fault(Fault(status=502), project="beta", kind="simple")
     terminal = _Terminal()
     monkeypatch.setattr(sys, "stdout", _Terminal())
     monkeypatch.setattr(sys, "stderr", terminal)

@@ -1,8 +1,10 @@
 """PyPI's own read protocol: the PEP 691 JSON root with per-project ``_last-serial`` for planning,
-``/pypi/<name>/json`` (with ``X-PyPI-Last-Serial``) for each project. PyPI and pypimirror nodes.
+each project's PEP 691 page (with ``X-PyPI-Last-Serial``). PyPI and pypimirror nodes.
 
-The JSON API carries neither PEP 740 provenance nor PEP 792 status (and answers 404 for a
-quarantined project), so each project's PEP 691 page is read beside it for those.
+A project's page alone serves where it tells each file's release, size and upload time (API
+1.1+; nearly every project); otherwise ``/pypi/<name>/json`` is read too, for each file's
+release. The JSON API carries neither PEP 740 provenance nor PEP 792 status (and answers 404
+for a quarantined project), which only the page gives.
 """
 
 from dataclasses import replace
@@ -67,17 +69,18 @@ def file_from_jsonapi(entry: dict, version: str, page_url: str) -> RemoteFile:
     )
 
 
-def simple_page_read(http: httpx.Client, url: str) -> SimplePage | None:
-    """The project's PEP 691 page at ``url``; None when the index does not have it (404)."""
-    response, body = fetch_document(http, url, headers={"Accept": JSON_ACCEPT})
-    if response.status_code == 404:
-        return None
-    if response.status_code != 200:
-        raise UpstreamError(f"{url}: HTTP {response.status_code}")
-    page_url = str(response.url)
-    files, _versions, status, reason = parse_691_page(parse_json(url, body), page_url)
-    provenance = {f.filename: f.provenance_url for f in files if f.provenance_url}
-    return SimplePage(url=page_url, status=status, reason=reason, provenance=provenance)
+def _told(file: RemoteFile, versions: set[str]) -> bool:
+    """Whether a PEP 691 entry tells all the catalog needs of its file. A name no store could
+    hold (a path) counts as told: the fetch refuses it, on every protocol alike, rather than the
+    JSON API being asked instead."""
+    if "/" in file.filename or "\\" in file.filename or file.filename.startswith("."):
+        return True
+    return (
+        file.version in versions
+        and file.size is not None
+        and file.upload_time is not None
+        and file.packagetype is not None
+    )
 
 
 class PyPIJSONClient:
@@ -101,14 +104,64 @@ class PyPIJSONClient:
 
     def simple_page(self, name: str) -> SimplePage | None:
         """The project's PEP 691 page (PEP 792 status, PEP 740 provenance); None: 404."""
-        return simple_page_read(self.http, f"{self.base_url}/simple/{canonicalize_name(name)}/")
+        read = self._page(name)
+        return None if read is None else read[0]
+
+    def _page(self, name: str) -> tuple[SimplePage, RemoteProject | None] | None:
+        """The project's PEP 691 page, and the project as that page alone tells it when it
+        tells all a file needs (else None); None for a 404."""
+        url = f"{self.base_url}/simple/{canonicalize_name(name)}/"
+        response, body = fetch_document(self.http, url, headers={"Accept": JSON_ACCEPT})
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise UpstreamError(f"{url}: HTTP {response.status_code}")
+        page_url = str(response.url)
+        data = parse_json(url, body)
+        files, versions, status, reason = parse_691_page(data, page_url)
+        page = SimplePage(
+            url=page_url,
+            status=status,
+            reason=reason,
+            provenance={f.filename: f.provenance_url for f in files if f.provenance_url},
+        )
+        serial = header_serial(response)
+        known = set(versions)
+        # Enough alone where the page gives the serial and each file's size, upload time and
+        # a release version that its filename names as the page lists it (PEP 700): PyPI's
+        # and pypimirror's pages do for modern files. An odd file name, or an older index,
+        # sends the sync to the JSON API, which names each file's release.
+        if serial is None or not all(_told(f, known) for f in files):
+            return page, None
+        page_name = data.get("name")
+        display = (
+            page_name
+            if isinstance(page_name, str) and page_name != canonicalize_name(page_name)
+            else name
+        )
+        project = RemoteProject(
+            name=display,
+            serial=serial,
+            files=files,
+            versions=versions,
+            status=status,
+            status_reason=reason,
+            page_url=page_url,
+        )
+        return page, project
 
     def get_project(self, name: str, **_conditional) -> RemoteProject | None:
+        """The project from its PEP 691 page, one request, where that page tells everything
+        (``_page``); otherwise from the JSON API, with the page's provenance and status (the
+        JSON API carries neither)."""
+        read = self._page(name)
+        if read is not None and read[1] is not None:
+            return read[1]
+        page = read[0] if read is not None else None
         url = f"{self.base_url}/pypi/{name}/json"
         response, body = fetch_document(self.http, url)
         if response.status_code == 404:
             # PyPI answers 404 here for a quarantined project (PEP 792): its page says so.
-            page = self.simple_page(name)
             if page is None or page.status != "quarantined":
                 return None
             return RemoteProject(
@@ -119,7 +172,6 @@ class PyPIJSONClient:
                 status_reason=page.reason,
                 page_url=page.url,
             )
-        page = self.simple_page(name)
         provenance = page.provenance if page is not None else {}
         data = parse_json(url, body)
         releases = data.get("releases")

@@ -20,7 +20,7 @@ negotiation, XML-RPC, a request log and faults) for tests, ``NginxUpstream`` for
         assert server.requested_projects() == {"alpha", "beta"}
         server.add_fault(Fault(status=503), project="alpha")
         server.add_fault(Fault(corrupt=True), project="old", kind="file")
-        server.add_fault(Fault(stale=True, times=2), project="beta", kind="json")
+        server.add_fault(Fault(stale=True, times=2), project="beta", kind="simple")
         server.clear_faults()
 
     with NginxUpstream(upstream) as nginx:                           # benchmarks
