@@ -108,15 +108,20 @@ def _mirror(node_b: LiveServer, config: Path) -> MirrorRun:
     )
 
 
-def json_api_projects(requests: list[Request]) -> list[str]:
-    """The projects whose ``/pypi/<name>/json`` was asked for, normalized, each once."""
+def project_pages(requests: list[Request]) -> list[str]:
+    """The projects whose PEP 691 page (``/simple/<name>/``) was asked for, each once. A node's
+    pages tell all a sync needs: its JSON API is not asked (checked by the callers)."""
     return sorted(
         {
             canonicalize_name(r.path.split("/")[2])
             for r in requests
-            if r.path.startswith("/pypi/") and r.path.endswith("/json")
+            if r.path.startswith("/simple/") and r.path.count("/") == 3
         }
     )
+
+
+def json_api_asked(requests: list[Request]) -> list[str]:
+    return [r.path for r in requests if r.path.startswith("/pypi/")]
 
 
 def _comparable_json_api(url: str, name: str) -> dict:
@@ -239,9 +244,10 @@ def test_json_api_of_the_replica_matches_the_upstream_node(first, node_a, node_b
         assert _comparable_json_api(node_b.url, name) == _comparable_json_api(node_a.url, name)
 
 
-def test_first_sync_reads_the_upstream_node_by_json_root_and_json_api(first):
+def test_first_sync_reads_the_upstream_node_by_json_root_and_project_pages(first):
     assert ("GET", "/simple/", 200) in [(r.method, r.path, r.status) for r in first.a_requests]
-    assert json_api_projects(first.a_requests) == first.b_projects
+    assert project_pages(first.a_requests) == first.b_projects
+    assert json_api_asked(first.a_requests) == []
     assert [r for r in first.a_requests if r.status >= 400] == []
 
 
@@ -268,7 +274,8 @@ def test_sync_after_the_upstream_node_changed_exits_zero(changed):
 
 
 def test_sync_asks_the_upstream_node_only_about_changed_projects(changed):
-    assert json_api_projects(changed.a_requests) == CHANGED
+    assert project_pages(changed.a_requests) == CHANGED
+    assert json_api_asked(changed.a_requests) == []
 
 
 def test_sync_downloads_only_the_new_release_from_the_upstream_node(changed, dists):

@@ -153,7 +153,7 @@ def test_private_indexes_are_mirrored_with_their_files(node, privates, synced):
         # Pages and files alike carried the credentials: nothing was refused after the first
         # contact without them (the test above).
         after = [r for r in private.server.requests() if r.query or r.headers.get("Authorization")]
-        assert {r.kind for r in after} >= {"root", "json", "file"}
+        assert {r.kind for r in after} >= {"root", "simple", "file"}
         assert all(r.status != 401 for r in after)
         for name in PROJECTS[kind]:
             page = httpx.get(

@@ -155,14 +155,16 @@ class PyPIJSONClient:
         (``_page``); otherwise from the JSON API, with the page's provenance and status (the
         JSON API carries neither)."""
         read = self._page(name)
-        if read is not None and read[1] is not None:
-            return read[1]
-        page = read[0] if read is not None else None
+        if read is None:
+            return None  # gone (a quarantined project keeps its page, which says so)
+        page, project = read
+        if project is not None:
+            return project
         url = f"{self.base_url}/pypi/{name}/json"
         response, body = fetch_document(self.http, url)
         if response.status_code == 404:
             # PyPI answers 404 here for a quarantined project (PEP 792): its page says so.
-            if page is None or page.status != "quarantined":
+            if page.status != "quarantined":
                 return None
             return RemoteProject(
                 name=name,
@@ -172,7 +174,7 @@ class PyPIJSONClient:
                 status_reason=page.reason,
                 page_url=page.url,
             )
-        provenance = page.provenance if page is not None else {}
+        provenance = page.provenance
         data = parse_json(url, body)
         releases = data.get("releases")
         if not isinstance(releases, dict):
@@ -194,9 +196,9 @@ class PyPIJSONClient:
             serial=serial,
             files=files,
             versions=list(releases),
-            status=page.status if page is not None else "active",
-            status_reason=page.reason if page is not None else "",
-            page_url=page.url if page is not None else "",
+            status=page.status,
+            status_reason=page.reason,
+            page_url=page.url,
         )
 
     def close(self) -> None:
