@@ -20,6 +20,7 @@ from django.db.models import Case, Value, When
 from django.utils import timezone
 from packaging.utils import canonicalize_name
 
+from .bulk import insert_returning_ids
 from .journal import Action, journal_batch, journal_entry
 from .models import Distribution, JournalEntry, Project, Release
 from .services import (
@@ -30,7 +31,6 @@ from .services import (
     distributions_publish,
     distributions_remove,
     files_stage,
-    insert_returning_ids,
     project_lock,
     project_remove,
     project_set_index_status,

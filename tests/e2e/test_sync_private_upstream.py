@@ -18,8 +18,9 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from tests.support.servers import CeleryWorker, LiveServer, celery_worker, live_server
+from tests.support.servers import LiveServer, live_server
 from tests.support.upstream import UpstreamServer, WarehouseUpstream
+from tests.support.workers import CeleryWorker, celery_worker
 
 pytestmark = pytest.mark.e2e
 
