@@ -156,6 +156,7 @@ def start_node(work: Path, database: str, database_url: str | None, workers: int
         database_url,
         PYPIMIRROR_BIND=f"127.0.0.1:{port}",
         GUNICORN_WORKERS=str(workers),
+        GUNICORN_WORKER_CLASS="sync",  # as pypiserver's, and as in production behind nginx
         GUNICORN_ACCESSLOG="",
     )
     command = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "deploy" / "gunicorn.conf.py")]

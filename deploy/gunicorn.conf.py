@@ -7,11 +7,26 @@ environment, so one file serves development and production:
                          ``unix:/run/pypimirror/web.sock`` for a socket behind nginx); beyond
                          loopback, gunicorn refuses to start with DEBUG on, the development
                          secret key or loopback-only DJANGO_ALLOWED_HOSTS
+    GUNICORN_WORKER_CLASS  gevent (default), sync or gthread; see "Worker class" below
     GUNICORN_WORKERS     worker processes (default 2 * CPUs + 1)
-    GUNICORN_THREADS     threads per worker; above 1 switches to the gthread worker (default 1)
+    GUNICORN_WORKER_CONNECTIONS  clients one gevent worker serves at once (default 1000)
+    GUNICORN_THREADS     threads per gthread worker; above 1 with no GUNICORN_WORKER_CLASS picks
+                         gthread (default 1)
     GUNICORN_TIMEOUT     seconds a request may take before its worker is restarted (default 120)
     GUNICORN_ACCESSLOG   access log file, ``-`` for stdout (default), empty for none
     GUNICORN_LOGLEVEL    default info
+
+Worker class. ``bin/run`` has nothing in front of gunicorn: every client, however slow, talks
+to it directly, and files are streamed by Django. A sync worker reads a request's headers with
+no deadline and serves one connection at a time, so five clients sending headers slowly held
+all five workers (the arbiter frees one only after ``timeout``, 120 s); a gthread worker frees a
+thread from a silent client after 5 s but not from one that trickles bytes. The gevent worker
+gives each connection a greenlet, not a worker, and bounds the reading of a request's headers
+to ``keepalive`` seconds in all, so slow clients (headers or downloads) cost memory, not
+service: the default. Behind nginx, which reads whole requests and buffers responses before
+gunicorn sees them, sync workers are the simplest sound choice (the systemd unit sets
+``GUNICORN_WORKER_CLASS=sync``); with PostgreSQL under gevent, each connection being served
+holds its own database connection (deploy/README.md).
 """
 
 import os
@@ -30,6 +45,8 @@ def _int(name: str, default: int) -> int:
     return int(value) if value else default
 
 
+WORKER_CLASSES = ("gevent", "sync", "gthread")
+
 wsgi_app = "pypimirror.wsgi:application"
 # Import the project from the checkout this file belongs to, wherever gunicorn starts.
 chdir = str(Path(__file__).resolve().parent.parent)
@@ -41,18 +58,28 @@ bind = [
 ]
 workers = _int("GUNICORN_WORKERS", 2 * _cpus() + 1)
 threads = _int("GUNICORN_THREADS", 1)
-# Sync workers: the index answers from the database in a few ms; slow clients belong behind
-# nginx, which buffers responses so a worker is never held by a slow download.
-worker_class = "gthread" if threads > 1 else "sync"
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "").strip() or (
+    "gthread" if threads > 1 else "gevent"
+)
+if worker_class not in WORKER_CLASSES:
+    raise SystemExit(
+        f"GUNICORN_WORKER_CLASS must be one of {', '.join(WORKER_CLASSES)}, not {worker_class!r}"
+    )
+worker_connections = _int("GUNICORN_WORKER_CONNECTIONS", 1000)
 
 timeout = _int("GUNICORN_TIMEOUT", 120)
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
+# Seconds an idle connection is kept; for gevent workers also all the time a client gets to send
+# a request's headers (gunicorn's base_async worker), after which it is closed.
 keepalive = 5
 # Recycle workers now and then so a slow leak can never grow without bound.
 max_requests = _int("GUNICORN_MAX_REQUESTS", 20000)
 max_requests_jitter = max_requests // 10
 # Load Django once in the master; workers share its memory pages (connections open lazily).
-preload_app = True
+# Not for gevent: its worker patches the standard library (socket, select, threading) when it
+# starts, and modules imported before that keep the blocking versions (psycopg, for one, picks
+# its way of waiting for the server when imported).
+preload_app = worker_class != "gevent"
 # Heartbeat files in memory: a slow disk must not make the master think a worker hung.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 

@@ -72,10 +72,13 @@ def embedded_content(tmp_path_factory) -> NodeContent:
 
 @pytest.fixture(scope="session")
 def embedded_server(embedded_content) -> Iterator[LiveServer]:
-    """The embedded default: local settings, no DATABASE_URL (SQLite beside the store)."""
+    """The embedded default: local settings, no DATABASE_URL (SQLite beside the store), and
+    gunicorn with no GUNICORN_* settings (gevent workers), as bin/run starts it."""
     with live_server(
         dists=[embedded_content.directory],
         database="embedded",
         settings="pypimirror.settings.local",
+        workers=None,
+        threads=None,
     ) as server:
         yield server

@@ -231,11 +231,14 @@ def live_server(
     dists: Sequence[Path] = (),
     database: str = "suite",
     settings: str = "pypimirror.settings.production",
-    workers: int = 2,
-    threads: int = 4,
+    workers: int | None = 2,
+    threads: int | None = 4,
     env: Mapping[str, str] | None = None,
 ) -> Iterator[LiveServer]:
     """A migrated, filled, running server; stopped and its database dropped on exit.
+
+    ``workers``, ``threads``: GUNICORN_WORKERS and GUNICORN_THREADS; None leaves them to
+    deploy/gunicorn.conf.py, as ``bin/run`` does (gevent workers, 2 * CPUs + 1).
 
     ``env``: more environment for the server and its ``manage`` commands (e.g.
     ``DJANGO_SECURE_COOKIES=false`` to log in to the admin over plain http).
@@ -280,8 +283,8 @@ def live_server(
             env={
                 **server.env,
                 "PYPIMIRROR_BIND": f"fd://{listener.fileno()}",
-                "GUNICORN_WORKERS": str(workers),
-                "GUNICORN_THREADS": str(threads),
+                **({"GUNICORN_WORKERS": str(workers)} if workers is not None else {}),
+                **({"GUNICORN_THREADS": str(threads)} if threads is not None else {}),
                 "GUNICORN_ACCESSLOG": str(server.access_log),
                 "GUNICORN_GRACEFUL_TIMEOUT": "3",
             },
