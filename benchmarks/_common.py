@@ -31,6 +31,7 @@ def node_env(data_dir: Path, database_url: str | None, **extra: str) -> dict[str
         DJANGO_SETTINGS_MODULE="pypimirror.settings.production",
         DJANGO_SECRET_KEY="benchmark-only",
         DJANGO_DEBUG="false",
+        DJANGO_SECURE_SSL_REDIRECT="false",  # plain http on loopback
         PYPIMIRROR_DATA_DIR=str(data_dir),
         **extra,
     )

@@ -8,9 +8,22 @@ from .base import SECRET_KEY, STORAGES, env
 if not SECRET_KEY:
     raise ImproperlyConfigured("Set DJANGO_SECRET_KEY for the production settings.")
 
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Behind a TLS proxy (deploy/nginx): it says in this header whether the client used https, and
+# sets it on every request, so no client can choose its value. Empty when nothing is in front.
+_proxy_ssl_header = env.str("DJANGO_SECURE_PROXY_SSL_HEADER", default="X-Forwarded-Proto")
+if _proxy_ssl_header:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_ssl_header.upper().replace("-", "_"), "https")
 SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=True)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# Plain http is redirected to https, except the probes (/healthz, /readyz), which a load
+# balancer or monitor may send straight to the node; false only for a plain-http setup.
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+# HSTS on https responses: browsers then use nothing but https for this host for a year. Try a
+# few minutes (300) first on a new host; 0 turns it off. nginx sends the same (deploy/nginx).
+SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=True)
 
 # PYPIMIRROR_S3_BUCKET moves the blob store to S3 through django-storages; same code path.
 if bucket := env.str("PYPIMIRROR_S3_BUCKET", default=""):

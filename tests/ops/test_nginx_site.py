@@ -101,6 +101,7 @@ def site():
             "DJANGO_SETTINGS_MODULE": "pypimirror.settings.production",
             "DJANGO_SECRET_KEY": "nginx-site-test",
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+            "DJANGO_SECURE_SSL_REDIRECT": "false",  # the site listens on plain http here
             "PYPIMIRROR_DATA_DIR": str(data),
             "PYPIMIRROR_X_ACCEL_REDIRECT": "/_store/",
             "PYPIMIRROR_BIND": f"unix:{data}/web.sock",
@@ -239,3 +240,16 @@ def test_admin_static_files_come_from_the_collected_folder(site):
     response = httpx.get(f"{site['url']}/static/admin/css/base.css")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/css")
+
+
+def test_every_response_carries_one_hsts_header(site):
+    responses = {
+        "page": httpx.get(f"{site['url']}/simple/served-project/"),
+        "file": httpx.get(_file_url(site, site["wheel"])),
+        "static": httpx.get(f"{site['url']}/static/admin/css/base.css"),
+        "not found": httpx.get(f"{site['url']}/simple/no-such-project/"),
+    }
+
+    assert {
+        kind: r.headers.get_list("strict-transport-security") for kind, r in responses.items()
+    } == {kind: ["max-age=31536000; includeSubDomains; preload"] for kind in responses}

@@ -205,6 +205,8 @@ def _server_env(
         PYPIMIRROR_DATA_DIR=str(data_dir),
         PYPIMIRROR_BASE_URL=url,
         PYTHONUNBUFFERED="1",
+        # plain http on loopback: the production settings would redirect it to https
+        DJANGO_SECURE_SSL_REDIRECT="false",
     )
     if database_url:
         env["DATABASE_URL"] = database_url
