@@ -1,5 +1,7 @@
 """Settings shared by every profile; everything a deployment changes comes from the environment."""
 
+import ipaddress
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -44,6 +46,7 @@ FRAMEWORK_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "django_celery_beat",
+    "axes",  # limits on admin logins, below
 ]
 APP_SETS = {"all": FRAMEWORK_APPS + DOMAIN_APPS, "domain": DOMAIN_APPS}
 _app_set = env.str("PYPIMIRROR_APPS", default="all")
@@ -65,6 +68,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: turns a login refused for too many failures into the lockout page (below).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "pypimirror.urls"
@@ -73,7 +78,8 @@ WSGI_APPLICATION = "pypimirror.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # The admin's lockout page (AXES_LOCKOUT_TEMPLATE).
+        "DIRS": [BASE_DIR / "pypimirror" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -130,6 +136,33 @@ STORAGES = {
     },
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+# Logins (the admin's form, DRF's session login) limited by django-axes, per user name and per
+# client address apart: after PYPIMIRROR_LOGIN_FAILURE_LIMIT failures in a row either is locked
+# out, the right password included, for PYPIMIRROR_LOGIN_COOLOFF_MINUTES (each attempt while
+# locked starts the wait anew); a successful login resets the count. Staff unlock in the admin
+# (Axes -> Access attempts: delete the row) or with `manage.py axes_reset_username NAME`,
+# `axes_reset_ip ADDRESS` or `axes_reset` (everything). README, "Admin logins".
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("PYPIMIRROR_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.float("PYPIMIRROR_LOGIN_COOLOFF_MINUTES", default=30))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "admin/login_locked_out.html"
+AXES_CLIENT_IP_CALLABLE = "pypimirror.client_ip.request_client_address"
+# Proxies whose X-Forwarded-For names the client (comma-separated addresses or networks, and
+# "unix" for a peer on a unix socket, as nginx is in deploy/): none by default, so nobody can
+# choose the address their failures count against (pypimirror/client_ip.py).
+PYPIMIRROR_TRUSTED_PROXIES = env.list("PYPIMIRROR_TRUSTED_PROXIES", default=[])
+for _proxy in PYPIMIRROR_TRUSTED_PROXIES:
+    if _proxy != "unix":
+        try:
+            ipaddress.ip_network(_proxy, strict=False)
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"PYPIMIRROR_TRUSTED_PROXIES: {exc}") from None
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -188,6 +221,8 @@ LOGGING = {
         # one line per request is noise at mirror scale; failures are reported by the sync
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
+        # django-axes says its version at every start of every process; its lockouts still show
+        "axes.apps": {"level": "WARNING"},
     },
 }
 
