@@ -23,7 +23,11 @@ all five workers (the arbiter frees one only after ``timeout``, 120 s); a gthrea
 thread from a silent client after 5 s but not from one that trickles bytes. The gevent worker
 gives each connection a greenlet, not a worker, and bounds the reading of a request's headers
 to ``keepalive`` seconds in all, so slow clients (headers or downloads) cost memory, not
-service: the default. Behind nginx, which reads whole requests and buffers responses before
+service: the default. (Django under an ASGI server such as uvicorn runs these sync views one at
+a time per process and reads a streamed file whole into memory first; waitress is a single
+process.) SQLite calls do not yield to other greenlets: reads never wait under WAL, but a write
+(a login, an admin change) waiting for a sync's write transaction holds its worker's other
+clients that long. Behind nginx, which reads whole requests and buffers responses before
 gunicorn sees them, sync workers are the simplest sound choice (the systemd unit sets
 ``GUNICORN_WORKER_CLASS=sync``); with PostgreSQL under gevent, each connection being served
 holds its own database connection (deploy/README.md).

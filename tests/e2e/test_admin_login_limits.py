@@ -47,9 +47,15 @@ def _unlocked(request) -> Iterator[None]:
 
 
 def log_in(
-    server: LiveServer, username: str, password: str, *, client_address: str | None = None
+    server: LiveServer,
+    username: str,
+    password: str,
+    *,
+    client_address: str | None = None,
+    then: str | None = None,
 ) -> httpx.Response:
-    """The admin's login form, filled in and sent, as a browser does; the answer to the POST."""
+    """The admin's login form, filled in and sent, as a browser does; the answer to the POST,
+    or once in, to a GET of ``then``."""
     headers = {"X-Forwarded-For": client_address} if client_address else {}
     with httpx.Client(base_url=server.url, headers=headers, timeout=30) as client:
         form = client.get("/admin/login/")
@@ -62,6 +68,8 @@ def log_in(
         if response.status_code == 302:  # in: the session works for the admin and the API
             assert "Site administration" in client.get("/admin/").text
             assert client.get("/api/v1/sync-runs/").status_code == 200
+            if then:
+                return client.get(then)
         return response
 
 
@@ -138,3 +146,16 @@ def test_behind_a_trusted_proxy_a_user_name_tried_from_many_addresses_is_locked_
     assert_refused_as_locked_out(log_in(proxied, "admin", PASSWORD, client_address=CLIENT_C))
     proxied.manage("axes_reset_username", "admin")
     assert log_in(proxied, "admin", PASSWORD, client_address=CLIENT_C).status_code == 302
+
+
+def test_staff_see_who_is_locked_out_in_the_admin_and_unlock_by_deleting_it(proxied):
+    for n in range(LIMIT):
+        log_in(proxied, f"user-{n}", "guess", client_address=CLIENT_A)
+
+    attempts = log_in(
+        proxied, "admin", PASSWORD, client_address=CLIENT_B, then="/admin/axes/accessattempt/"
+    )
+    assert attempts.status_code == 200
+    assert CLIENT_A in attempts.text
+    proxied.shell("from axes.models import AccessAttempt; AccessAttempt.objects.all().delete()")
+    assert log_in(proxied, "admin", PASSWORD, client_address=CLIENT_A).status_code == 302
