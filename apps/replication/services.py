@@ -23,6 +23,7 @@ from .outcomes import Outcome, OutcomeRecorder
 from .planner import plan_sync
 from .redaction import credentials_from_url, redact_text, upstream_name_for_url, url_secrets
 from .rules import Rules, RulesError, project_allowed, remote_project_apply, rules_from_json
+from .run_projects import run_projects_counted, run_projects_plan
 from .selectors import upstream_for_url
 
 if TYPE_CHECKING:
@@ -156,6 +157,7 @@ def sync_run_start(
         run.save(update_fields=["state", "finished", "error"])
         raise UpstreamUnusable(error) from None
     _record_wanted(upstream, plan.projects, gone=plan.gone)
+    run_projects_plan(run=run, normalized_names=plan.projects)
     run.projects_planned = len(plan.projects)
     run.serial_to = plan.serial
     run.state = SyncRun.State.RUNNING if plan.projects else SyncRun.State.SUCCEEDED
@@ -230,13 +232,27 @@ def _get_fresh(client: UpstreamClient, state: ProjectSyncState):
     )
 
 
-def projects_sync(*, run: SyncRun, names: list[str]) -> list[Outcome]:
+def projects_sync(*, run: SyncRun, names: list[str], redelivered: bool = False) -> list[Outcome]:
     """Sync a batch of projects in turn: their states read, their leases taken, the files held
     of them and their sources read in one statement each; a project of another source left
     alone (shadowed); the projects whose files are fetched published together (at most
     ``PUBLISH_SECONDS`` after the first of them); their outcomes written together
-    (outcomes.py)."""
+    (outcomes.py). Returns the outcomes of the projects it recorded.
+
+    ``redelivered``: the batch comes again (its worker died, or it outlived the broker's
+    visibility timeout). What the run already counted is skipped, and a project another
+    worker holds is left to that worker, not counted as skipped: the holder counts it, or the
+    run, stalled, names it lost. A batch of a run already over does nothing: the next run
+    takes its projects.
+    """
+    if run.state not in (SyncRun.State.PLANNING, SyncRun.State.RUNNING):
+        logger.info(
+            "run #%s is over: its batch of %d project(s) left to the next run", run.pk, len(names)
+        )
+        return []
     states = _states(run.upstream, names)
+    if redelivered and (done := run_projects_counted(run=run, state_ids=[s.pk for s in states])):
+        states = [s for s in states if s.pk not in done]
     rules = rules_from_json(run.upstream.rules)
     owner = new_owner()
     leased = leases_acquire(states=states, owner=owner)
@@ -251,6 +267,8 @@ def projects_sync(*, run: SyncRun, names: list[str]) -> list[Outcome]:
     try:
         for state in states:
             source = sources.get(state.normalized_name, run.upstream.source)
+            if state.pk not in leased and redelivered:
+                continue  # its holder counts it (see above)
             if state.pk not in leased:
                 outcomes[state.pk] = Outcome.SKIPPED
                 recorder.add(
@@ -283,7 +301,7 @@ def projects_sync(*, run: SyncRun, names: list[str]) -> list[Outcome]:
         raise
     finally:
         recorder.write()
-    return [outcomes[s.pk] for s in states]
+    return [outcomes[s.pk] for s in states if s.pk in outcomes]
 
 
 def _states(upstream: Upstream, names: list[str]) -> list[ProjectSyncState]:

@@ -1,0 +1,107 @@
+"""The projects a run planned, each counted once: what makes a batch delivered again harmless,
+and what names the projects a run lost when its workers died.
+
+A run's plan is written as it starts (one row per project, no outcome yet). Recording an
+outcome claims the project's row under its lock: a second delivery of the same batch (its
+worker was killed, or it outlived the broker's visibility timeout) finds the row claimed and
+counts nothing. A project with no row (a task queued before plans were kept) is counted as
+before.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from .models import ProjectSyncState, RunProject, SyncRun
+
+PENDING = RunProject.Outcome.PENDING
+# How many lost projects the run's error names; all are in its errors list.
+LOST_NAMED = 20
+
+
+def run_projects_plan(*, run: SyncRun, normalized_names: Iterable[str]) -> None:
+    """Keep the run's plan: a pending row for each of the upstream's projects named."""
+    names = list(normalized_names)
+    ids = ProjectSyncState.objects.filter(
+        upstream_id=run.upstream_id, normalized_name__in=names
+    ).values_list("pk", flat=True)
+    RunProject.objects.bulk_create(
+        [RunProject(run=run, state_id=pk) for pk in ids.iterator()],
+        ignore_conflicts=True,
+        batch_size=1000,
+    )
+
+
+def run_projects_claim(*, run_id: int, outcomes: Mapping[int, str]) -> set[int]:
+    """Give the run's projects (state id -> outcome) their outcome: the ids that are now to be
+    counted on the run. A project the run already counted is not; one the run never planned
+    is. Call inside a transaction that also counts them, so both happen or neither."""
+    if not outcomes:
+        return set()
+    planned = dict(
+        RunProject.objects.select_for_update()
+        .filter(run_id=run_id, state_id__in=list(outcomes))
+        .values_list("state_id", "outcome")
+    )
+    claimed = defaultdict(list)
+    for state_id, outcome in outcomes.items():
+        if planned.get(state_id) == PENDING:
+            claimed[outcome].append(state_id)
+    for outcome, ids in claimed.items():
+        RunProject.objects.filter(run_id=run_id, state_id__in=ids).update(outcome=outcome)
+    return {i for i in outcomes if planned.get(i, PENDING) == PENDING}
+
+
+def run_projects_counted(*, run: SyncRun, state_ids: Iterable[int]) -> set[int]:
+    """The ids among ``state_ids`` whose outcome the run has already counted."""
+    return set(
+        RunProject.objects.filter(run=run, state_id__in=list(state_ids))
+        .exclude(outcome=PENDING)
+        .values_list("state_id", flat=True)
+    )
+
+
+def run_projects_pending(*, run: SyncRun) -> list[str]:
+    """The names of the projects the run planned and has no outcome for yet."""
+    return list(
+        RunProject.objects.filter(run=run, outcome=PENDING)
+        .order_by("state__name")
+        .values_list("state__name", flat=True)
+    )
+
+
+def run_lease_mark(*, run: SyncRun):
+    """The latest lease expiry among the run's pending projects: it moves whenever a worker
+    takes or renews a lease on one of them (None when none is leased)."""
+    return RunProject.objects.filter(run=run, outcome=PENDING).aggregate(
+        mark=Max("state__lease_until")
+    )["mark"]
+
+
+def run_finish_lost(*, run: SyncRun) -> list[str]:
+    """End a run that can make no more progress: its pending projects are lost (the next run
+    takes them, as they have not reached their serial) and the run is partial. Returns their
+    names; none, with nothing changed, when the run finished meanwhile."""
+    with transaction.atomic():
+        locked = SyncRun.objects.select_for_update().get(pk=run.pk)
+        if locked.state not in (SyncRun.State.PLANNING, SyncRun.State.RUNNING):
+            return []
+        lost = run_projects_pending(run=locked)
+        RunProject.objects.filter(run=locked, outcome=PENDING).update(
+            outcome=RunProject.Outcome.LOST
+        )
+        note = "lost: its worker stopped before it finished; the next run takes it"
+        shown = ", ".join(lost[:LOST_NAMED]) + (", ..." if len(lost) > LOST_NAMED else "")
+        SyncRun.objects.filter(pk=locked.pk).update(
+            state=SyncRun.State.PARTIAL,
+            finished=timezone.now(),
+            error=(
+                f"{len(lost)} project(s) lost when their workers stopped ({shown}); "
+                "the next run takes them"
+            ),
+            errors=[*locked.errors, *({"project": name, "error": note} for name in lost)],
+        )
+    return lost
