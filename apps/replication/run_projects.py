@@ -23,7 +23,12 @@ LOST_NAMED = 20
 
 
 def run_projects_plan(*, run: SyncRun, normalized_names: Iterable[str]) -> None:
-    """Keep the run's plan: a pending row for each of the upstream's projects named."""
+    """Keep the run's plan: a pending row for each of the upstream's projects named. The plans
+    of the upstream's runs that are over go: they matter only while their run runs (what
+    became of each project is in its sync state, the lost ones in their run's errors)."""
+    RunProject.objects.filter(run__upstream_id=run.upstream_id).exclude(
+        run__state__in=(SyncRun.State.PLANNING, SyncRun.State.RUNNING)
+    ).delete()
     names = list(normalized_names)
     ids = ProjectSyncState.objects.filter(
         upstream_id=run.upstream_id, normalized_name__in=names
