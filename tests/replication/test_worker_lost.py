@@ -29,7 +29,7 @@ STALL_TIMEOUT = 4  # seconds without progress before `sync` gives the run up (de
 EXIT_WITHIN = 120  # what the issue asks: `sync` exits within two minutes of the kill
 
 
-def start_sync(upstream_name: str, tmp_path) -> subprocess.Popen:
+def start_sync(upstream_name: str, tmp_path, *options: str) -> subprocess.Popen:
     """``manage.py sync`` on the worker's database, broker and data directory."""
     env = {
         k: v
@@ -45,7 +45,7 @@ def start_sync(upstream_name: str, tmp_path) -> subprocess.Popen:
         PYTHONUNBUFFERED="1",
     )
     return subprocess.Popen(
-        [sys.executable, "manage.py", "sync", upstream_name],
+        [sys.executable, "manage.py", "sync", upstream_name, *options],
         cwd=PROJECT_ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -145,5 +145,27 @@ def test_sync_exits_1_naming_the_projects_lost_with_a_killed_worker_parent(
 
     assert following.state == SyncRun.State.SUCCEEDED, following.errors
     assert following.projects_done == len(lost)  # the lost ones, planned again
+    assert_converged(client, upstream)
+    assert dead_downloads() == []
+
+
+def test_sync_exits_0_when_a_killed_worker_parents_batches_come_back_to_a_new_worker(
+    slow_upstream, upstream, start_worker, blob_store, client, tmp_path
+):
+    worker = start_worker(CELERY_BROKER_VISIBILITY_TIMEOUT="2")
+    row = upstream_for(slow_upstream)
+    command = start_sync(row.name, tmp_path, "--stall-timeout=40")
+    leased_download_pid(command, worker)
+    time.sleep(0.2)
+
+    worker.kill()  # the whole worker: what it took stays unacknowledged in Redis
+    killed_at = time.monotonic()
+    start_worker(CELERY_BROKER_VISIBILITY_TIMEOUT="2")  # gives it back to the queue (kombu)
+    code, out, err = wait_for_exit(command, worker)
+
+    assert code == 0, f"{out}\n{err}"
+    assert time.monotonic() - killed_at < EXIT_WITHIN
+    run = SyncRun.objects.get()
+    assert (run.state, run.projects_done) == (SyncRun.State.SUCCEEDED, len(PROJECTS)), out
     assert_converged(client, upstream)
     assert dead_downloads() == []
