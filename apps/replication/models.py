@@ -161,6 +161,9 @@ class RunProject(models.Model):
     run = models.ForeignKey(SyncRun, on_delete=models.CASCADE, related_name="planned")
     state = models.ForeignKey(ProjectSyncState, on_delete=models.CASCADE, related_name="runs")
     outcome = models.CharField(max_length=16, choices=Outcome, default="", blank=True)
+    # How often its batch came again with the project still pending: a batch that kills its
+    # worker every time is not delivered forever (run_projects.py).
+    redeliveries = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["run", "state"], name="run_project_unique")]

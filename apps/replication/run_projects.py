@@ -12,12 +12,16 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import F, Max
 from django.utils import timezone
 
 from .models import ProjectSyncState, RunProject, SyncRun
 
 PENDING = RunProject.Outcome.PENDING
+# A batch delivered again this many times with a project still pending (its worker died each
+# time: killed, or out of memory on it) fails the project on this run rather than kill another
+# worker; the next run retries it, with the usual backoff.
+MAX_REDELIVERIES = 2
 # How many lost projects the run's error names; all are in its errors list.
 LOST_NAMED = 20
 
@@ -67,6 +71,19 @@ def run_projects_counted(*, run: SyncRun, state_ids: Iterable[int]) -> set[int]:
         .exclude(outcome=PENDING)
         .values_list("state_id", flat=True)
     )
+
+
+def run_batch_redelivered(
+    *, run: SyncRun, states: list[ProjectSyncState]
+) -> tuple[list[ProjectSyncState], set[int]]:
+    """A batch delivered again: its states the run has not counted yet, and the ids among them
+    delivered again more than ``MAX_REDELIVERIES`` times (to fail, not sync once more)."""
+    ids = [s.pk for s in states]
+    done = run_projects_counted(run=run, state_ids=ids)
+    rows = RunProject.objects.filter(run=run, state_id__in=ids, outcome=PENDING)
+    rows.update(redeliveries=F("redeliveries") + 1)
+    too_often = rows.filter(redeliveries__gt=MAX_REDELIVERIES).values_list("state_id", flat=True)
+    return [s for s in states if s.pk not in done], set(too_often)
 
 
 def run_projects_pending(*, run: SyncRun) -> list[str]:

@@ -23,7 +23,7 @@ from .outcomes import Outcome, OutcomeRecorder
 from .planner import plan_sync
 from .redaction import credentials_from_url, redact_text, upstream_name_for_url, url_secrets
 from .rules import Rules, RulesError, project_allowed, remote_project_apply, rules_from_json
-from .run_projects import run_projects_counted, run_projects_plan
+from .run_projects import run_batch_redelivered, run_projects_plan
 from .selectors import upstream_for_url
 
 if TYPE_CHECKING:
@@ -34,6 +34,7 @@ logger = logging.getLogger(__name__)
 # Fetched projects wait at most this long, and this many, to be published together.
 PUBLISH_SECONDS = 1.0
 PUBLISH_MAX = 50
+POISON_ERROR = "its batch's worker died each time it was delivered (killed, or out of memory)"
 
 
 class SyncInProgress(Exception):
@@ -240,19 +241,19 @@ def projects_sync(*, run: SyncRun, names: list[str], redelivered: bool = False) 
     (outcomes.py). Returns the outcomes of the projects it recorded.
 
     ``redelivered``: the batch comes again (its worker died, or it outlived the broker's
-    visibility timeout). What the run already counted is skipped, and a project another
-    worker holds is left to that worker, not counted as skipped: the holder counts it, or the
-    run, stalled, names it lost. A batch of a run already over does nothing: the next run
-    takes its projects.
+    visibility timeout). What the run already counted is skipped, a project delivered too
+    often fails (run_batch_redelivered), and a project another worker holds is left to it,
+    not counted as skipped: the holder counts it, or the run, stalled, names it lost. A batch
+    of a run already over does nothing: the next run takes its projects.
     """
     if run.state not in (SyncRun.State.PLANNING, SyncRun.State.RUNNING):
         logger.info(
             "run #%s is over: its batch of %d project(s) left to the next run", run.pk, len(names)
         )
         return []
-    states = _states(run.upstream, names)
-    if redelivered and (done := run_projects_counted(run=run, state_ids=[s.pk for s in states])):
-        states = [s for s in states if s.pk not in done]
+    states, too_often = _states(run.upstream, names), set()
+    if redelivered:
+        states, too_often = run_batch_redelivered(run=run, states=states)
     rules = rules_from_json(run.upstream.rules)
     owner = new_owner()
     leased = leases_acquire(states=states, owner=owner)
@@ -274,6 +275,9 @@ def projects_sync(*, run: SyncRun, names: list[str], redelivered: bool = False) 
                 recorder.add(
                     state, Outcome.SKIPPED, error="another worker is syncing it", leased=False
                 )
+            elif state.pk in too_often:
+                outcomes[state.pk] = Outcome.FAILED
+                recorder.add(state, Outcome.FAILED, error=POISON_ERROR)
             elif source != run.upstream.source:  # another source's: not even asked upstream
                 outcomes[state.pk] = Outcome.SHADOWED
                 recorder.add(state, Outcome.SHADOWED, reached=state.serial_wanted, owner=source)

@@ -10,7 +10,12 @@ from django.utils import timezone
 
 from apps.replication import services
 from apps.replication.models import ProjectSyncState, RunProject, SyncRun
-from apps.replication.run_projects import run_finish_lost, run_projects_pending
+from apps.replication.run_projects import (
+    MAX_REDELIVERIES,
+    run_batch_redelivered,
+    run_finish_lost,
+    run_projects_pending,
+)
 from apps.replication.runner import StallWatch
 
 from .helpers import assert_catalog_consistent, assert_node_mirrors, sync, upstream_for
@@ -120,3 +125,29 @@ def test_a_stall_watch_stops_after_its_timeout_without_progress_and_no_live_task
     time.sleep(0.4)
 
     assert watch()
+
+
+def test_a_batch_delivered_again_too_often_fails_its_pending_projects_for_the_next_run(served):
+    run, names = start(served)
+    for _ in range(MAX_REDELIVERIES):  # deliveries whose worker died before any outcome
+        run_batch_redelivered(run=run, states=list(ProjectSyncState.objects.all()))
+
+    services.projects_sync(run=run, names=names, redelivered=True)
+
+    run.refresh_from_db()
+    assert (run.state, run.projects_failed) == (SyncRun.State.PARTIAL, len(PROJECTS))
+    assert {e["error"] for e in run.errors} == {services.POISON_ERROR}
+    failed = ProjectSyncState.objects.get(normalized_name=names[0])
+    assert (failed.attempts, failed.serial_reached) == (1, 0)  # retried, with backoff
+    assert not ProjectSyncState.objects.exclude(lease_owner="").exists()
+
+
+def test_a_batch_delivered_again_within_the_limit_syncs_its_projects(served):
+    run, names = start(served)
+    for _ in range(MAX_REDELIVERIES - 1):
+        run_batch_redelivered(run=run, states=list(ProjectSyncState.objects.all()))
+
+    services.projects_sync(run=run, names=names, redelivered=True)
+
+    run.refresh_from_db()
+    assert (run.state, run.projects_done) == (SyncRun.State.SUCCEEDED, len(PROJECTS))
