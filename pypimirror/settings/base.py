@@ -173,7 +173,9 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 # batch outliving it is delivered twice, harmlessly, but its work is done twice), short enough
 # that a dead worker's batches come back well within the hour Celery waits by default.
 CELERY_BROKER_VISIBILITY_TIMEOUT = env.int("CELERY_BROKER_VISIBILITY_TIMEOUT", default=1800)
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT}
+if CELERY_BROKER_URL.startswith(("redis:", "rediss:", "sentinel:")):
+    # Redis's alone: the embedded SQLite transport hands its options to SQLAlchemy's engine.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT}
 # Celery's Django fix-up closes the database connection around every task unless told to reuse
 # it; a sync is one task per project, so that would be one new connection per project.
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
