@@ -1,7 +1,8 @@
 """The projects a run planned, each counted once: what makes a batch delivered again harmless,
 and what names the projects a run lost when its workers died.
 
-A run's plan is written as it starts (one row per project, no outcome yet). Recording an
+A run's plan is written as it starts (each project's sync state brought to its wanted serial,
+and one row per project on the run, no outcome yet). Recording an
 outcome claims the project's row under its lock: a second delivery of the same batch (its
 worker was killed, or it outlived the broker's visibility timeout) finds the row claimed and
 counts nothing. A project with no row (a task queued before plans were kept) is counted as
@@ -15,7 +16,8 @@ from django.db import transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
-from .models import ProjectSyncState, RunProject, SyncRun
+from .leases import lease_holder_is_dead
+from .models import ProjectSyncState, RunProject, SyncRun, Upstream
 
 PENDING = RunProject.Outcome.PENDING
 # A batch delivered again this many times with a project still pending (its worker died each
@@ -26,21 +28,56 @@ MAX_REDELIVERIES = 2
 LOST_NAMED = 20
 
 
-def run_projects_plan(*, run: SyncRun, normalized_names: Iterable[str]) -> None:
-    """Keep the run's plan: a pending row for each of the upstream's projects named. The plans
-    of the upstream's runs that are over go: they matter only while their run runs (what
-    became of each project is in its sync state, the lost ones in their run's errors)."""
+def run_projects_plan(
+    *, run: SyncRun, planned: Mapping[str, tuple[str, int | None]], gone: set[str]
+) -> None:
+    """Record the run's plan (normalized name -> (name, serial wanted or None)): each project's
+    sync state made or brought to its wanted serial and listing, and a pending row for each on
+    the run. The plans of the upstream's runs that are over go: they matter only while their
+    run runs (what became of each project is in its sync state, the lost in their run's
+    errors)."""
+    _record_wanted(run.upstream, planned, gone=gone)
     RunProject.objects.filter(run__upstream_id=run.upstream_id).exclude(
         run__state__in=(SyncRun.State.PLANNING, SyncRun.State.RUNNING)
     ).delete()
-    names = list(normalized_names)
     ids = ProjectSyncState.objects.filter(
-        upstream_id=run.upstream_id, normalized_name__in=names
+        upstream_id=run.upstream_id, normalized_name__in=list(planned)
     ).values_list("pk", flat=True)
     RunProject.objects.bulk_create(
         [RunProject(run=run, state_id=pk) for pk in ids.iterator()],
         ignore_conflicts=True,
         batch_size=1000,
+    )
+
+
+def _record_wanted(
+    upstream: Upstream, planned: Mapping[str, tuple[str, int | None]], *, gone: set[str]
+) -> None:
+    with_serial = {n: s for n, (_name, s) in planned.items() if s is not None}
+    # A new state starts with its wanted serial: on a first sync, none needs the update below.
+    ProjectSyncState.objects.bulk_create(
+        [
+            ProjectSyncState(
+                upstream=upstream, normalized_name=n, name=name, serial_wanted=serial or 0
+            )
+            for n, (name, serial) in planned.items()
+        ],
+        ignore_conflicts=True,
+        batch_size=1000,
+    )
+    states = ProjectSyncState.objects.filter(
+        upstream=upstream, normalized_name__in=list(with_serial)
+    ).only("id", "normalized_name", "serial_wanted")
+    changed = []
+    for state in states.iterator():
+        if state.serial_wanted != with_serial[state.normalized_name]:
+            state.serial_wanted = with_serial[state.normalized_name]
+            changed.append(state)
+    ProjectSyncState.objects.bulk_update(changed, ["serial_wanted"], batch_size=1000)
+    listed = ProjectSyncState.objects.filter(upstream=upstream)
+    listed.filter(normalized_name__in=list(gone), listed=True).update(listed=False)
+    listed.filter(normalized_name__in=[n for n in planned if n not in gone], listed=False).update(
+        listed=True
     )
 
 
@@ -77,10 +114,19 @@ def run_batch_redelivered(
     *, run: SyncRun, states: list[ProjectSyncState]
 ) -> tuple[list[ProjectSyncState], set[int]]:
     """A batch delivered again: its states the run has not counted yet, and the ids among them
-    delivered again more than ``MAX_REDELIVERIES`` times (to fail, not sync once more)."""
+    delivered again more than ``MAX_REDELIVERIES`` times after their worker died (to fail,
+    not sync once more). A project whose worker died still names it in its lease: a lease
+    lapsed, or held by a process of this host that is gone."""
     ids = [s.pk for s in states]
     done = run_projects_counted(run=run, state_ids=ids)
-    rows = RunProject.objects.filter(run=run, state_id__in=ids, outcome=PENDING)
+    now = timezone.now()
+    orphaned = [
+        s.pk
+        for s in states
+        if s.lease_owner
+        and (s.lease_until is None or s.lease_until < now or lease_holder_is_dead(s.lease_owner))
+    ]
+    rows = RunProject.objects.filter(run=run, state_id__in=orphaned, outcome=PENDING)
     rows.update(redeliveries=F("redeliveries") + 1)
     too_often = rows.filter(redeliveries__gt=MAX_REDELIVERIES).values_list("state_id", flat=True)
     return [s for s in states if s.pk not in done], set(too_often)

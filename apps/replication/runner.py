@@ -7,8 +7,10 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from django.db import close_old_connections, connections
+from django.utils import timezone
 
-from .models import SyncRun
+from .leases import LEASE
+from .models import ProjectSyncState, SyncRun
 from .run_projects import run_lease_mark
 from .services import projects_sync
 
@@ -46,6 +48,20 @@ def dispatch(run: SyncRun, names: list[str]) -> None:
 
     for batch in batches(names):
         sync_projects.delay(run.pk, batch)
+
+
+def batch_requeue(run: SyncRun, states: list[ProjectSyncState]) -> None:
+    """Queue again, for when their leases lapse, the projects a batch delivered again found
+    held by another worker: a live one renews its lease and finishes them (the run counts
+    each once), a dead one on another host lets its lease lapse within LEASE."""
+    from .tasks import sync_projects
+
+    now = timezone.now()
+    until = max((s.lease_until for s in states if s.lease_until), default=now)
+    wait = min(max((until - now).total_seconds(), 0) + 1, LEASE.total_seconds() + 1)
+    sync_projects.apply_async(
+        (run.pk, [s.name for s in states]), {"redelivered": True}, countdown=wait
+    )
 
 
 def run_in_process(run: SyncRun, names: list[str], *, concurrency: int) -> None:

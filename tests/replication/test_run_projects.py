@@ -2,8 +2,11 @@
 run already counted and counts nothing twice; a run that can make no progress ends partial,
 naming its lost projects, which the next run takes."""
 
+import socket
+import subprocess
+import sys
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.utils import timezone
@@ -16,7 +19,7 @@ from apps.replication.run_projects import (
     run_finish_lost,
     run_projects_pending,
 )
-from apps.replication.runner import StallWatch
+from apps.replication.runner import StallWatch, batch_requeue
 
 from .helpers import assert_catalog_consistent, assert_node_mirrors, sync, upstream_for
 
@@ -81,6 +84,40 @@ def test_a_batch_delivered_again_leaves_a_project_another_worker_holds_uncounted
     assert run_projects_pending(run=run) == [names[0]]
 
 
+def queued_batches() -> list[tuple[list, dict, str | None]]:
+    """The batches waiting in the broker's queue (the test settings' embedded one), taken off."""
+    from queue import Empty
+
+    from pypimirror.celery import app
+
+    found = []
+    with app.connection_for_read() as connection:
+        queue = connection.SimpleQueue(app.conf.task_default_queue)
+        while True:
+            try:
+                message = queue.get(timeout=0.5)
+            except Empty:
+                return found
+            message.ack()
+            args, kwargs, _embed = message.payload
+            found.append((args, kwargs, message.headers.get("eta")))
+
+
+def test_a_project_another_worker_holds_is_queued_again_for_when_its_lease_lapses(served):
+    run, names = start(served)
+    queued_batches()
+    ProjectSyncState.objects.filter(normalized_name=names[0]).update(
+        lease_owner="elsewhere:1:x", lease_until=timezone.now() + timedelta(seconds=30)
+    )
+
+    services.projects_sync(run=run, names=names, redelivered=True, held_elsewhere=batch_requeue)
+
+    [(args, kwargs, eta)] = queued_batches()
+    assert (args, kwargs) == ([run.pk, [names[0]]], {"redelivered": True})
+    wait = (datetime.fromisoformat(eta) - timezone.now()).total_seconds()
+    assert 25 < wait <= 31
+
+
 def test_a_batch_of_a_run_that_is_over_does_nothing(served):
     run, names = start(served)
     run_finish_lost(run=run)
@@ -130,7 +167,9 @@ def test_a_stall_watch_stops_after_its_timeout_without_progress_and_no_live_task
 def test_a_batch_delivered_again_too_often_fails_its_pending_projects_for_the_next_run(served):
     run, names = start(served)
     for _ in range(MAX_REDELIVERIES):  # deliveries whose worker died before any outcome
+        died_holding_leases()
         run_batch_redelivered(run=run, states=list(ProjectSyncState.objects.all()))
+    died_holding_leases()
 
     services.projects_sync(run=run, names=names, redelivered=True)
 
@@ -145,9 +184,36 @@ def test_a_batch_delivered_again_too_often_fails_its_pending_projects_for_the_ne
 def test_a_batch_delivered_again_within_the_limit_syncs_its_projects(served):
     run, names = start(served)
     for _ in range(MAX_REDELIVERIES - 1):
+        died_holding_leases()
         run_batch_redelivered(run=run, states=list(ProjectSyncState.objects.all()))
+    died_holding_leases()
 
     services.projects_sync(run=run, names=names, redelivered=True)
 
     run.refresh_from_db()
     assert (run.state, run.projects_done) == (SyncRun.State.SUCCEEDED, len(PROJECTS))
+
+
+def test_a_batch_delivered_again_while_another_worker_holds_it_is_no_death(served):
+    run, _names = start(served)
+    ProjectSyncState.objects.update(
+        lease_owner="elsewhere:1:x", lease_until=timezone.now() + timedelta(minutes=1)
+    )
+    for _ in range(MAX_REDELIVERIES + 1):
+        run_batch_redelivered(run=run, states=list(ProjectSyncState.objects.all()))
+
+    assert set(RunProject.objects.values_list("redeliveries", flat=True)) == {0}
+
+
+def died_holding_leases() -> None:
+    """Every project's lease as a worker killed mid-batch leaves it: held by a process gone."""
+    ProjectSyncState.objects.update(
+        lease_owner=f"{socket.gethostname()}:{_dead_pid()}:x",
+        lease_until=timezone.now() + timedelta(minutes=1),
+    )
+
+
+def _dead_pid() -> int:
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
