@@ -11,6 +11,7 @@ before.
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 
 from django.db import transaction
 from django.db.models import F, Max
@@ -141,7 +142,7 @@ def run_projects_pending(*, run: SyncRun) -> list[str]:
     )
 
 
-def run_lease_mark(*, run: SyncRun):
+def run_lease_mark(*, run: SyncRun) -> datetime | None:
     """The latest lease expiry among the run's pending projects: it moves whenever a worker
     takes or renews a lease on one of them (None when none is leased)."""
     return RunProject.objects.filter(run=run, outcome=PENDING).aggregate(
