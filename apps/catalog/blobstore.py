@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import re
+import socket
 from dataclasses import dataclass
 from typing import BinaryIO, Self
 
@@ -22,6 +23,7 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.base import ContentFile
 from django.core.files.storage import Storage, storages
+from packaging.utils import canonicalize_name
 
 from .storage import temporary_file, write_all
 
@@ -32,6 +34,24 @@ KEEP_IN_MEMORY = 1024 * 1024
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 # Characters no distribution filename holds: separators, NUL and other controls.
 _BAD_FILENAME_RE = re.compile(r"[/\\\x00-\x1f\x7f]")
+
+
+def temporary_blob_prefix(project: str | None = None) -> str:
+    """The start of a temporary blob's name: ``blob-<project tag>-<host tag>-<pid>-``, so the
+    next sync of the project finds the files its dead downloads left (maintenance.py,
+    ``temporary_blobs_remove_dead``); ``blob-`` alone for a blob of no project."""
+    if project is None:
+        return "blob-"
+    return f"{project_blob_prefix(project)}{os.getpid()}-"
+
+
+def project_blob_prefix(project: str) -> str:
+    """The start of every temporary blob this host writes for ``project`` (any process)."""
+    tag = hashlib.blake2b(canonicalize_name(project).encode(), digest_size=6).hexdigest()
+    return f"blob-{tag}-{_HOST_TAG}-"
+
+
+_HOST_TAG = hashlib.blake2b(socket.gethostname().encode(), digest_size=4).hexdigest()
 
 
 class BlobError(Exception):
@@ -115,6 +135,7 @@ class BlobWriter:
         expected_size: int | None = None,
         max_size: int | None = None,
         keep_small: bool = False,
+        project: str | None = None,
     ) -> None:
         self.filename = validate_filename(filename)
         self.expected_sha256 = expected_sha256.lower() if expected_sha256 else None
@@ -124,10 +145,13 @@ class BlobWriter:
         self._sha256 = hashlib.sha256()
         self._md5 = hashlib.md5(usedforsecurity=False)
         self._blake2b = hashlib.blake2b(digest_size=32)
-        self._fd, self._path = temporary_file(settings.TMP_DIR, prefix="blob-")
+        self._fd, self._path = temporary_file(
+            settings.TMP_DIR, prefix=temporary_blob_prefix(project)
+        )
         self._closed = self._moved = False
         # ``keep_small``: a small file's bytes are kept too, so reading its metadata needs no
-        # file (``content``).
+        # file (``content``). ``project``: the project it is downloaded for, named in the
+        # temporary file's name (``temporary_blob_prefix``).
         self._content: bytearray | None = bytearray() if keep_small else None
 
     def __enter__(self) -> Self:

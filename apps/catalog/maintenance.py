@@ -7,6 +7,8 @@ from datetime import timedelta
 
 from django.conf import settings
 
+from .blobstore import project_blob_prefix
+
 logger = logging.getLogger(__name__)
 
 # A write in progress touches its file continually; one untouched this long was abandoned.
@@ -35,3 +37,43 @@ def temporary_files_remove_stale(
     if removed:
         logger.info("Removed %d stale temporary file(s) from %s", removed, settings.TMP_DIR)
     return removed
+
+
+def temporary_blobs_remove_dead(*, project: str) -> int:
+    """Delete the temporary blobs of ``project``'s downloads that died with their process on
+    this host (a killed worker): the next sync of the project removes them, rather than
+    ``temporary_files_remove_stale`` a day later. A file whose writer still runs is left.
+    Returns how many files were deleted."""
+    prefix = project_blob_prefix(project)
+    removed = 0
+    try:
+        entries = [e.name for e in os.scandir(settings.TMP_DIR) if e.name.startswith(prefix)]
+    except FileNotFoundError:
+        return 0
+    for name in entries:
+        pid = name[len(prefix) :].partition("-")[0]
+        if pid.isdigit() and process_is_gone(int(pid)):
+            try:
+                os.unlink(os.path.join(settings.TMP_DIR, name))
+                removed += 1
+            except FileNotFoundError:
+                continue
+    if removed:
+        logger.info("Removed %d temporary file(s) of dead downloads of %s", removed, project)
+    return removed
+
+
+def process_is_gone(pid: int) -> bool:
+    """True when process ``pid`` of this host no longer runs (or is a zombie, killed but not
+    yet reaped by its parent: it holds and writes nothing)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rpartition(")")[2].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import httpx
 from packaging.utils import canonicalize_name
 
+from apps.catalog.maintenance import temporary_blobs_remove_dead
 from apps.catalog.mirroring import ListedFile, MirrorChange, projects_mirror
 from apps.catalog.selectors import projects_held_files
 from apps.catalog.services import NewDistribution
@@ -67,6 +68,7 @@ def prepare_remote_project(
         normalized = canonicalize_name(name)
         held = projects_held_files(names=[normalized]).get(normalized, {})
     prepared = PreparedProject(name=name, source=source, remote=remote, held=held)
+    temporary_blobs_remove_dead(project=name)  # what its downloads killed before left behind
     if remote is None or remote.status == "quarantined":
         return prepared  # PEP 792: a quarantined project's files are neither offered nor fetched
     for remote_file in remote.files:
@@ -85,6 +87,7 @@ def prepare_remote_project(
                     heartbeat=heartbeat,
                     inspect=_needs_reading(remote_file, with_wheel),
                     page_url=remote.page_url,
+                    project=name,
                 )
             )
         except UpstreamError as exc:

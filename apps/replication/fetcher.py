@@ -134,13 +134,15 @@ def fetch_file(
     heartbeat: Callable[[], None] = lambda: None,
     inspect: bool = True,
     page_url: str = "",
+    project: str | None = None,
 ) -> FetchedFile:
     """Download, verify and store one file; raises UpstreamError (nothing stored) when it fails.
 
     ``inspect=False`` skips reading the file's own metadata: for a file whose version the
     upstream gives and whose release takes its metadata from another file (the sdist beside a
     wheel), reading it would only cost time. ``page_url``: the index page that listed the file;
-    its PEP 740 provenance must be on that page's host.
+    its PEP 740 provenance must be on that page's host. ``project``: the project it is for,
+    named in its temporary file's name (so the project's next sync removes it if this dies).
     """
     try:
         writer = BlobWriter(
@@ -149,6 +151,7 @@ def fetch_file(
             expected_size=remote.size,
             max_size=settings.PYPIMIRROR_MAX_FILE_SIZE,
             keep_small=inspect,
+            project=project,
         )
     except BlobError as exc:
         raise UpstreamError(str(exc)) from None

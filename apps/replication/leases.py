@@ -16,6 +16,8 @@ from datetime import datetime, timedelta
 from django.db.models import Q
 from django.utils import timezone
 
+from apps.catalog.maintenance import process_is_gone
+
 from .models import ProjectSyncState
 
 LEASE = timedelta(minutes=2)
@@ -33,17 +35,7 @@ def lease_holder_is_dead(owner: str) -> bool:
     pid = rest.partition(":")[0]
     if host != _HOST or not pid.isdigit():
         return False  # another host's process: wait for its lease to run out
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    try:  # killed but not yet reaped by its parent: a zombie holds nothing
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rpartition(")")[2].split()[0] == "Z"
-    except (OSError, IndexError):
-        return False
+    return process_is_gone(int(pid))
 
 
 def leases_acquire(*, states: Sequence[ProjectSyncState], owner: str) -> set[int]:

@@ -143,3 +143,30 @@ class ProjectSyncState(models.Model):
 
     def __str__(self) -> str:
         return f"{self.upstream}:{self.normalized_name}@{self.serial_reached}"
+
+
+class RunProject(models.Model):
+    """A project a run planned, and what became of it on that run: each is counted once, so a
+    batch delivered again (its worker died) neither counts twice nor redoes what is done, and a
+    run whose workers are gone can name the projects it lost."""
+
+    class Outcome(models.TextChoices):
+        PENDING = "", "Pending"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped"
+        SHADOWED = "shadowed", "Shadowed"
+        LOST = "lost", "Lost (its worker stopped)"
+
+    run = models.ForeignKey(SyncRun, on_delete=models.CASCADE, related_name="planned")
+    state = models.ForeignKey(ProjectSyncState, on_delete=models.CASCADE, related_name="runs")
+    outcome = models.CharField(max_length=16, choices=Outcome, default="", blank=True)
+    # How often its batch came again with the project still pending: a batch that kills its
+    # worker every time is not delivered forever (run_projects.py).
+    redeliveries = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["run", "state"], name="run_project_unique")]
+
+    def __str__(self) -> str:
+        return f"run #{self.run_id}: {self.state_id} {self.outcome or 'pending'}"

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 
+from django.db import transaction
 from django.db.models import Case, Value, When
 from django.utils import timezone
 
@@ -22,6 +23,7 @@ from .leases import leases_release
 from .models import ProjectSyncState, SyncRun
 from .progress import run_count_outcomes
 from .redaction import redact_text, url_secrets
+from .run_projects import run_projects_claim
 
 FLUSH_SECONDS = 1.0
 # What every state of a write gets alike; serial_reached, which differs, goes in one CASE.
@@ -92,12 +94,20 @@ class OutcomeRecorder:
             self.write()
 
     def write(self) -> None:
-        """Save the recorded states, freeing their leases, and count the outcomes on the run."""
+        """Save the recorded states, freeing their leases, and count the outcomes on the run:
+        each project once (run_projects.py), however often its batch was delivered."""
         pending, self._pending = self._pending, []
         self._written_at = time.monotonic()
         if not pending:
             return
-        self._save_states([r.state for r in pending if r.leased])
+        with transaction.atomic():  # a project claimed on the run is counted on it, or neither
+            counted = run_projects_claim(
+                run_id=self.run.pk, outcomes={r.state.pk: r.outcome.value for r in pending}
+            )
+            self._save_states([r.state for r in pending if r.leased])
+            self._count([r for r in pending if r.state.pk in counted])
+
+    def _count(self, pending: list[_Recorded]) -> None:
         counts = defaultdict(int)
         for recorded in pending:
             counts[recorded.outcome.value] += 1

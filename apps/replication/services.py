@@ -23,6 +23,7 @@ from .outcomes import Outcome, OutcomeRecorder
 from .planner import plan_sync
 from .redaction import credentials_from_url, redact_text, upstream_name_for_url, url_secrets
 from .rules import Rules, RulesError, project_allowed, remote_project_apply, rules_from_json
+from .run_projects import run_batch_redelivered, run_projects_plan
 from .selectors import upstream_for_url
 
 if TYPE_CHECKING:
@@ -33,6 +34,7 @@ logger = logging.getLogger(__name__)
 # Fetched projects wait at most this long, and this many, to be published together.
 PUBLISH_SECONDS = 1.0
 PUBLISH_MAX = 50
+POISON_ERROR = "its batch's worker died each time it was delivered (killed, or out of memory)"
 
 
 class SyncInProgress(Exception):
@@ -155,7 +157,7 @@ def sync_run_start(
         run.state, run.finished, run.error = SyncRun.State.FAILED, timezone.now(), error
         run.save(update_fields=["state", "finished", "error"])
         raise UpstreamUnusable(error) from None
-    _record_wanted(upstream, plan.projects, gone=plan.gone)
+    run_projects_plan(run=run, planned=plan.projects, gone=plan.gone)
     run.projects_planned = len(plan.projects)
     run.serial_to = plan.serial
     run.state = SyncRun.State.RUNNING if plan.projects else SyncRun.State.SUCCEEDED
@@ -182,37 +184,6 @@ def upstream_rules_set(*, upstream: Upstream, rules: Rules) -> None:
     upstream.save(update_fields=["rules"])
 
 
-def _record_wanted(
-    upstream: Upstream, planned: dict[str, tuple[str, int | None]], *, gone: set[str]
-) -> None:
-    with_serial = {n: s for n, (_name, s) in planned.items() if s is not None}
-    # A new state starts with its wanted serial: on a first sync, none needs the update below.
-    ProjectSyncState.objects.bulk_create(
-        [
-            ProjectSyncState(
-                upstream=upstream, normalized_name=n, name=name, serial_wanted=serial or 0
-            )
-            for n, (name, serial) in planned.items()
-        ],
-        ignore_conflicts=True,
-        batch_size=1000,
-    )
-    states = ProjectSyncState.objects.filter(
-        upstream=upstream, normalized_name__in=list(with_serial)
-    ).only("id", "normalized_name", "serial_wanted")
-    changed = []
-    for state in states.iterator():
-        if state.serial_wanted != with_serial[state.normalized_name]:
-            state.serial_wanted = with_serial[state.normalized_name]
-            changed.append(state)
-    ProjectSyncState.objects.bulk_update(changed, ["serial_wanted"], batch_size=1000)
-    listed = ProjectSyncState.objects.filter(upstream=upstream)
-    listed.filter(normalized_name__in=list(gone), listed=True).update(listed=False)
-    listed.filter(normalized_name__in=[n for n in planned if n not in gone], listed=False).update(
-        listed=True
-    )
-
-
 def _get_fresh(client: UpstreamClient, state: ProjectSyncState):
     """The upstream's page for the project, asked again with backoff while older than planned."""
     attempts = max(1, settings.PYPIMIRROR_SYNC_MAX_ATTEMPTS_STALE)
@@ -230,13 +201,34 @@ def _get_fresh(client: UpstreamClient, state: ProjectSyncState):
     )
 
 
-def projects_sync(*, run: SyncRun, names: list[str]) -> list[Outcome]:
+def projects_sync(
+    *,
+    run: SyncRun,
+    names: list[str],
+    redelivered: bool = False,
+    held_elsewhere: Callable[[SyncRun, list[ProjectSyncState]], None] | None = None,
+) -> list[Outcome]:
     """Sync a batch of projects in turn: their states read, their leases taken, the files held
     of them and their sources read in one statement each; a project of another source left
     alone (shadowed); the projects whose files are fetched published together (at most
     ``PUBLISH_SECONDS`` after the first of them); their outcomes written together
-    (outcomes.py)."""
-    states = _states(run.upstream, names)
+    (outcomes.py). Returns the outcomes of the projects it recorded.
+
+    ``redelivered``: the batch comes again (its worker died, or it outlived the broker's
+    visibility timeout). What the run already counted is skipped, a project delivered too
+    often fails (run_batch_redelivered), and a project another worker holds is not counted as
+    skipped but handed to ``held_elsewhere`` (the task queues it again for when the lease
+    lapses: its holder may be a dead worker of another host). A batch of a run already over
+    does nothing: the next run takes its projects.
+    """
+    if run.state not in (SyncRun.State.PLANNING, SyncRun.State.RUNNING):
+        logger.info(
+            "run #%s is over: its batch of %d project(s) left to the next run", run.pk, len(names)
+        )
+        return []
+    states, too_often = _states(run.upstream, names), set()
+    if redelivered:
+        states, too_often = run_batch_redelivered(run=run, states=states)
     rules = rules_from_json(run.upstream.rules)
     owner = new_owner()
     leased = leases_acquire(states=states, owner=owner)
@@ -247,15 +239,22 @@ def projects_sync(*, run: SyncRun, names: list[str]) -> list[Outcome]:
     heartbeat = leases_renewer(ids=leased, owner=owner)
     outcomes: dict[int, Outcome] = {}
     fetched: list[tuple[ProjectSyncState, PreparedProject]] = []
+    elsewhere: list[ProjectSyncState] = []
     started = 0.0
     try:
         for state in states:
             source = sources.get(state.normalized_name, run.upstream.source)
+            if state.pk not in leased and redelivered:
+                elsewhere.append(state)
+                continue
             if state.pk not in leased:
                 outcomes[state.pk] = Outcome.SKIPPED
                 recorder.add(
                     state, Outcome.SKIPPED, error="another worker is syncing it", leased=False
                 )
+            elif state.pk in too_often:
+                outcomes[state.pk] = Outcome.FAILED
+                recorder.add(state, Outcome.FAILED, error=POISON_ERROR)
             elif source != run.upstream.source:  # another source's: not even asked upstream
                 outcomes[state.pk] = Outcome.SHADOWED
                 recorder.add(state, Outcome.SHADOWED, reached=state.serial_wanted, owner=source)
@@ -283,7 +282,9 @@ def projects_sync(*, run: SyncRun, names: list[str]) -> list[Outcome]:
         raise
     finally:
         recorder.write()
-    return [outcomes[s.pk] for s in states]
+    if elsewhere and held_elsewhere is not None:
+        held_elsewhere(run, elsewhere)
+    return [outcomes[s.pk] for s in states if s.pk in outcomes]
 
 
 def _states(upstream: Upstream, names: list[str]) -> list[ProjectSyncState]:

@@ -9,7 +9,7 @@ from pypimirror.celery import app
 
 from .clients import UpstreamUnusable
 from .models import SyncRun, Upstream
-from .runner import dispatch
+from .runner import batch_requeue, dispatch
 from .services import SyncInProgress, projects_sync, sync_run_start
 
 logger = logging.getLogger(__name__)
@@ -52,17 +52,25 @@ def sync_upstream(upstream_id: int, trigger: str = SyncRun.Trigger.SCHEDULE) -> 
     return run.pk
 
 
-@app.task(acks_late=True, ignore_result=True)
-def sync_projects(run_id: int, names: list[str]) -> None:
-    """Sync a batch of projects in turn (idempotent: a batch redelivered after a crash skips
-    what is already done)."""
-    projects_sync(run=SyncRun.objects.select_related("upstream").get(pk=run_id), names=names)
+@app.task(bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def sync_projects(self, run_id: int, names: list[str], redelivered: bool = False) -> None:
+    """Sync a batch of projects in turn. Acknowledged once done, and given back to the broker
+    when its worker process dies, so a killed worker's batch comes again: idempotent, as it
+    skips what the run already counted (projects_sync). ``redelivered``: queued again by such
+    a batch (batch_requeue), for projects another worker held."""
+    delivered_again = bool((self.request.delivery_info or {}).get("redelivered"))
+    projects_sync(
+        run=SyncRun.objects.select_related("upstream").get(pk=run_id),
+        names=names,
+        redelivered=redelivered or delivered_again,
+        held_elsewhere=batch_requeue,
+    )
 
 
-@app.task(acks_late=True, ignore_result=True)
+@app.task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def sync_project(run_id: int, name: str) -> None:
     """Sync one project (kept for tasks queued before batches existed)."""
-    sync_projects(run_id, [name])
+    projects_sync(run=SyncRun.objects.select_related("upstream").get(pk=run_id), names=[name])
 
 
 @app.task(acks_late=True, ignore_result=True)

@@ -197,7 +197,18 @@ CELERY_BROKER_URL = env.str(
 )
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=None)
 CELERY_TASK_IGNORE_RESULT = True
+# A task is acknowledged when done, and handed back to the broker when its worker process dies
+# (SIGKILL, OOM): a killed worker's project batch comes again (batches are idempotent).
 CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# Redis: a message taken by a worker that died whole (parent included) and never acknowledged
+# goes back to the queue after this many seconds. Longer than a batch of projects takes (a
+# batch outliving it is delivered twice, harmlessly, but its work is done twice), short enough
+# that a dead worker's batches come back well within the hour Celery waits by default.
+CELERY_BROKER_VISIBILITY_TIMEOUT = env.int("CELERY_BROKER_VISIBILITY_TIMEOUT", default=1800)
+if CELERY_BROKER_URL.startswith(("redis:", "rediss:", "sentinel:")):
+    # Redis's alone: the embedded SQLite transport hands its options to SQLAlchemy's engine.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT}
 # Celery's Django fix-up closes the database connection around every task unless told to reuse
 # it; a sync is one task per project, so that would be one new connection per project.
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
@@ -231,6 +242,10 @@ PYPIMIRROR_USER_AGENT = "pypimirror/0.1 (+https://github.com/pypimirror)"
 # Replication
 PYPIMIRROR_HTTP_TIMEOUT = env.float("PYPIMIRROR_HTTP_TIMEOUT", default=60.0)
 PYPIMIRROR_SYNC_CONCURRENCY = env.int("PYPIMIRROR_SYNC_CONCURRENCY", default=8)
+# `sync` following a run on the workers gives up on it when for this many seconds no project
+# finished, no lease of its projects was taken or renewed (live workers renew theirs every 30 s)
+# and no live worker has a task of it: the run ends partial and names the projects it lost.
+PYPIMIRROR_SYNC_STALL_TIMEOUT = env.float("PYPIMIRROR_SYNC_STALL_TIMEOUT", default=60.0)
 # A page older than the listing (a lagging CDN) is asked again this often, waiting 1, 2, 4... s.
 PYPIMIRROR_SYNC_MAX_ATTEMPTS_STALE = env.int("PYPIMIRROR_SYNC_MAX_ATTEMPTS_STALE", default=3)
 PYPIMIRROR_SYNC_STALE_BACKOFF = env.float("PYPIMIRROR_SYNC_STALE_BACKOFF", default=1.0)

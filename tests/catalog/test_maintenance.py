@@ -1,11 +1,14 @@
 import os
+import subprocess
+import sys
 import time
 from datetime import timedelta
 
 import pytest
 from django_celery_beat.models import PeriodicTask
 
-from apps.catalog.maintenance import temporary_files_remove_stale
+from apps.catalog.blobstore import BlobWriter, project_blob_prefix
+from apps.catalog.maintenance import temporary_blobs_remove_dead, temporary_files_remove_stale
 from apps.catalog.tasks import remove_stale_temporary_files
 
 DAY = 24 * 3600
@@ -63,3 +66,34 @@ def test_migration_schedules_the_task_hourly_in_beat():
     task = PeriodicTask.objects.get(task="apps.catalog.tasks.remove_stale_temporary_files")
     assert task.enabled
     assert (task.interval.every, task.interval.period) == (1, "hours")
+
+
+def _dead_pid() -> int:
+    """The pid of a process that ran and is gone (reaped)."""
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+def test_a_projects_next_sync_removes_its_dead_downloads_only(settings):
+    dead = _dead_pid()
+    mine = project_blob_prefix("Some_Project")
+    of_dead = _file(settings.TMP_DIR / f"{mine}{dead}-abcd1234", age=1)
+    being_written = _file(settings.TMP_DIR / f"{mine}{os.getpid()}-abcd1234", age=1)
+    other_project = _file(settings.TMP_DIR / f"{project_blob_prefix('other')}{dead}-x", age=1)
+    no_project = _file(settings.TMP_DIR / "blob-abcd1234", age=1)
+
+    assert temporary_blobs_remove_dead(project="some-project") == 1
+
+    assert not of_dead.exists()
+    assert being_written.exists()  # its writer (this process) still runs
+    assert other_project.exists()
+    assert no_project.exists()
+
+
+def test_a_download_names_its_temporary_file_after_its_project_and_process(settings):
+    with BlobWriter(filename="a-1.0.tar.gz", project="Some.Project") as writer:
+        name = os.path.basename(writer.path)
+        assert name.startswith(f"{project_blob_prefix('some-project')}{os.getpid()}-")
+        assert temporary_blobs_remove_dead(project="some-project") == 0
+        assert os.path.exists(writer.path)

@@ -92,8 +92,9 @@ def _database_url() -> str:
 
 @pytest.fixture
 def start_worker(tmp_path) -> Iterator:
-    """``start_worker()``: a ``celery -A pypimirror worker`` on this test's database, broker and
-    data directory (the blob store and TMP_DIR the test reads), ready when returned."""
+    """``start_worker(**env)``: a ``celery -A pypimirror worker`` on this test's database, broker
+    and data directory (the blob store and TMP_DIR the test reads), with ``env`` (settings from
+    the environment) too, ready when returned."""
     if connection.vendor != "postgresql":
         pytest.skip("a worker process shares the test's database only on PostgreSQL")
     if not _redis_available():
@@ -104,7 +105,7 @@ def start_worker(tmp_path) -> Iterator:
         pytest.fail(f"other Celery workers use {BROKER}: set PYPIMIRROR_TEST_CRASH_BROKER")
     _flush_broker()  # what a killed run of this test may have left
 
-    def start() -> Worker:
+    def start(**settings_env: str) -> Worker:
         env = {
             k: v
             for k, v in os.environ.items()
@@ -117,6 +118,7 @@ def start_worker(tmp_path) -> Iterator:
             PYPIMIRROR_DATA_DIR=str(tmp_path),  # store/ and tmp/ as the blob_store fixture
             PYPIMIRROR_HTTP_TIMEOUT="10",
             PYTHONUNBUFFERED="1",
+            **settings_env,
         )
         log = tmp_path / f"worker-{len(workers)}.log"
         name = f"crash-{uuid.uuid4().hex[:8]}@%h"

@@ -2,7 +2,6 @@ import gc
 import os
 import sys
 import threading
-import time
 
 from django.apps import apps as django_apps
 from django.conf import settings
@@ -12,14 +11,16 @@ from apps.replication.clients import UpstreamUnusable
 from apps.replication.models import SyncRun, Upstream
 from apps.replication.redaction import redact_text, redact_url, url_secrets
 from apps.replication.rules import RulesError, project_allowed, rules_from_json
-from apps.replication.runner import dispatch, run_in_process, wait_for_run, workers_available
-from apps.replication.selectors import upstream_for_url
-from apps.replication.services import (
-    SyncInProgress,
-    sync_run_start,
-    upstream_create,
-    upstream_is_busy,
+from apps.replication.run_projects import LOST_NAMED, run_finish_lost
+from apps.replication.runner import (
+    StallWatch,
+    dispatch,
+    run_in_process,
+    wait_for_run,
+    workers_available,
 )
+from apps.replication.selectors import upstream_for_url
+from apps.replication.services import SyncInProgress, sync_run_start, upstream_create
 
 
 def _as_is(text: str) -> str:
@@ -29,7 +30,7 @@ def _as_is(text: str) -> str:
 class Command(BaseCommand):
     help = (
         "Sync from an upstream index in the foreground: exit 0 when every project succeeded, "
-        "1 when some failed, 2 when the upstream cannot be used."
+        "1 when some failed or were lost with their workers, 2 when the upstream cannot be used."
     )
     # The system checks (URLs, admin, templates, models) are for the web process and deployments:
     # `check`, `runserver` and `migrate` run them. Here they would cost ~0.2 s, a fifth of a no-op.
@@ -70,6 +71,16 @@ class Command(BaseCommand):
             default=settings.PYPIMIRROR_SYNC_CONCURRENCY,
             help="Projects synced at once when working in-process (default: %(default)s).",
         )
+        parser.add_argument(
+            "--stall-timeout",
+            type=float,
+            default=settings.PYPIMIRROR_SYNC_STALL_TIMEOUT,
+            metavar="SECONDS",
+            help="Following the Celery workers: give the run up when for this long no project "
+            "finished, no lease was renewed, and no live worker has a task of it; its pending "
+            "projects are then reported lost, for the next run (default: %(default)s, "
+            "PYPIMIRROR_SYNC_STALL_TIMEOUT).",
+        )
 
     def handle(self, *args, upstream: str, project: list[str], **options) -> None:
         target = self._upstream(upstream, projects=project)
@@ -87,13 +98,8 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"A sync of {target.name} is already running (run #{exc.run.pk}); following it."
             )
-            run = wait_for_run(exc.run, progress=self._progress, stop=self._idle(target))
-            self.stderr.write("")
-            self._summary(run)
-            if run.state in (SyncRun.State.PLANNING, SyncRun.State.RUNNING):
-                raise CommandError(
-                    f"run #{run.pk} has no worker on it any more; start a new sync", returncode=1
-                ) from None
+            run = exc.run
+            self._follow(run, options["stall_timeout"])
             return
         self.stdout.write(
             f"Syncing {target.name} ({redact_url(target.url)}, {target.protocol}): "
@@ -103,7 +109,8 @@ class Command(BaseCommand):
             if not options["in_process"] and workers_available():
                 self.stdout.write("Handing the projects to the Celery workers.")
                 dispatch(run, names)
-                run = wait_for_run(run, progress=self._progress)
+                self._follow(run, options["stall_timeout"])
+                return
             else:
                 worker = threading.Thread(
                     target=run_in_process,
@@ -137,20 +144,23 @@ class Command(BaseCommand):
 
     _last_tenth = -1
 
-    @staticmethod
-    def _idle(upstream: Upstream, grace: float = 10.0):
-        """A stop condition: no worker has held any of the upstream's projects for ``grace`` s."""
-        idle_since: list[float] = []
-
-        def stop() -> bool:
-            if upstream_is_busy(upstream=upstream):
-                idle_since.clear()
-                return False
-            if not idle_since:
-                idle_since.append(time.monotonic())
-            return time.monotonic() - idle_since[0] > grace
-
-        return stop
+    def _follow(self, run: SyncRun, stall_timeout: float) -> None:
+        """Wait for the workers to finish the run; when no progress is possible (StallWatch),
+        end it partial and name the projects lost, which the next run takes."""
+        wait_for_run(run, progress=self._progress, stop=StallWatch(run, timeout=stall_timeout))
+        self.stderr.write("")
+        lost = []
+        if run.state in (SyncRun.State.PLANNING, SyncRun.State.RUNNING):
+            lost = run_finish_lost(run=run)
+            run.refresh_from_db()
+        self._summary(run, fail=not lost)
+        if lost:
+            shown = ", ".join(lost[:LOST_NAMED]) + (", ..." if len(lost) > LOST_NAMED else "")
+            raise CommandError(
+                f"{len(lost)} project(s) lost: their workers stopped and no progress was "
+                f"possible for {stall_timeout:g} s ({shown}); the next run takes them",
+                returncode=1,
+            )
 
     def _upstream(self, value: str, *, projects: list[str]) -> Upstream:
         if "://" in value:
@@ -202,7 +212,7 @@ class Command(BaseCommand):
             self._last_tenth = tenth  # logs and pipes: a line per tenth, not a line per poll
             self.stderr.write(line.lstrip("\r"), style_func=_as_is)
 
-    def _summary(self, run: SyncRun) -> None:
+    def _summary(self, run: SyncRun, *, fail: bool = True) -> None:
         self.stdout.write(
             f"Run #{run.pk} {run.state}: {run.projects_done} done, {run.projects_failed} failed, "
             f"{run.projects_skipped} skipped; {run.files_fetched} files, "
@@ -218,5 +228,5 @@ class Command(BaseCommand):
                 self.stdout.write(f"  {item['project']}: {item['owner']}")
         for item in run.errors:
             self.stderr.write(f"  {item['project']}: {item['error']}")
-        if run.projects_failed:
+        if run.projects_failed and fail:
             raise CommandError(f"{run.projects_failed} project(s) failed", returncode=1)
