@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks._common import (
     interrupt_on_sigterm,
+    kill_group,
     manage,
     markdown_table,
     node_env,
@@ -99,7 +100,10 @@ def parse_args() -> argparse.Namespace:
     )  # fmt: skip
     parser.add_argument("--sync-timeout", type=float, default=600)
     parser.add_argument("--keep", action="store_true", help="keep the temporary directories")
-    return parser.parse_args()
+    args = parser.parse_args()
+    if args.before < 1 or args.added < 1 or args.versions < 1 or args.clients < 1:
+        parser.error("--before, --added, --versions and --clients must be at least 1")
+    return args
 
 
 class Node:
@@ -202,10 +206,12 @@ def run_setup(stack, setup: str, work: Path, shm: Path, args, database_url: str 
         manage("shell", "-c", SYNC_TASK.format(timeout=int(args.sync_timeout))), env=node.env,
         cwd=ROOT, stdout=sync_log, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
+    stack.callback(kill_group, sync)
     sync_ended: list[float] = []
     threading.Thread(target=lambda: (sync.wait(), sync_ended.append(time.monotonic())),
                      daemon=True).start()  # fmt: skip
     targets = Targets(before=before, added=added, truth=truth)
+    load_average = os.getloadavg()[0]
     cpu_before, load_started = time.process_time(), time.monotonic()
     tallies, wall = run_load(node.url, targets, clients=args.clients, seconds=args.seconds)
     client_cpu = time.process_time() - cpu_before
@@ -226,6 +232,7 @@ def run_setup(stack, setup: str, work: Path, shm: Path, args, database_url: str 
         "sync_span": (sync_ended[0] - load_started) if sync_ended else None,
         "node": node.describe(), "new_files": new_files, "pace": nginx.files_per_minute,
         "seen_added": len(targets.names["added"]), "added": len(added),
+        "load_average": (load_average, os.getloadavg()[0]),
     }  # fmt: skip
 
 
@@ -258,8 +265,10 @@ def report(result: dict, args) -> bool:
     tallies, wall, checked = result["tallies"], result["wall"], result["checked"]
     errors = sum(sum(t.errors.values()) for t in tallies.values())
     print(f"\n### {result['setup']}: {SETUPS[result['setup']]}\n")
+    started, ended = result["load_average"]
     print(f"{result['node']}.\n{args.clients} clients for {wall:.1f} s; the load generator "
-          f"used {result['client_cpu']:.1f} s of CPU.\n")  # fmt: skip
+          f"used {result['client_cpu']:.1f} s of CPU; the machine's load average (1 min) was "
+          f"{started:.1f} as the load started, {ended:.1f} as it ended.\n")  # fmt: skip
     print(table(tallies, wall))
     run, problems = result["run"], []
     if run is None:
