@@ -98,7 +98,7 @@ class Server:
 
 def start_server(
     name: str, command: Sequence[str], *, port: int, env: dict[str, str], cwd: Path, log: Path,
-    ready_path: str = "/",
+    ready_path: str = "/", timeout: float = 60,
 ) -> Server:  # fmt: skip
     """Start ``command`` in its own process group; return once ``ready_path`` answers."""
     with log.open("wb") as out:
@@ -107,7 +107,7 @@ def start_server(
             stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
     server = Server(name, f"http://127.0.0.1:{port}", process, log)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"{name} exited {process.returncode}:\n{log.read_text()[-3000:]}")
@@ -116,7 +116,7 @@ def start_server(
                 return server
         time.sleep(0.2)
     server.close()
-    raise RuntimeError(f"{name} did not answer in 60 s:\n{log.read_text()[-3000:]}")
+    raise RuntimeError(f"{name} did not answer in {timeout:.0f} s:\n{log.read_text()[-3000:]}")
 
 
 def group_cpu_seconds(pgid: int) -> float:

@@ -6,6 +6,7 @@ import io
 import json
 import subprocess
 import sys
+import time
 import xmlrpc.client
 import zipfile
 
@@ -314,6 +315,21 @@ def test_nginx_publish_serves_the_new_serials(nginx, upstream, http):
     assert page.headers["x-pypi-last-serial"] == str(upstream.project("beta").last_serial)
     assert http.get(nginx.index_url).headers["x-pypi-last-serial"] == str(upstream.serial)
     assert http.get(f"{nginx.url}/pypi/old/json").status_code == 404
+
+
+def test_nginx_paces_files_but_not_pages_once_published_with_a_rate(nginx, upstream, http):
+    files = [f"{nginx.url}/packages/{f.path}" for _r, f in upstream.project("beta").files()]
+    nginx.files_per_minute = 120  # one every 0.5 s, the first at once
+    nginx.publish()
+    started = time.monotonic()
+    for url in files * 2:
+        assert http.get(url).status_code == 200
+    paced = time.monotonic() - started
+    started = time.monotonic()
+    for _ in files * 2:
+        assert http.get(f"{nginx.url}/simple/beta/").status_code == 200
+    assert paced >= 0.5 * (len(files) * 2 - 1) - 0.1
+    assert time.monotonic() - started < 0.5
 
 
 def test_upstream_serves_pep_740_provenance_and_pep_792_statuses(tmp_path, http):

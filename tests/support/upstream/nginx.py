@@ -4,7 +4,9 @@ nginx runs as our own child process (``daemon off``) with its prefix, pid, logs 
 in a private directory, listening on 127.0.0.1 only. It serves what ``write()`` produced, with
 ``X-PyPI-Last-Serial`` from a generated ``map`` include. Unlike ``UpstreamServer`` it picks the
 PEP 691 JSON whenever ``Accept`` names it (q-values ignored), answers 404 (not 301) for
-non-normalized names, and has no XML-RPC, request log or faults.
+non-normalized names, and has no XML-RPC, request log or faults. ``files_per_minute`` slows
+the files (``/packages/``) down to that many a minute in all, each request delayed, none refused:
+a sync that must last (benchmarks/load.py).
 """
 
 import contextlib
@@ -66,6 +68,7 @@ def nginx_config(
     serials: Path,
     workers: int = 2,
     access_log: bool = False,
+    files_per_minute: int | None = None,
 ) -> str:
     """nginx.conf serving the tree at ``root`` on 127.0.0.1:``port``; state under ``prefix``."""
     user = f"user {pwd.getpwuid(0).pw_name};\n" if os.geteuid() == 0 else ""
@@ -74,6 +77,11 @@ def nginx_config(
         for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
     )
     log = f"{prefix}/access.log" if access_log else "off"
+    zone, throttle = "", ""
+    if files_per_minute:
+        # One key for every client: the rate is the server's; excess requests wait (no nodelay).
+        zone = f"    limit_req_zone $server_port zone=files:1m rate={files_per_minute}r/m;\n"
+        throttle = "            limit_req zone=files burst=1000000;\n"
     return f"""{user}worker_processes {workers};
 daemon off;
 pid {prefix}/nginx.pid;
@@ -100,7 +108,7 @@ http {{
         "~*application/vnd\\.pypi\\.simple\\.v1\\+json" index.v1_json;
     }}
     include {serials};
-    server {{
+{zone}    server {{
         listen 127.0.0.1:{port};
         root {root};
         absolute_redirect off;
@@ -129,7 +137,7 @@ http {{
             try_files /pypi/$project/json =404;
         }}
         location /packages/ {{
-            types {{ }}
+{throttle}            types {{ }}
             default_type application/octet-stream;
         }}
         location ~ ^/integrity/[^/]+/[^/]+/[^/]+/provenance$ {{
@@ -158,8 +166,10 @@ class NginxUpstream:
         port: int | None = None,
         workers: int = 2,
         access_log: bool = False,
+        files_per_minute: int | None = None,
     ) -> None:
         self.upstream = upstream
+        self.files_per_minute = files_per_minute
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.workers = workers
@@ -182,6 +192,17 @@ class NginxUpstream:
         if self.upstream.base_url is None:
             self.upstream.base_url = self.url
         self.upstream.write()
+        conf = self._write_config()
+        with self.error_log.open("ab") as stderr:
+            self.process = subprocess.Popen(
+                [binary, "-p", str(self.prefix), "-c", str(conf), "-e", str(self.error_log)],
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+            )
+        self._wait_for_serial()
+        return self
+
+    def _write_config(self) -> Path:
         serials = self.prefix / "serials.conf"
         serials.write_text(serials_map(self.upstream))
         conf = self.prefix / "nginx.conf"
@@ -193,23 +214,37 @@ class NginxUpstream:
                 serials=serials,
                 workers=self.workers,
                 access_log=self.access_log,
+                files_per_minute=self.files_per_minute,
             )
         )
-        with self.error_log.open("ab") as stderr:
-            self.process = subprocess.Popen(
-                [binary, "-p", str(self.prefix), "-c", str(conf), "-e", str(self.error_log)],
-                stdout=subprocess.DEVNULL,
-                stderr=stderr,
-            )
-        self._wait_for_serial()
-        return self
+        return conf
 
     def publish(self) -> None:
-        """Write the upstream's changes, then let nginx serve their serials."""
+        """Write the upstream's changes, then let nginx serve their serials (and the current
+        ``files_per_minute``)."""
         self.upstream.write()
-        (self.prefix / "serials.conf").write_text(serials_map(self.upstream))
+        self._write_config()
+        old = self._worker_pids()
         self.process.send_signal(signal.SIGHUP)
+        self._wait_for_new_workers(old)
         self._wait_for_serial()
+
+    def _worker_pids(self) -> set[int]:
+        """nginx's worker processes now (empty where the kernel does not list children)."""
+        pid = self.process.pid
+        try:
+            return {int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()}
+        except OSError:
+            return set()
+
+    def _wait_for_new_workers(self, old: set[int]) -> None:
+        """Until the workers of the old configuration are gone: a changed serial shows that new
+        ones run, but an unchanged one (``files_per_minute`` alone changed) would not."""
+        deadline = time.monotonic() + START_TIMEOUT
+        while old and time.monotonic() < deadline:
+            if (now := self._worker_pids()) and not now & old:
+                return
+            time.sleep(0.02)
 
     def _wait_for_serial(self) -> None:
         """Until a fresh connection sees the published root serial (new workers are up)."""
