@@ -114,9 +114,14 @@ def serve_stored(request: HttpRequest, stored: StoredFile | None) -> HttpRespons
         byte_range = requested_range(
             request, size=size, etag=etag, last_modified=stored.last_modified
         )
-    except Unsatisfiable:
+    except Unsatisfiable as refusal:
         blob.close()
-        return HttpResponse(status=416, headers={**headers, "Content-Range": f"bytes */{size}"})
+        return HttpResponse(
+            f"Range Not Satisfiable: {refusal}\n",
+            status=416,
+            content_type="text/plain; charset=utf-8",
+            headers={**headers, "Content-Range": f"bytes */{size}"},
+        )
 
     if byte_range is None:
         response = FileResponse(blob, content_type=stored.content_type, headers=headers)
