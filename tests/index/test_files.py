@@ -415,3 +415,20 @@ def test_fuzz_file_path_parse_never_raises_and_gives_only_plain_filenames(path):
 def test_fuzz_validate_filename_raises_only_blob_error(filename):
     _, seconds = timed_call(validate_filename, filename, allowed=(BlobError,))
     assert seconds <= PARSE_BUDGET, (seconds, filename[:80])
+
+
+@pytest.mark.parametrize(
+    ("header", "reason"),
+    [
+        ("bytes=" + " " * 1600 + "-" + " " * 1600 + "x", "longer than 1024"),  # finding 1
+        ("bytes=" + "9" * 5000 + "-", "longer than 1024"),  # finding 2
+        ("bytes=" + "9" * 21 + "-", "more than 20 digits"),
+        ("bytes=" + "0-1," * 17, "more than 16 ranges"),
+    ],
+)
+def test_excessive_range_gets_416_saying_why(client, wheel, header, reason):
+    size = wheel.stat().st_size
+    response = client.get(file_url(wheel), headers={"Range": header})
+    assert response.status_code == 416
+    assert response["Content-Range"] == f"bytes */{size}"
+    assert reason in response.content.decode()
