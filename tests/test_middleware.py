@@ -41,3 +41,8 @@ def test_requests_without_nul_pass_untouched(client):
     response = client.get("/api/v1/sync-runs/?state=running", HTTP_COOKIE="sessionid=abcdefghij")
     assert response.status_code == 200
     assert response.json()["count"] == 1
+
+
+def test_nul_in_a_cookie_the_node_never_looks_up_is_let_be(client):
+    response = client.get("/api/v1/sync-runs/", HTTP_COOKIE='other="a\\000"')
+    assert response.status_code == 200
