@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 from django.contrib.admin.checks import check_admin_app
+from django.contrib.admin.options import IncorrectLookupParameters
 
 
 class AdminSite(admin.AdminSite):
@@ -29,3 +30,15 @@ def check_admin_site(app_configs, **kwargs):
     that would register them may run after this one."""
     admin.site.discover()
     return check_admin_app(app_configs, **kwargs)
+
+
+class DateHierarchyAdmin(admin.ModelAdmin):
+    """A ModelAdmin with a ``date_hierarchy`` whose change list treats a year too large for a C
+    int (``?started__year=99999999999999``) as Django treats any other bad lookup, a redirect
+    to ``?e=1``: Django 5.2 lets that OverflowError through (a 500)."""
+
+    def get_changelist_instance(self, request):
+        try:
+            return super().get_changelist_instance(request)
+        except OverflowError as error:
+            raise IncorrectLookupParameters(error) from error

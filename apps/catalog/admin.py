@@ -2,6 +2,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
 
+from pypimirror.admin import DateHierarchyAdmin
+
 from . import services
 from .models import Distribution, JournalEntry, Project, Release
 from .sources import source_choices, source_label
@@ -138,7 +140,7 @@ class ReleaseAdmin(admin.ModelAdmin):
 
 
 @admin.register(Distribution)
-class DistributionAdmin(admin.ModelAdmin):
+class DistributionAdmin(DateHierarchyAdmin):
     list_display = (
         "filename",
         "project",

@@ -26,6 +26,8 @@ RENDER_VERSION = "2"  # 2: simple API 1.4 (provenance, project status)
 # A key holds one serial's rendering; a newer serial means a new key, so no invalidation is
 # needed and old entries simply age out.
 CACHE_TIMEOUT = 24 * 60 * 60
+# Room for some 50 of the ETags the index sends; clients send one or a few.
+MAX_IF_NONE_MATCH_LENGTH = 4096
 
 
 def render_key(kind: str, *parts: object) -> str:
@@ -57,10 +59,12 @@ def cache_peek(key: str) -> tuple | None:
 def etag_matches(request: HttpRequest, etag: str) -> bool:
     """Whether ``If-None-Match`` names ``etag``, by weak comparison (RFC 9110 13.1.2).
 
-    Weak, because GZipMiddleware turns a strong ETag weak when it compresses the body.
+    Weak, because GZipMiddleware turns a strong ETag weak when it compresses the body. A header
+    longer than ``MAX_IF_NONE_MATCH_LENGTH`` matches nothing (the full answer is always right),
+    so the work is bounded whatever the front server lets through; parsing it is linear.
     """
     header = request.headers.get("If-None-Match")
-    if not header:
+    if not header or len(header) > MAX_IF_NONE_MATCH_LENGTH:
         return False
     candidates = parse_etags(header)
     if candidates == ["*"]:

@@ -19,8 +19,11 @@ from apps.catalog.blobstore import (
     BlobError,
     blob_paths_accepted,
     provenance_blob_path,
+    validate_filename,
 )
 from apps.catalog.selectors import distribution_get_by_path, distribution_get_provenance
+
+from .inputs import MAX_FILENAME_LENGTH, project_name_ok, version_ok
 
 _PATH_RE = re.compile(r"([0-9a-f]{2})/([0-9a-f]{2})/([0-9a-f]{60})/([^/\\]+)")
 
@@ -43,16 +46,44 @@ class StoredFile:
     content_type: str
 
 
-def stored_file_resolve(path: str) -> StoredFile | None:
-    """The file or metadata file ``path`` (the part after ``/packages/``) names, or None."""
+@dataclass(frozen=True)
+class FilePath:
+    """What a ``/packages/`` path names, from its text alone."""
+
+    sha256: str
+    filename: str  # the distribution's, without METADATA_SUFFIX
+    metadata: bool  # the PEP 658 metadata file of that distribution
+
+
+# The longest path that can name a file: the digest's parts, a filename, ".metadata".
+MAX_PATH_LENGTH = 2 + 1 + 2 + 1 + 60 + 1 + MAX_FILENAME_LENGTH + len(METADATA_SUFFIX)
+
+
+def file_path_parse(path: str) -> FilePath | None:
+    """The parts of ``path`` (after ``/packages/``), or None unless it has PyPI's layout and a
+    plain filename (``blobstore.validate_filename``). Linear in ``path``, never raises."""
+    if len(path) > MAX_PATH_LENGTH:
+        return None
     match = _PATH_RE.fullmatch(path)
     if match is None:
         return None
-    sha256 = "".join(match.groups()[:3])
     filename = match.group(4)
     wants_metadata = filename.endswith(METADATA_SUFFIX)
     if wants_metadata:
         filename = filename.removesuffix(METADATA_SUFFIX)
+    try:
+        validate_filename(filename)
+    except BlobError:
+        return None
+    return FilePath(sha256="".join(match.groups()[:3]), filename=filename, metadata=wants_metadata)
+
+
+def stored_file_resolve(path: str) -> StoredFile | None:
+    """The file or metadata file ``path`` (the part after ``/packages/``) names, or None."""
+    parsed = file_path_parse(path)
+    if parsed is None:
+        return None
+    sha256, filename, wants_metadata = parsed.sha256, parsed.filename, parsed.metadata
     try:
         accepted = blob_paths_accepted(sha256=sha256, filename=filename)
     except BlobError:
@@ -81,8 +112,14 @@ def stored_file_resolve(path: str) -> StoredFile | None:
 
 def stored_provenance_resolve(*, project: str, version: str, filename: str) -> StoredFile | None:
     """The PEP 740 provenance document of a served file, or None (a name not normalized, no
-    such file, no provenance, or a quarantined project)."""
-    if project != canonicalize_name(project):
+    such file, no provenance, or a quarantined project). Text no row can hold is not looked up."""
+    if project != canonicalize_name(project) or not (
+        project_name_ok(project) and version_ok(version)
+    ):
+        return None
+    try:
+        validate_filename(filename)
+    except BlobError:
         return None
     distribution = distribution_get_provenance(
         normalized_name=project, version=version, filename=filename

@@ -17,6 +17,7 @@ from packaging.version import InvalidVersion, Version
 from apps.catalog import selectors
 from apps.catalog.models import Distribution, Project, Release
 
+from .inputs import version_ok
 from .links import distribution_url, iso8601
 
 _LABEL_DROP = str.maketrans("", "", string.punctuation + string.whitespace)
@@ -96,7 +97,12 @@ def latest_release(releases_descending: list[Release]) -> Release | None:
 
 def release_for_version(releases: list[Release], version: str) -> Release | None:
     """The release a version URL names: the exact spelling, else the one release with the same
-    canonical PEP 440 form (``1.0.0`` finds ``1.0``); several equivalents and no exact one: None."""
+    canonical PEP 440 form (``1.0.0`` finds ``1.0``); several equivalents and no exact one: None.
+
+    A version longer than any release's is None at once: ``packaging`` raises ValueError on a
+    number of thousands of digits."""
+    if not version_ok(version):
+        return None
     for release in releases:
         if release.version == version:
             return release

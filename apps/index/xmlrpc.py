@@ -27,6 +27,8 @@ logger = logging.getLogger(__name__)
 # The three calls are a few hundred bytes; anything far larger is not one of them.
 MAX_REQUEST_SIZE = 64 * 1024
 CHANGELOG_LIMIT = 50_000
+# Serials are the journal's 64-bit ids; <int> and <i8> carry any number of digits.
+SERIAL_MIN, SERIAL_MAX = -(2**63), 2**63 - 1
 
 # The fault codes of the XML-RPC interoperability specification (PyPI uses them too).
 PARSE_ERROR = -32700
@@ -87,6 +89,8 @@ def list_packages_with_serial() -> _Rendered:
 
 
 def changelog_since_serial(serial: int) -> list[list]:
+    if not SERIAL_MIN <= serial <= SERIAL_MAX:
+        raise Fault(INVALID_PARAMS, "changelog_since_serial takes a serial that fits 64 bits")
     return [
         [
             _xml_text(entry.name),
@@ -111,7 +115,7 @@ def call_dispatch(method: str, params: tuple) -> object:
     """Run one call; raises Fault for an unknown method or arguments of the wrong kind."""
     entry = METHODS.get(method)
     if entry is None:
-        raise Fault(METHOD_NOT_FOUND, f"method {method!r} is not supported")
+        raise Fault(METHOD_NOT_FOUND, f"method {method[:100]!r} is not supported")
     function, types = entry
     if len(params) != len(types) or any(
         type(value) is not kind for value, kind in zip(params, types, strict=False)

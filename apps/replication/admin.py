@@ -8,6 +8,8 @@ from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from pypimirror.admin import DateHierarchyAdmin
+
 from .clients import UpstreamUnusable
 from .models import ProjectSyncState, SyncRun, Upstream
 from .redaction import redact_text, redact_url, url_secrets
@@ -154,7 +156,7 @@ def duration_text(seconds: float) -> str:
 
 
 @admin.register(SyncRun)
-class SyncRunAdmin(admin.ModelAdmin):
+class SyncRunAdmin(DateHierarchyAdmin):
     change_list_template = "admin/replication/syncrun/change_list.html"
     change_form_template = "admin/replication/syncrun/change_form.html"
     # Few, short columns: readable at 1280 px beside the filters. The trigger is a filter; the

@@ -1,10 +1,10 @@
 """The read-only REST API of sync runs: ``/api/v1/sync-runs/`` (on the project's router)."""
 
-from rest_framework import serializers, viewsets
+from rest_framework import filters, serializers, viewsets
 
 from pypimirror.api import router
 
-from .models import SyncRun
+from .models import SyncRun, Upstream
 from .redaction import redact_url
 
 
@@ -41,17 +41,34 @@ class SyncRunSerializer(serializers.ModelSerializer):
         return redact_url(run.upstream.url)
 
 
+class SyncRunFilterSerializer(serializers.Serializer):
+    """The list's filters, checked before they reach a query: a state that is none of the
+    states, an upstream name longer than any, or a NUL (which PostgreSQL text cannot hold, so
+    the query would fail) is a 400 naming the parameter. Empty means "no filter"."""
+
+    upstream = serializers.CharField(
+        required=False, allow_blank=True, max_length=Upstream._meta.get_field("name").max_length
+    )
+    state = serializers.ChoiceField(choices=SyncRun.State.choices, required=False, allow_blank=True)
+
+
+class SyncRunFilter(filters.BaseFilterBackend):
+    """``?upstream=<name>`` and ``?state=<state>``, validated by SyncRunFilterSerializer."""
+
+    def filter_queryset(self, request, queryset, view):
+        params = SyncRunFilterSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        if upstream := params.validated_data.get("upstream"):
+            queryset = queryset.filter(upstream__name=upstream)
+        if state := params.validated_data.get("state"):
+            queryset = queryset.filter(state=state)
+        return queryset
+
+
 class SyncRunViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = SyncRun.objects.select_related("upstream").order_by("-started")
     serializer_class = SyncRunSerializer
-
-    def get_queryset(self):
-        queryset = super().get_queryset()
-        if upstream := self.request.query_params.get("upstream"):
-            queryset = queryset.filter(upstream__name=upstream)
-        if state := self.request.query_params.get("state"):
-            queryset = queryset.filter(state=state)
-        return queryset
+    filter_backends = [SyncRunFilter]
 
 
 router.register("sync-runs", SyncRunViewSet, basename="sync-run")

@@ -58,6 +58,8 @@ INSTALLED_APPS = APP_SETS[_app_set]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # 400 for a NUL in the path, query or cookies: PostgreSQL text cannot hold one (a 500).
+    "pypimirror.middleware.ClientInputMiddleware",
     # Serves the admin's static files from STATIC_ROOT with DEBUG off; nginx may take over.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # GZipMiddleware that leaves stored files (byte ranges, already compressed) alone.

@@ -84,3 +84,14 @@ def test_admin_shows_times_to_the_second(admin_client, published, model, field):
 
     assert b"2026-01-02 03:04:05" in listed.content
     assert b"2026-01-02 03:04:05" in shown.content
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["upload_time__year=99999999999999", "upload_time__year=2024&upload_time__month=99999999999"],
+)
+def test_a_date_hierarchy_past_any_calendar_is_a_bad_lookup_not_a_500(admin_client, query):
+    admin_client.raise_request_exception = False
+    response = admin_client.get(reverse("admin:catalog_distribution_changelist") + "?" + query)
+    assert response.status_code == 302
+    assert response["Location"].endswith("?e=1")  # Django's answer to any bad lookup

@@ -1,11 +1,14 @@
 """Accept parsing and format choice (PEP 691), without a database."""
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from rest_framework.exceptions import NotAcceptable
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
 
 from apps.index.negotiation import (
+    MAX_ACCEPT_LENGTH,
     MAX_MEDIA_RANGES,
     MediaRange,
     QualityContentNegotiation,
@@ -13,6 +16,7 @@ from apps.index.negotiation import (
     select_offer,
 )
 from apps.index.renderers import SimpleHTMLRenderer, SimpleJSONRenderer, TextHTMLRenderer
+from tests.support.fuzz import FUZZ, PARSE_BUDGET, assert_all_fast, grammar_text, timed_call
 
 JSON = "application/vnd.pypi.simple.v1+json"
 HTML = "application/vnd.pypi.simple.v1+html"
@@ -187,3 +191,60 @@ def test_unacceptable_accept_is_not_acceptable_and_lists_the_offers():
     with pytest.raises(NotAcceptable) as raised:
         select(drf_request(HTTP_ACCEPT="application/json"))
     assert JSON in str(raised.value.detail)
+
+
+# Fuzzing (issue 12): no exception, no input over 10 ms, only well-formed ranges kept.
+HOSTILE_ACCEPT = [
+    "a/" + "b" * 200 + " x",
+    "text/html;" + ";" * 4000,
+    "text/html;" + "q=" * 4000,
+    "*/*;q=" + "0" * 8000,
+    "," * 8000,
+    " " * 8000 + TEXT,
+    f"{TEXT};q=0.5, " * 400,
+    "a" * MAX_ACCEPT_LENGTH + "/" + "b" * 4000,
+    "a/" * 4000,
+    "*/" * 4000 + "*",
+    f"{JSON};" + "x=" + '"' * 8000,
+    "text/html;q=1." + "0" * 8000,
+]
+ACCEPT_PIECES = [
+    "application", "text", "vnd.pypi.simple.v1+json", "html", "*", "/", ";", "q", "=", "0.5",
+    "1", "0", ".", ",", " ", "\t", "\"", "charset=utf-8", "\x00", "é",
+]  # fmt: skip
+
+
+def accept_choice(header: str) -> int | None:
+    """What the view does with an Accept header (uncached, to time the parsing itself)."""
+    ranges = parse_accept(header)
+    assert len(ranges) <= MAX_MEDIA_RANGES
+    assert all(0.0 <= r.q <= 1.0 and r.specificity in (0, 1, 2) for r in ranges)
+    return select_offer(ranges, OFFERS)
+
+
+def test_no_hostile_accept_header_takes_over_10_ms():
+    assert_all_fast(accept_choice, HOSTILE_ACCEPT)
+
+
+@FUZZ
+@given(header=grammar_text(ACCEPT_PIECES))
+def test_fuzz_accept_never_raises_and_stays_fast(header):
+    choice, seconds = timed_call(accept_choice, header)
+    assert seconds <= PARSE_BUDGET, (seconds, header[:80])
+    assert choice is None or 0 <= choice < len(OFFERS)
+
+
+@FUZZ
+@given(
+    ranges=st.lists(
+        st.tuples(st.sampled_from([TEXT, HTML, JSON, "*/*", "text/*"]), st.integers(0, 1000)),
+        min_size=1,
+        max_size=MAX_MEDIA_RANGES,
+    )
+)
+def test_fuzz_well_formed_accept_headers_are_read_whole(ranges):
+    header = ", ".join(f"{media};q={q / 1000:.3f}".rstrip("0").rstrip(".") for media, q in ranges)
+    parsed = parse_accept(header)
+    assert [(f"{r.type}/{r.subtype}", r.q) for r in parsed] == [
+        (media, q / 1000) for media, q in ranges
+    ]

@@ -194,3 +194,32 @@ def test_get_is_not_allowed(client):
     response = client.get("/pypi")
     assert response.status_code == 405
     assert response["Allow"] == "POST"
+
+
+@pytest.mark.parametrize("serial", [2**63, -(2**63) - 1, 10**4000])
+def test_serial_beyond_64_bits_is_an_invalid_params_fault(client, serial):
+    # <i8> carries any number of digits; xmlrpc.client would refuse to send these.
+    body = (
+        "<methodCall><methodName>changelog_since_serial</methodName><params><param>"
+        f"<value><i8>{serial}</i8></value></param></params></methodCall>"
+    ).encode()
+    with pytest.raises(xmlrpc.client.Fault) as excinfo:
+        call(client, body)
+    assert excinfo.value.faultCode == -32602
+    assert "64 bits" in excinfo.value.faultString
+
+
+def test_the_largest_64_bit_serial_is_an_empty_changelog(catalog, client):
+    body = (
+        "<methodCall><methodName>changelog_since_serial</methodName><params><param>"
+        f"<value><i8>{2**63 - 1}</i8></value></param></params></methodCall>"
+    ).encode()
+    assert call(client, body) == []
+
+
+def test_an_unknown_method_name_is_quoted_short_in_the_fault(client):
+    body = f"<methodCall><methodName>{'x' * 5000}</methodName><params/></methodCall>".encode()
+    with pytest.raises(xmlrpc.client.Fault) as excinfo:
+        call(client, body)
+    assert excinfo.value.faultCode == -32601
+    assert len(excinfo.value.faultString) < 200

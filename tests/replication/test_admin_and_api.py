@@ -246,3 +246,40 @@ def test_delete_action_on_runs_in_progress_alone_deletes_nothing(admin_client, r
 
     assert f"Runs in progress are not deleted: #{run.pk}" in response.content.decode()
     assert SyncRun.objects.filter(pk=run.pk).exists()
+
+
+@pytest.mark.parametrize(
+    ("query", "said"),
+    [
+        ("state=bogus", '"bogus" is not a valid choice.'),
+        ("state=%00", "is not a valid choice."),
+        ("upstream=%00", "Null characters are not allowed."),
+        ("upstream=" + "x" * 101, "no more than 100 characters"),
+    ],
+)
+def test_api_filters_that_cannot_match_are_400_naming_the_parameter(
+    client, run, settings, query, said
+):
+    # Without the middleware that refuses NUL everywhere: the filter's own check answers.
+    settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if "ClientInputMiddleware" not in m]
+    response = client.get(f"/api/v1/sync-runs/?{query}")
+    assert response.status_code == 400
+    [message] = next(iter(response.json().values()))
+    assert said in message
+
+
+def test_api_empty_filters_mean_no_filter(client, run):
+    assert client.get("/api/v1/sync-runs/?state=&upstream=").json()["count"] == 1
+
+
+@pytest.mark.parametrize("page", ["9" * 30, "9" * 5000, "-1", "x"])
+def test_api_page_numbers_out_of_range_are_404(client, run, page):
+    assert client.get(f"/api/v1/sync-runs/?page={page}").status_code == 404
+
+
+def test_sync_run_date_hierarchy_year_past_a_c_int_is_a_bad_lookup_not_a_500(admin_client, run):
+    admin_client.raise_request_exception = False
+    url = reverse("admin:replication_syncrun_changelist") + "?started__year=99999999999999"
+    response = admin_client.get(url)
+    assert response.status_code == 302
+    assert response["Location"].endswith("?e=1")

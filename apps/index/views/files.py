@@ -4,8 +4,9 @@ The path is resolved through the catalog (``apps.index.files``), never joined on
 Files are immutable (content-addressed), so they carry a long Cache-Control, a strong ETag (the
 sha256 of the bytes served), Last-Modified (the upload time) and answer ``If-None-Match`` /
 ``If-Modified-Since`` with 304. One byte range is served as 206; the bytes are streamed, never
-read whole into memory. HEAD answers from the catalog's row (size, sha256, upload time) and, for
-a ``.metadata`` file, the storage's size: the blob is never opened (on S3 an open is a GET).
+read whole into memory; a Range refused as excessive (apps/index/ranges.py) is a 416 saying
+why. HEAD answers from the catalog's row (size, sha256, upload time) and, for a ``.metadata``
+file, the storage's size: the blob is never opened (on S3 an open is a GET).
 
 With ``PYPIMIRROR_X_ACCEL_REDIRECT`` set to a path prefix (e.g. ``/_store/``), the view only
 checks the request and answers ``X-Accel-Redirect: <prefix><blob path>``, and nginx sends the
@@ -114,9 +115,14 @@ def serve_stored(request: HttpRequest, stored: StoredFile | None) -> HttpRespons
         byte_range = requested_range(
             request, size=size, etag=etag, last_modified=stored.last_modified
         )
-    except Unsatisfiable:
+    except Unsatisfiable as refusal:
         blob.close()
-        return HttpResponse(status=416, headers={**headers, "Content-Range": f"bytes */{size}"})
+        return HttpResponse(
+            f"Range Not Satisfiable: {refusal}\n",
+            status=416,
+            content_type="text/plain; charset=utf-8",
+            headers={**headers, "Content-Range": f"bytes */{size}"},
+        )
 
     if byte_range is None:
         response = FileResponse(blob, content_type=stored.content_type, headers=headers)

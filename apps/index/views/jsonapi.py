@@ -16,6 +16,7 @@ from apps.catalog.models import Project
 from apps.catalog.selectors import journal_last_serial, project_get
 
 from ..caching import cache_peek, cached, etag_for_key, head_response, not_modified, render_key
+from ..inputs import project_name_ok, version_ok
 from ..jsonapi import project_json_body, project_json_exists
 from ..links import base_url
 
@@ -42,7 +43,9 @@ def _not_found(serial: int) -> HttpResponse:
 
 
 def _json_response(request: HttpRequest, *, name: str, version: str | None) -> HttpResponse:
-    project = project_get(normalized_name=canonicalize_name(name))
+    normalized = canonicalize_name(name)
+    # A name or version no row can hold is not looked up (apps/index/inputs.py).
+    project = project_get(normalized_name=normalized) if project_name_ok(normalized) else None
     if project is None:
         # Nothing of that name as of the node's newest serial.
         return _not_found(journal_last_serial())
@@ -50,6 +53,8 @@ def _json_response(request: HttpRequest, *, name: str, version: str | None) -> H
         project.status != Project.Status.ACTIVE
         or project.index_status == Project.IndexStatus.QUARANTINED  # as PyPI: PEP 792
     ):
+        return _not_found(project.last_serial)
+    if version is not None and not version_ok(version):
         return _not_found(project.last_serial)
     base = base_url(request)
     key = render_key("pypi-json", project.normalized_name, project.last_serial, version, base)

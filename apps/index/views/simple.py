@@ -23,12 +23,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ..caching import cache_peek, cached, etag_for_key, head_response, not_modified, render_key
+from ..inputs import project_name_ok
 from ..links import base_url
 from ..negotiation import FORMAT_PARAM, QualityContentNegotiation
 from ..renderers import SimpleHTMLRenderer, SimpleJSONRenderer, TextHTMLRenderer
 from ..selectors import project_simple_detail, project_simple_ref, simple_index, simple_index_serial
-
-MAX_NAME_LENGTH = 255
 
 
 class SimplePageView(APIView):
@@ -95,7 +94,7 @@ class SimpleProjectView(SimplePageView):
                 location += "?" + urlencode({FORMAT_PARAM: requested})
             return HttpResponsePermanentRedirect(location)
         project = None
-        if len(name) <= MAX_NAME_LENGTH:
+        if project_name_ok(name):  # else no project can have it: no query
             project = project_simple_ref(normalized_name=name)
         if project is None:
             raise NotFound(f"No project named {name[:100]!r} is served here.")
