@@ -44,6 +44,9 @@ FRAMEWORK_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "django_celery_beat",
+    # The mirror network (the hub's registry, probes, reports and their API): the sync process
+    # has no use for it.
+    "apps.network",
 ]
 APP_SETS = {"all": FRAMEWORK_APPS + DOMAIN_APPS, "domain": DOMAIN_APPS}
 _app_set = env.str("PYPIMIRROR_APPS", default="all")
@@ -207,3 +210,15 @@ PYPIMIRROR_MAX_FILE_SIZE = env.int("PYPIMIRROR_MAX_FILE_SIZE", default=20 * 1024
 # by a periodic task, one 24th of each upstream's projects an hour, at most this many project
 # pages a second per upstream.
 PYPIMIRROR_STATUS_REREAD_RATE = env.float("PYPIMIRROR_STATUS_REREAD_RATE", default=5.0)
+
+# The mirror network (apps/network/): a mirror failing this many probes in a row is disabled, and
+# enabled again after as many good ones (health.availability_decision).
+PYPIMIRROR_NETWORK_DISABLE_AFTER = env.int("PYPIMIRROR_NETWORK_DISABLE_AFTER", default=4)
+# How long probes and status reports are kept: the defaults of the network settings staff edit in
+# the admin (NetworkSettings); a daily task prunes older ones.
+PYPIMIRROR_NETWORK_PROBE_RETENTION_DAYS = env.int(
+    "PYPIMIRROR_NETWORK_PROBE_RETENTION_DAYS", default=30
+)
+PYPIMIRROR_NETWORK_REPORT_RETENTION_DAYS = env.int(
+    "PYPIMIRROR_NETWORK_REPORT_RETENTION_DAYS", default=30
+)

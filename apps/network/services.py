@@ -1,0 +1,165 @@
+"""Writes of the mirror network: mirrors, their URLs and tokens, reports, and pruning."""
+
+from datetime import datetime, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import OuterRef, Subquery
+from django.utils import timezone
+
+from .models import (
+    Mirror,
+    MirrorToken,
+    MirrorURL,
+    Probe,
+    StatusReport,
+    normalize_base_url,
+    validate_base_url,
+)
+from .selectors import network_settings
+from .tokens import SHOWN_PREFIX_LENGTH, token_digest, token_looks_valid, token_matches, token_new
+
+
+@transaction.atomic
+def mirror_create(
+    *,
+    name: str,
+    url: str,
+    country: str = "",
+    admin_email: str = "",
+    operator: str = "",
+    follows_mirror: Mirror | None = None,
+    follows_url: str = "",
+    public: bool = True,
+    notes: str = "",
+) -> Mirror:
+    """A new mirror with its first base URL. Raises ValidationError for a bad or taken name,
+    country, e-mail or URL; nothing is saved then.
+
+    Its tier is one more than the mirror it follows, 1 when it follows this hub or an outside
+    index.
+    """
+    mirror = Mirror(
+        name=name,
+        operator=operator,
+        admin_email=admin_email,
+        country=country.upper(),
+        follows_mirror=follows_mirror,
+        follows_url=follows_url,
+        tier=follows_mirror.tier + 1 if follows_mirror else 1,
+        public=public,
+        notes=notes,
+    )
+    mirror.full_clean()
+    mirror.save()
+    mirror_url_add(mirror=mirror, url=url)
+    return mirror
+
+
+def mirror_url_add(*, mirror: Mirror, url: str) -> MirrorURL:
+    """Another base URL of the mirror: http(s), no query or credentials, kept in one spelling
+    (normalize_base_url), unique in the network. Raises ValidationError."""
+    url = url.strip()
+    try:
+        validate_base_url(url)
+    except ValidationError as exc:
+        raise ValidationError({"url": exc.messages}) from None
+    mirror_url = MirrorURL(mirror=mirror, url=normalize_base_url(url))
+    mirror_url.full_clean(exclude=["mirror"])
+    mirror_url.save()
+    return mirror_url
+
+
+def mirror_token_issue(*, mirror: Mirror) -> tuple[MirrorToken, str]:
+    """A new token for the mirror: the row (its sha256 only) and the token in clear, which is
+    never available again."""
+    token = token_new()
+    row = MirrorToken.objects.create(
+        mirror=mirror, prefix=token[:SHOWN_PREFIX_LENGTH], digest=token_digest(token)
+    )
+    return row, token
+
+
+@transaction.atomic
+def mirror_token_rotate(*, mirror: Mirror) -> tuple[MirrorToken, str]:
+    """Revoke every token of the mirror and issue a new one (shown once)."""
+    MirrorToken.objects.filter(mirror=mirror, revoked__isnull=True).update(revoked=timezone.now())
+    return mirror_token_issue(mirror=mirror)
+
+
+def mirror_token_revoke(*, token: MirrorToken) -> None:
+    if token.revoked is None:
+        token.revoked = timezone.now()
+        token.save(update_fields=["revoked"])
+
+
+def token_authenticate(*, token: str) -> Mirror | None:
+    """The mirror a token in clear belongs to, if the token is ours and not revoked (its last
+    use is recorded); None otherwise."""
+    if not token_looks_valid(token):
+        return None
+    digest = token_digest(token)
+    row = (
+        MirrorToken.objects.select_related("mirror")
+        .filter(digest=digest, revoked__isnull=True)
+        .first()
+    )
+    if row is None or not token_matches(token, row.digest):
+        return None
+    MirrorToken.objects.filter(pk=row.pk).update(last_used=timezone.now())
+    return row.mirror
+
+
+@transaction.atomic
+def report_record(
+    *,
+    mirror: Mirror,
+    state: str,
+    serial: int | None = None,
+    software: str = "",
+    version: str = "",
+    free_disk_bytes: int | None = None,
+    maintenance_until: datetime | None = None,
+) -> StatusReport:
+    """Keep what a mirror says of itself.
+
+    A report is a hint: it never touches whether the mirror is active or its probe counters
+    (only probes do, health.availability_decision). The one thing it sets is the mirror's
+    maintenance window, which a mirror may announce with its token.
+    """
+    report = StatusReport.objects.create(
+        mirror=mirror,
+        state=state,
+        serial=serial,
+        software=software,
+        version=version,
+        free_disk_bytes=free_disk_bytes,
+        maintenance_until=maintenance_until,
+    )
+    if maintenance_until is not None:
+        Mirror.objects.filter(pk=mirror.pk).update(maintenance_until=maintenance_until)
+        mirror.maintenance_until = maintenance_until
+    return report
+
+
+def probes_prune(*, now: datetime | None = None, days: int | None = None) -> int:
+    """Delete probes older than the retention (NetworkSettings); the number deleted."""
+    if days is None:
+        days = network_settings().probe_retention_days
+    cutoff = (now or timezone.now()) - timedelta(days=days)
+    deleted, _ = Probe.objects.filter(checked__lt=cutoff).delete()
+    return deleted
+
+
+def reports_prune(*, now: datetime | None = None, days: int | None = None) -> int:
+    """Delete reports older than the retention, each mirror's latest excepted (it is what the
+    mirror last said, however old); the number deleted."""
+    if days is None:
+        days = network_settings().report_retention_days
+    cutoff = (now or timezone.now()) - timedelta(days=days)
+    latest = StatusReport.objects.filter(mirror=OuterRef("mirror")).order_by("-received", "-pk")
+    old = StatusReport.objects.filter(received__lt=cutoff).exclude(
+        pk=Subquery(latest.values("pk")[:1])
+    )
+    deleted, _ = old.delete()
+    return deleted
