@@ -16,7 +16,13 @@ from .models import (
     StatusReport,
 )
 from .selectors import network_settings
-from .services import mirror_token_issue, mirror_token_revoke, mirror_token_rotate
+from .services import (
+    mirror_disable,
+    mirror_enable,
+    mirror_token_issue,
+    mirror_token_revoke,
+    mirror_token_rotate,
+)
 
 
 def _show_token_once(request, mirror: Mirror, token: str) -> None:
@@ -67,7 +73,7 @@ class MirrorAdmin(admin.ModelAdmin):
     inlines = [MirrorURLInline, MirrorTokenInline]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     readonly_fields = ("consecutive_failures", "consecutive_successes", "created")
-    actions = ["rotate_token", "revoke_tokens"]
+    actions = ["rotate_token", "revoke_tokens", "disable", "enable"]
     fieldsets = [
         (None, {"fields": ("name", "operator", "admin_email", "country", "tier", "notes")}),
         ("Follows (neither: this hub)", {"fields": ("follows_mirror", "follows_url")}),
@@ -110,6 +116,20 @@ class MirrorAdmin(admin.ModelAdmin):
             mirror_token_revoke(token=token)
             count += 1
         self.message_user(request, f"{count} token(s) revoked.", messages.SUCCESS)
+
+    @admin.action(permissions=["change"], description="Disable (staff: stays so until enabled)")
+    def disable(self, request, queryset) -> None:
+        mirrors = list(queryset.filter(active=True))
+        for mirror in mirrors:
+            mirror_disable(mirror=mirror, reason=f"Disabled by {request.user} in the admin.")
+        self.message_user(request, f"{len(mirrors)} mirror(s) disabled.", messages.SUCCESS)
+
+    @admin.action(permissions=["change"], description="Enable")
+    def enable(self, request, queryset) -> None:
+        mirrors = list(queryset.filter(active=False))
+        for mirror in mirrors:
+            mirror_enable(mirror=mirror)
+        self.message_user(request, f"{len(mirrors)} mirror(s) enabled.", messages.SUCCESS)
 
 
 @admin.register(ProbeLocation)

@@ -134,7 +134,10 @@ class MirrorViewSet(viewsets.ReadOnlyModelViewSet):
         return mirror_list(staff=bool(user and getattr(user, "is_staff", False)))
 
     def list(self, request, *args, **kwargs):
-        page = self.paginate_queryset(self.get_queryset())
+        mirrors = self.get_queryset()
+        page = self.paginate_queryset(mirrors)
+        if page is None:
+            return Response(self._serialize(mirrors, many=True))
         return self.get_paginated_response(self._serialize(page, many=True))
 
     def retrieve(self, request, *args, **kwargs):

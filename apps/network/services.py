@@ -2,11 +2,13 @@
 
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
+from .health import Availability, availability_decision, streaks_after
 from .models import (
     Mirror,
     MirrorToken,
@@ -68,6 +70,69 @@ def mirror_url_add(*, mirror: Mirror, url: str) -> MirrorURL:
     mirror_url.full_clean(exclude=["mirror"])
     mirror_url.save()
     return mirror_url
+
+
+def mirror_disable(*, mirror: Mirror, reason: str, by: str = Mirror.DisabledBy.STAFF) -> None:
+    """Take the mirror out of the network (not offered, and its disabling said why)."""
+    mirror.active = False
+    mirror.disabled_by = by
+    mirror.disabled_reason = reason
+    mirror.disabled_at = timezone.now()
+    mirror.save(update_fields=["active", "disabled_by", "disabled_reason", "disabled_at"])
+
+
+def mirror_enable(*, mirror: Mirror) -> None:
+    """Bring the mirror back; its probe streaks start over."""
+    mirror.active = True
+    mirror.disabled_by = Mirror.DisabledBy.NOBODY
+    mirror.disabled_reason = ""
+    mirror.disabled_at = None
+    mirror.consecutive_failures = mirror.consecutive_successes = 0
+    mirror.save(
+        update_fields=[
+            "active",
+            "disabled_by",
+            "disabled_reason",
+            "disabled_at",
+            "consecutive_failures",
+            "consecutive_successes",
+        ]
+    )
+
+
+@transaction.atomic
+def mirror_probe_outcome_record(*, mirror: Mirror, good: bool, error: str = "") -> Availability:
+    """Count one more probe of the mirror (good or failed) and apply the rule of
+    health.availability_decision: disabled after PYPIMIRROR_NETWORK_DISABLE_AFTER failed probes
+    in a row, with the last error as the reason; enabled after as many good ones if the probes
+    had disabled it. What it did is returned (telling the mirror's admin is the caller's part).
+
+    Only probes call this: a report never does.
+    """
+    mirror = Mirror.objects.select_for_update().get(pk=mirror.pk)
+    mirror.consecutive_failures, mirror.consecutive_successes = streaks_after(
+        failures=mirror.consecutive_failures, successes=mirror.consecutive_successes, good=good
+    )
+    mirror.save(update_fields=["consecutive_failures", "consecutive_successes"])
+    after = settings.PYPIMIRROR_NETWORK_DISABLE_AFTER
+    decision = availability_decision(
+        active=mirror.active,
+        disabled_by=mirror.disabled_by,
+        failures=mirror.consecutive_failures,
+        successes=mirror.consecutive_successes,
+        in_maintenance=mirror.in_maintenance(),
+        after=after,
+    )
+    if decision is Availability.DISABLE:
+        reason = f"{mirror.consecutive_failures} probes in a row failed"
+        mirror_disable(
+            mirror=mirror,
+            reason=f"{reason}: {error}" if error else reason,
+            by=Mirror.DisabledBy.PROBES,
+        )
+    elif decision is Availability.ENABLE:
+        mirror_enable(mirror=mirror)
+    return decision
 
 
 def mirror_token_issue(*, mirror: Mirror) -> tuple[MirrorToken, str]:

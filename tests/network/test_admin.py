@@ -101,3 +101,17 @@ def test_the_network_admin_needs_staff(client, django_user_model):
 
     assert response.status_code == 302
     assert "/login/" in response.url
+
+
+def test_staff_disable_and_enable_mirrors(admin_client, make_mirror):
+    mirror = make_mirror("alpha")
+    changelist = reverse("admin:network_mirror_changelist")
+
+    admin_client.post(changelist, {"action": "disable", "_selected_action": [mirror.pk]})
+    mirror.refresh_from_db()
+    assert (mirror.active, mirror.disabled_by) == (False, "staff")
+    assert "admin" in mirror.disabled_reason
+
+    admin_client.post(changelist, {"action": "enable", "_selected_action": [mirror.pk]})
+    mirror.refresh_from_db()
+    assert (mirror.active, mirror.disabled_reason) == (True, "")

@@ -5,9 +5,16 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
+from apps.network.health import Availability
 from apps.network.models import Mirror, MirrorURL, NetworkSettings, Probe, StatusReport
 from apps.network.selectors import mirror_latest_report, network_settings, probe_location_hub
-from apps.network.services import probes_prune, report_record, reports_prune
+from apps.network.services import (
+    mirror_disable,
+    mirror_probe_outcome_record,
+    probes_prune,
+    report_record,
+    reports_prune,
+)
 from apps.network.tasks import prune_probes_and_reports
 
 pytestmark = pytest.mark.django_db
@@ -152,3 +159,56 @@ def test_the_prune_task_is_scheduled_daily_and_prunes(make_mirror):
     prune_probes_and_reports()
 
     assert not Probe.objects.exists()
+
+
+def test_n_failed_probes_in_a_row_disable_a_mirror_with_the_reason(make_mirror, settings):
+    settings.PYPIMIRROR_NETWORK_DISABLE_AFTER = 3
+    mirror = make_mirror("alpha")
+
+    decisions = [
+        mirror_probe_outcome_record(mirror=mirror, good=good, error="connection refused")
+        for good in (False, False, True, False, False, False)
+    ]
+
+    assert decisions[-1] == Availability.DISABLE
+    assert set(decisions[:-1]) == {Availability.KEEP}
+    mirror.refresh_from_db()
+    assert (mirror.active, mirror.disabled_by) == (False, "probes")
+    assert mirror.disabled_reason == "3 probes in a row failed: connection refused"
+
+
+def test_n_good_probes_enable_a_mirror_the_probes_disabled(make_mirror, settings):
+    settings.PYPIMIRROR_NETWORK_DISABLE_AFTER = 2
+    mirror = make_mirror("alpha")
+    for _ in range(2):
+        mirror_probe_outcome_record(mirror=mirror, good=False)
+
+    assert mirror_probe_outcome_record(mirror=mirror, good=True) == Availability.KEEP
+    assert mirror_probe_outcome_record(mirror=mirror, good=True) == Availability.ENABLE
+    mirror.refresh_from_db()
+    assert (mirror.active, mirror.disabled_reason, mirror.consecutive_successes) == (True, "", 0)
+
+
+def test_good_probes_leave_a_mirror_staff_disabled_disabled(make_mirror, settings):
+    settings.PYPIMIRROR_NETWORK_DISABLE_AFTER = 2
+    mirror = make_mirror("alpha")
+    mirror_disable(mirror=mirror, reason="moving hosts")
+
+    for _ in range(5):
+        mirror_probe_outcome_record(mirror=mirror, good=True)
+
+    mirror.refresh_from_db()
+    assert (mirror.active, mirror.disabled_reason) == (False, "moving hosts")
+
+
+def test_a_mirror_in_maintenance_is_not_disabled_by_failed_probes(make_mirror, settings):
+    settings.PYPIMIRROR_NETWORK_DISABLE_AFTER = 2
+    mirror = make_mirror("alpha")
+    report_record(mirror=mirror, state="paused", maintenance_until=timezone.now() + timedelta(1))
+
+    for _ in range(5):
+        mirror_probe_outcome_record(mirror=mirror, good=False)
+
+    mirror.refresh_from_db()
+    assert mirror.active
+    assert mirror.consecutive_failures == 5
