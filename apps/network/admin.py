@@ -4,8 +4,13 @@ issued), probe locations, the network settings, and read-only probes and reports
 from django.contrib import admin, messages
 from django.db import models
 from django.http import HttpResponseRedirect
+from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.text import Truncator
+from django_countries.filters import CountryFilter
 
+from .geography import CONTINENT_NAMES, continent_countries, country_continent
 from .models import (
     Mirror,
     MirrorToken,
@@ -33,6 +38,34 @@ def _show_token_once(request, mirror: Mirror, token: str) -> None:
     )
 
 
+def _short(text: str, length: int) -> str:
+    """Long text cut to fit a list's column, in full on hover."""
+    if not text:
+        return "-"
+    if len(text) <= length:
+        return format_html('<span class="nowrap">{}</span>', text)
+    return format_html(
+        '<span class="nowrap" title="{}">{}</span>', text, Truncator(text).chars(length)
+    )
+
+
+class ContinentFilter(admin.SimpleListFilter):
+    """The continents the mirrors are on (their region, derived from their countries)."""
+
+    title = "continent"
+    parameter_name = "continent"
+
+    def lookups(self, request, model_admin):
+        countries = Mirror.objects.exclude(country="").values_list("country", flat=True)
+        present = {country_continent(c) for c in countries.distinct()}
+        return [(code, name) for code, name in CONTINENT_NAMES.items() if code in present]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(country__in=continent_countries(self.value()))
+        return queryset
+
+
 class MirrorURLInline(admin.TabularInline):
     model = MirrorURL
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
@@ -57,17 +90,17 @@ class MirrorTokenInline(admin.TabularInline):
 @admin.register(Mirror)
 class MirrorAdmin(admin.ModelAdmin):
     list_display = (
-        "name",
-        "country",
-        "continent",
+        "mirror_name",
+        "where",
         "tier",
-        "follows",
+        "follows_short",
         "public",
         "active",
-        "disabled_reason",
-        "maintenance_until",
+        "why_disabled",
+        "maintenance",
     )
-    list_filter = ("active", "public", "tier", "country")
+    list_display_links = ("mirror_name",)
+    list_filter = ("active", "public", "tier", ContinentFilter, ("country", CountryFilter))
     search_fields = ("name", "operator", "admin_email", "urls__url")
     list_select_related = ("follows_mirror",)
     inlines = [MirrorURLInline, MirrorTokenInline]
@@ -95,6 +128,33 @@ class MirrorAdmin(admin.ModelAdmin):
             },
         ),
     ]
+
+    @admin.display(description="Name", ordering="name")
+    def mirror_name(self, obj: Mirror) -> str:
+        return format_html('<span class="nowrap">{}</span>', obj.name)
+
+    @admin.display(description="Country", ordering="country")
+    def where(self, obj: Mirror) -> str:
+        if not obj.country:
+            return "-"
+        return format_html('<span title="{}">{} ({})</span>', obj.country.name, obj.country.code,
+                           obj.continent)  # fmt: skip
+
+    @admin.display(description="Maintenance until", ordering="maintenance_until")
+    def maintenance(self, obj: Mirror) -> str:
+        if not obj.in_maintenance():
+            return "-"
+        return format_html(
+            '<span class="nowrap">{}</span>', f"{obj.maintenance_until:%Y-%m-%d %H:%M}"
+        )
+
+    @admin.display(description="Follows")
+    def follows_short(self, obj: Mirror) -> str:
+        return _short(obj.follows.split("://", 1)[-1], 24)
+
+    @admin.display(description="Disabled because", ordering="disabled_reason")
+    def why_disabled(self, obj: Mirror) -> str:
+        return _short(obj.disabled_reason, 32)
 
     def save_model(self, request, obj, form, change) -> None:
         super().save_model(request, obj, form, change)
@@ -153,20 +213,49 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 @admin.register(Probe)
 class ProbeAdmin(ReadOnlyAdmin):
     list_display = (
-        "url",
+        "mirror_url",
         "checked",
-        "location",
-        "reachable",
-        "http_status",
-        "duration",
-        "lag_seconds",
-        "lag_serials",
-        "integrity_ok",
-        "error",
+        "answer",
+        "seconds",
+        "lag",
+        "serials",
+        "sound",
+        "error_short",
     )
     list_filter = ("reachable", "integrity_ok", "location", "url__mirror")
-    list_select_related = ("url", "location")
+    list_select_related = ("url",)
     date_hierarchy = "checked"
+
+    @admin.display(description="URL", ordering="url__url")
+    def mirror_url(self, obj: Probe) -> str:
+        return _short(obj.url.url.split("://", 1)[-1], 28)
+
+    @admin.display(description="Answer", ordering="http_status")
+    def answer(self, obj: Probe) -> str:
+        if not obj.reachable:
+            return "unreachable"
+        return str(obj.http_status) if obj.http_status else "-"
+
+    @admin.display(description="Lag (serials)", ordering="lag_serials")
+    def serials(self, obj: Probe) -> str:
+        return "-" if obj.lag_serials is None else str(obj.lag_serials)
+
+    @admin.display(description="Sound", boolean=True, ordering="integrity_ok")
+    def sound(self, obj: Probe) -> bool | None:
+        """The integrity sample's verdict (empty: none was taken)."""
+        return obj.integrity_ok
+
+    @admin.display(description="Took (s)", ordering="duration")
+    def seconds(self, obj: Probe) -> str:
+        return "-" if obj.duration is None else f"{obj.duration:.2f}"
+
+    @admin.display(description="Lag (s)", ordering="lag_seconds")
+    def lag(self, obj: Probe) -> str:
+        return "-" if obj.lag_seconds is None else f"{obj.lag_seconds:.0f}"
+
+    @admin.display(description="Error", ordering="error")
+    def error_short(self, obj: Probe) -> str:
+        return _short(obj.error, 20)
 
 
 @admin.register(StatusReport)
@@ -176,14 +265,29 @@ class StatusReportAdmin(ReadOnlyAdmin):
         "received",
         "state",
         "serial",
-        "software",
-        "version",
-        "free_disk_bytes",
-        "maintenance_until",
+        "software_version",
+        "free_disk",
+        "maintenance",
     )
     list_filter = ("state", "mirror")
     list_select_related = ("mirror",)
     date_hierarchy = "received"
+
+    @admin.display(description="Maintenance until", ordering="maintenance_until")
+    def maintenance(self, obj: StatusReport) -> str:
+        if obj.maintenance_until is None:
+            return "-"
+        return format_html(
+            '<span class="nowrap">{}</span>', f"{obj.maintenance_until:%Y-%m-%d %H:%M}"
+        )
+
+    @admin.display(description="Software")
+    def software_version(self, obj: StatusReport) -> str:
+        return _short(f"{obj.software} {obj.version}".strip(), 30)
+
+    @admin.display(description="Free disk", ordering="free_disk_bytes")
+    def free_disk(self, obj: StatusReport) -> str:
+        return "-" if obj.free_disk_bytes is None else filesizeformat(obj.free_disk_bytes)
 
 
 @admin.register(NetworkSettings)

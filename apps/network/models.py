@@ -236,7 +236,7 @@ class StatusReport(models.Model):
 
     class State(models.TextChoices):
         SYNCING = "syncing", "Syncing"
-        IDLE = "idle", "Idle (synced)"
+        IDLE = "idle", "Idle"
         FAILED = "failed", "Failed"
         PAUSED = "paused", "Paused"
 

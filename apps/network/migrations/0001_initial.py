@@ -125,7 +125,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('received', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('state', models.CharField(choices=[('syncing', 'Syncing'), ('idle', 'Idle (synced)'), ('failed', 'Failed'), ('paused', 'Paused')], max_length=8)),
+                ('state', models.CharField(choices=[('syncing', 'Syncing'), ('idle', 'Idle'), ('failed', 'Failed'), ('paused', 'Paused')], max_length=8)),
                 ('serial', models.BigIntegerField(blank=True, help_text='The serial it reached.', null=True)),
                 ('software', models.CharField(blank=True, max_length=100)),
                 ('version', models.CharField(blank=True, max_length=100)),
