@@ -106,7 +106,7 @@ class MirrorAdmin(admin.ModelAdmin):
     inlines = [MirrorURLInline, MirrorTokenInline]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     readonly_fields = ("consecutive_failures", "consecutive_successes", "created")
-    actions = ["rotate_token", "revoke_tokens", "disable", "enable"]
+    actions = ["probe_now", "rotate_token", "revoke_tokens", "disable", "enable"]
     fieldsets = [
         (None, {"fields": ("name", "operator", "admin_email", "country", "tier", "notes")}),
         ("Follows (neither: this hub)", {"fields": ("follows_mirror", "follows_url")}),
@@ -161,6 +161,29 @@ class MirrorAdmin(admin.ModelAdmin):
         if not change:  # a new mirror gets its first token, shown once
             _, token = mirror_token_issue(mirror=obj)
             _show_token_once(request, obj, token)
+
+    @admin.action(permissions=["change"], description="Probe now")
+    def probe_now(self, request, queryset) -> None:
+        """Probe the selected mirrors at once (in this request, bounded by the probe timeout),
+        keep the probes and apply the disable / enable rule, as the hourly round does."""
+        from .probe_runs import mirrors_probe, probe_problem
+
+        names = list(queryset.values_list("name", flat=True))
+        outcomes = mirrors_probe(names=names)
+        if not outcomes:
+            self.message_user(request, "No active URL to probe.", messages.WARNING)
+        for outcome in outcomes:
+            probe = outcome.probe
+            lag = "-" if probe.lag_serials is None else probe.lag_serials
+            seconds = "-" if probe.lag_seconds is None else f"{probe.lag_seconds:.0f}"
+            took = "-" if probe.duration is None else f"{probe.duration:.2f}"
+            said = f"lag {seconds} s, {lag} serial(s), took {took} s"
+            if outcome.decision != "keep":
+                said += f"; mirror {outcome.decision}d"
+            if outcome.good:
+                self.message_user(request, f"{outcome.url.url}: good ({said}).", messages.SUCCESS)
+            else:
+                self.message_user(request, f"{probe_problem(probe)} ({said}).", messages.ERROR)
 
     @admin.action(permissions=["change"], description="Rotate token (the new one shown once)")
     def rotate_token(self, request, queryset) -> None:

@@ -14,10 +14,12 @@ from .models import (
     MirrorToken,
     MirrorURL,
     Probe,
+    ProbeLocation,
     StatusReport,
     normalize_base_url,
     validate_base_url,
 )
+from .probe_checks import Observation
 from .selectors import network_settings
 from .tokens import SHOWN_PREFIX_LENGTH, token_digest, token_looks_valid, token_matches, token_new
 
@@ -228,3 +230,32 @@ def reports_prune(*, now: datetime | None = None, days: int | None = None) -> in
     )
     deleted, _ = old.delete()
     return deleted
+
+
+def probe_save(
+    *,
+    url: MirrorURL,
+    location: ProbeLocation,
+    observation: Observation,
+    lag_seconds: float | None,
+    lag_serials: int | None,
+    checked: datetime | None = None,
+) -> Probe:
+    """Keep one probe of one URL as it was seen (probe_runs.py measured the lag)."""
+    findings = observation.findings
+    return Probe.objects.create(
+        url=url,
+        location=location,
+        checked=checked or timezone.now(),
+        reachable=observation.reachable,
+        http_status=observation.http_status,
+        duration=observation.duration,
+        last_modified=observation.last_modified,
+        lag_seconds=lag_seconds,
+        mirror_serial=observation.mirror_serial,
+        lag_serials=lag_serials,
+        # No file fetched and nothing wrong seen is unknown, not sound.
+        integrity_ok=False if findings else (True if observation.files_checked else None),
+        integrity_findings=findings,
+        error=observation.error,
+    )

@@ -222,3 +222,33 @@ PYPIMIRROR_NETWORK_PROBE_RETENTION_DAYS = env.int(
 PYPIMIRROR_NETWORK_REPORT_RETENTION_DAYS = env.int(
     "PYPIMIRROR_NETWORK_REPORT_RETENTION_DAYS", default=30
 )
+# Probing the mirrors (apps/network/probe_runs.py): each probe of a URL is bounded by the timeout
+# (seconds, all its requests together), at most CONCURRENCY probes and connections run at once;
+# each probe reads the pages of the hub's SAMPLE_PROJECTS most recently changed projects and
+# fetches the SAMPLE_FILES newest of their files no larger than MAX_FILE_BYTES. The hourly run
+# (django-celery-beat, editable) starts after a random delay of up to JITTER seconds.
+PYPIMIRROR_NETWORK_PROBE_TIMEOUT = env.float("PYPIMIRROR_NETWORK_PROBE_TIMEOUT", default=60.0)
+PYPIMIRROR_NETWORK_PROBE_CONCURRENCY = env.int("PYPIMIRROR_NETWORK_PROBE_CONCURRENCY", default=20)
+PYPIMIRROR_NETWORK_PROBE_SAMPLE_PROJECTS = env.int(
+    "PYPIMIRROR_NETWORK_PROBE_SAMPLE_PROJECTS", default=3
+)
+PYPIMIRROR_NETWORK_PROBE_SAMPLE_FILES = env.int("PYPIMIRROR_NETWORK_PROBE_SAMPLE_FILES", default=3)
+PYPIMIRROR_NETWORK_PROBE_MAX_FILE_BYTES = env.int(
+    "PYPIMIRROR_NETWORK_PROBE_MAX_FILE_BYTES", default=50 * 1024**2
+)
+PYPIMIRROR_NETWORK_PROBE_JITTER = env.int("PYPIMIRROR_NETWORK_PROBE_JITTER", default=300)
+
+# Mail (a mirror disabled or enabled again is told to its admin and the staff): printed on the
+# console unless EMAIL_BACKEND says otherwise (django.core.mail.backends.smtp.EmailBackend with
+# EMAIL_HOST..., or .filebased.EmailBackend with EMAIL_FILE_PATH). ADMINS: comma-separated
+# addresses that hear of it besides the staff users with an e-mail.
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(DATA_DIR / "mail"))
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="pypimirror@localhost")
+SERVER_EMAIL = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
+ADMINS = [("", address) for address in env.list("PYPIMIRROR_ADMINS", default=[])]
