@@ -220,7 +220,8 @@ async def _probe_all(urls: Sequence[str], expectation: Expectation, limits: Limi
         timeout=httpx.Timeout(limits.timeout),
         follow_redirects=True,
         max_redirects=5,
-        headers={"User-Agent": limits.user_agent},
+        # Bodies are capped as decoded: no compression, so no small answer inflates in memory.
+        headers={"User-Agent": limits.user_agent, "Accept-Encoding": "identity"},
     ) as client:
 
         async def one(url: str) -> Observation:

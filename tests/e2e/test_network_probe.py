@@ -200,6 +200,15 @@ def node(hub) -> Iterator[LiveServer]:
 
 
 @pytest.fixture(scope="module")
+def node2(hub, node) -> Iterator[LiveServer]:
+    """A second tier: a node that follows the first (its serials are its own again)."""
+    with live_server() as server:
+        assert sync(server, node.url).returncode == 0
+        hub.manage("mirror_add", "node2", f"{server.url}/", "--follows", "node")
+        yield server
+
+
+@pytest.fixture(scope="module")
 def tree(hub) -> Iterator[BandersnatchTree]:
     mirror = BandersnatchTree(hub.url)
     mirror.run()
@@ -236,12 +245,12 @@ def mails(mail_dir: Path) -> str:
     return "".join(p.read_text() for p in sorted(mail_dir.iterdir()))
 
 
-def test_after_their_sync_both_mirrors_are_current_and_sound(hub, node, tree):
+def test_after_their_sync_the_mirrors_are_current_and_sound(hub, node, node2, tree):
     result = probe(hub)
 
     assert result.returncode == 0, result.stdout + result.stderr
     seen = latest(hub)
-    for name in ("node", "tree"):
+    for name in ("node", "node2", "tree"):
         assert seen[name]["lag_serials"] == 0, seen[name]
         assert seen[name]["lag_seconds"] == 0, seen[name]
         assert seen[name]["integrity_ok"] is True, seen[name]
@@ -262,27 +271,33 @@ def test_after_their_sync_both_mirrors_are_current_and_sound(hub, node, tree):
     assert any(line.startswith(tree.url) and " ok " in line and "sound" in line for line in lines)
 
 
-def test_a_new_release_on_the_hub_is_lag_until_their_next_sync(hub, node, tree, tmp_path):
+def test_a_new_release_on_the_hub_is_lag_until_their_next_sync(hub, node, node2, tree, tmp_path):
     hub.manage("import_dists", str(dists(tmp_path / "new", DistSpec(name="alpha", version="2.0"))))
 
     behind = probe(hub)
 
     assert behind.returncode == 0, behind.stdout  # lag alone is not unhealthy
     seen = latest(hub)
-    for name in ("node", "tree"):
+    for name in ("node", "node2", "tree"):
         assert seen[name]["lag_serials"] > 0, seen[name]
         assert seen[name]["lag_seconds"] > 0, seen[name]
         assert seen[name]["integrity_ok"] is True, seen[name]
+    lag = seen["node"]["lag_serials"]
 
     assert sync(node, hub.url).returncode == 0
     tree.run()
-    caught_up = probe(hub)
+    probe(hub)
 
-    assert caught_up.returncode == 0, caught_up.stdout
     seen = latest(hub)
     for name in ("node", "tree"):
         assert (seen[name]["lag_serials"], seen[name]["lag_seconds"]) == (0, 0), seen[name]
     assert seen["tree"]["mirror_serial"] > 0  # the run before's serial, now
+    # The second tier has not synced: still behind by the hub's serials, whatever its own say.
+    assert seen["node2"]["lag_serials"] == lag, seen["node2"]
+
+    assert sync(node2, node.url).returncode == 0
+    assert probe(hub).returncode == 0
+    assert (latest(hub)["node2"]["lag_serials"], latest(hub)["node2"]["lag_seconds"]) == (0, 0)
 
 
 def test_a_file_corrupted_on_the_nodes_disk_is_caught_by_name(hub, node):
