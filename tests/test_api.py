@@ -2,6 +2,7 @@
 
 import pytest
 
+from apps.network.api import MirrorViewSet
 from apps.replication.api import SyncRunViewSet
 from pypimirror.api import router
 
@@ -11,8 +12,15 @@ def test_api_root_lists_what_the_apps_registered(client):
     response = client.get("/api/v1/", HTTP_ACCEPT="application/json")
 
     assert response.status_code == 200
-    assert response.json() == {"sync-runs": "http://testserver/api/v1/sync-runs/"}
+    assert response.json() == {
+        "mirrors": "http://testserver/api/v1/mirrors/",
+        "sync-runs": "http://testserver/api/v1/sync-runs/",
+    }
 
 
 def test_replication_registers_its_viewset_on_the_project_router():
     assert ("sync-runs", SyncRunViewSet, "sync-run") in router.registry
+
+
+def test_network_registers_the_mirrors_viewset_on_the_project_router():
+    assert ("mirrors", MirrorViewSet, "mirror") in router.registry

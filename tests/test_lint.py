@@ -34,7 +34,9 @@ WEB_AND_WORKER_MODULES = [
     "apps/replication/tasks.py",
     "apps/replication/schedules.py",
     "apps/index/views/simple.py",
-    "apps/network/views.py",  # an app to come: its web modules are allowed by their names
+    "apps/network/api.py",
+    "apps/network/tasks.py",
+    "apps/network/services.py",  # the network is a framework app as a whole
     "pypimirror/api.py",
     "pypimirror/celery.py",
 ]
@@ -46,6 +48,7 @@ IMPORTS = [  # the first four in isort's order
     "from django.contrib import admin",
     "from pypimirror.api import router",
     "from apps.replication.tasks import sync_projects",
+    "from apps.network.models import Mirror",
 ]
 
 

@@ -47,6 +47,9 @@ FRAMEWORK_APPS = [
     "rest_framework",
     "django_celery_beat",
     "axes",  # limits on admin logins, below
+    # The mirror network (the hub's registry, probes, reports and their API): the sync process
+    # has no use for it.
+    "apps.network",
 ]
 APP_SETS = {"all": FRAMEWORK_APPS + DOMAIN_APPS, "domain": DOMAIN_APPS}
 _app_set = env.str("PYPIMIRROR_APPS", default="all")
@@ -259,3 +262,45 @@ PYPIMIRROR_MAX_FILE_SIZE = env.int("PYPIMIRROR_MAX_FILE_SIZE", default=20 * 1024
 # by a periodic task, one 24th of each upstream's projects an hour, at most this many project
 # pages a second per upstream.
 PYPIMIRROR_STATUS_REREAD_RATE = env.float("PYPIMIRROR_STATUS_REREAD_RATE", default=5.0)
+
+# The mirror network (apps/network/): a mirror failing this many probes in a row is disabled, and
+# enabled again after as many good ones (health.availability_decision).
+PYPIMIRROR_NETWORK_DISABLE_AFTER = env.int("PYPIMIRROR_NETWORK_DISABLE_AFTER", default=4)
+# How long probes and status reports are kept: the defaults of the network settings staff edit in
+# the admin (NetworkSettings); a daily task prunes older ones.
+PYPIMIRROR_NETWORK_PROBE_RETENTION_DAYS = env.int(
+    "PYPIMIRROR_NETWORK_PROBE_RETENTION_DAYS", default=30
+)
+PYPIMIRROR_NETWORK_REPORT_RETENTION_DAYS = env.int(
+    "PYPIMIRROR_NETWORK_REPORT_RETENTION_DAYS", default=30
+)
+# Probing the mirrors (apps/network/probe_runs.py): each probe of a URL is bounded by the timeout
+# (seconds, all its requests together), at most CONCURRENCY probes and connections run at once;
+# each probe reads the pages of the hub's SAMPLE_PROJECTS most recently changed projects and
+# fetches the SAMPLE_FILES newest of their files no larger than MAX_FILE_BYTES. The hourly run
+# (django-celery-beat, editable) starts after a random delay of up to JITTER seconds.
+PYPIMIRROR_NETWORK_PROBE_TIMEOUT = env.float("PYPIMIRROR_NETWORK_PROBE_TIMEOUT", default=60.0)
+PYPIMIRROR_NETWORK_PROBE_CONCURRENCY = env.int("PYPIMIRROR_NETWORK_PROBE_CONCURRENCY", default=20)
+PYPIMIRROR_NETWORK_PROBE_SAMPLE_PROJECTS = env.int(
+    "PYPIMIRROR_NETWORK_PROBE_SAMPLE_PROJECTS", default=3
+)
+PYPIMIRROR_NETWORK_PROBE_SAMPLE_FILES = env.int("PYPIMIRROR_NETWORK_PROBE_SAMPLE_FILES", default=3)
+PYPIMIRROR_NETWORK_PROBE_MAX_FILE_BYTES = env.int(
+    "PYPIMIRROR_NETWORK_PROBE_MAX_FILE_BYTES", default=50 * 1024**2
+)
+PYPIMIRROR_NETWORK_PROBE_JITTER = env.int("PYPIMIRROR_NETWORK_PROBE_JITTER", default=300)
+
+# Mail (a mirror disabled or enabled again is told to its admin and the staff): printed on the
+# console unless EMAIL_BACKEND says otherwise (django.core.mail.backends.smtp.EmailBackend with
+# EMAIL_HOST..., or .filebased.EmailBackend with EMAIL_FILE_PATH). ADMINS: comma-separated
+# addresses that hear of it besides the staff users with an e-mail.
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(DATA_DIR / "mail"))
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="pypimirror@localhost")
+SERVER_EMAIL = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
+ADMINS = [("", address) for address in env.list("PYPIMIRROR_ADMINS", default=[])]

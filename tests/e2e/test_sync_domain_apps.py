@@ -22,6 +22,7 @@ FRAMEWORK_MODULES = {
     "django.contrib.auth.base_user",
     "timezone_field",
     "celery",
+    "django_countries",  # the mirror network's models (apps.network)
 }
 
 
