@@ -6,7 +6,7 @@ Each app's ``api.py`` registers its viewsets on ``router`` (``router.register("s
 (the TID253 lint in pyproject.toml).
 
 The OpenAPI schema of what the router holds is at ``/api/schema/`` (drf-spectacular), its pages
-at ``/api/docs/`` (Swagger UI) and ``/api/redoc/``, served from this node (the sidecar package).
+at ``/api/docs/`` (Swagger UI), served from this node (the sidecar package).
 """
 
 from importlib import import_module
@@ -14,7 +14,7 @@ from importlib import import_module
 from django.apps import apps
 from django.urls import path
 from django.utils.module_loading import module_has_submodule
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 router = DefaultRouter()
@@ -29,11 +29,13 @@ def api_urls() -> list:
 
 
 def schema_urls() -> list:
-    """``/api/schema/`` (OpenAPI 3, YAML or ``?format=json``), ``/api/docs/``, ``/api/redoc/``."""
+    """``/api/schema/`` (OpenAPI 3, YAML or ``?format=json``) and ``/api/docs/`` (Swagger UI).
+
+No Redoc: drf-spectacular's page for it loads fonts from Google, and this node may have no
+internet (nor should its readers' browsers be sent elsewhere)."""
     return [
         path("schema/", SpectacularAPIView.as_view(), name="schema"),
         path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="schema-docs"),
-        path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="schema-redoc"),
     ]
 
 

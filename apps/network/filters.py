@@ -1,8 +1,12 @@
 """The query parameters of the mirrors' lists (django-filter): a bad value is a 400 naming it."""
 
+from datetime import UTC
+
 import django_filters
+from django import forms
 from django.db.models import Q, QuerySet
 from django_countries import countries
+from django_filters.fields import IsoDateTimeField
 
 from .geography import CONTINENT_NAMES, continent_countries
 from .models import Mirror, MirrorURL, Probe
@@ -13,6 +17,24 @@ def probe_good_q() -> Q:
     return Q(reachable=True, http_status__gte=200, http_status__lt=300, error="") & ~Q(
         integrity_ok=False
     )
+
+
+class UtcDateTimeField(IsoDateTimeField):
+    """An ISO 8601 time, in UTC: PostgreSQL refuses offsets past ±15:59, which ISO allows
+    (``+16:34``), and a time near year 1 or 9999 may leave the calendar once in UTC."""
+
+    def to_python(self, value):
+        moment = super().to_python(value)
+        if moment is None:
+            return None
+        try:
+            return moment.astimezone(UTC)
+        except OverflowError:
+            raise forms.ValidationError("This time is out of range.", code="invalid") from None
+
+
+class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcDateTimeField
 
 
 class MirrorFilter(django_filters.FilterSet):
@@ -49,10 +71,10 @@ class MirrorFilter(django_filters.FilterSet):
 
 
 class ProbeFilter(django_filters.FilterSet):
-    since = django_filters.IsoDateTimeFilter(
+    since = UtcDateTimeFilter(
         field_name="checked", lookup_expr="gte", help_text="Probes checked at or after (ISO 8601)."
     )
-    until = django_filters.IsoDateTimeFilter(
+    until = UtcDateTimeFilter(
         field_name="checked", lookup_expr="lt", help_text="Probes checked before (ISO 8601)."
     )
     ok = django_filters.BooleanFilter(

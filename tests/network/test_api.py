@@ -373,3 +373,23 @@ def test_probes_cannot_be_written(client, make_mirror, method):
                                        content_type="application/json")  # fmt: skip
 
     assert response.status_code in {403, 405}
+
+
+@pytest.mark.parametrize(
+    ("since", "status"),
+    [
+        ("2026-01-01T00:00:00+16:34", 200),  # ISO allows it, PostgreSQL would not: sent as UTC
+        ("2026-01-01T00:00:00-17:05", 200),
+        ("0001-01-01T00:00:00+16:00", 400),  # before year 1 in UTC
+        ("9999-12-31T23:59:59-10:00", 400),  # after 9999 in UTC
+    ],
+)
+def test_probe_times_with_any_offset_are_read_in_utc_or_refused(client, make_mirror, since,
+                                                                status):  # fmt: skip
+    make_mirror("alpha")
+
+    response = client.get("/api/v1/mirrors/alpha/probes/", {"since": since})
+
+    assert response.status_code == status
+    if status == 400:
+        assert response.json() == {"since": ["This time is out of range."]}
