@@ -31,8 +31,8 @@ def api_urls() -> list:
 def schema_urls() -> list:
     """``/api/schema/`` (OpenAPI 3, YAML or ``?format=json``) and ``/api/docs/`` (Swagger UI).
 
-No Redoc: drf-spectacular's page for it loads fonts from Google, and this node may have no
-internet (nor should its readers' browsers be sent elsewhere)."""
+    No Redoc: drf-spectacular's page for it loads fonts from Google, and this node may have no
+    internet (nor should its readers' browsers be sent elsewhere)."""
     return [
         path("schema/", SpectacularAPIView.as_view(), name="schema"),
         path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="schema-docs"),

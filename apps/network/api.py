@@ -12,7 +12,6 @@ Everything else is read-only; anonymous clients are throttled (pypimirror.thrott
 
 import random
 
-from django.core.cache import cache
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -30,11 +29,12 @@ from .geography import country_continent
 from .models import Mirror, Probe
 from .selection import mirrors_select
 from .selectors import (
+    best_candidates,
     mirror_find,
     mirror_list,
     mirror_probes,
     mirrors_url_statuses,
-    network_url_statuses,
+    network_status,
     reports_by_id,
 )
 from .serializers import (
@@ -46,7 +46,7 @@ from .serializers import (
     StatusReportSerializer,
 )
 from .services import report_record, token_authenticate
-from .status import STATUS_CACHE_SECONDS, STATUS_VERSION, network_status_document
+from .status import STATUS_CACHE_SECONDS
 
 SCHEMES = (b"bearer", b"token")
 
@@ -96,6 +96,11 @@ class MirrorTokenAuthentication(BaseAuthentication):
         return f'{self.keyword} realm="mirror reports"'
 
 
+def client_is_staff(request) -> bool:
+    """A staff session (staff see private mirrors)."""
+    return bool(request.user and getattr(request.user, "is_staff", False))
+
+
 class MirrorTokenScheme(OpenApiAuthenticationExtension):
     """MirrorTokenAuthentication in the OpenAPI schema: an HTTP bearer token."""
 
@@ -127,12 +132,8 @@ class MirrorViewSet(viewsets.ReadOnlyModelViewSet):
     lookup_field = "name"
     lookup_value_regex = r"[-a-zA-Z0-9_]+"
 
-    def _staff(self) -> bool:
-        user = self.request.user
-        return bool(user and getattr(user, "is_staff", False))
-
     def get_queryset(self):
-        return mirror_list(staff=self._staff())
+        return mirror_list(staff=client_is_staff(self.request))
 
     def list(self, request, *args, **kwargs):
         mirrors = self.filter_queryset(self.get_queryset())
@@ -178,7 +179,7 @@ class MirrorViewSet(viewsets.ReadOnlyModelViewSet):
         query.is_valid(raise_exception=True)
         country = query.validated_data.get("country", "")
         protocol = query.validated_data.get("protocol") or None
-        statuses, _ = network_url_statuses(now=timezone.now(), staff=self._staff())
+        statuses = best_candidates(staff=client_is_staff(self.request))
         selection = mirrors_select(
             statuses, country=country, protocol=protocol, rng=random.Random()
         )
@@ -205,7 +206,6 @@ class MirrorViewSet(viewsets.ReadOnlyModelViewSet):
         url_path="reports",
         authentication_classes=[MirrorTokenAuthentication],
         permission_classes=[permissions.IsAuthenticated, IsTheMirror],
-        throttle_classes=[],
         serializer_class=StatusReportSerializer,
         filterset_class=None,
     )
@@ -226,9 +226,7 @@ class MirrorProbeViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # drf-spectacular reading the schema
             return Probe.objects.none()
-        user = self.request.user
-        staff = bool(user and getattr(user, "is_staff", False))
-        mirror = mirror_find(name=self.kwargs["mirror_name"], staff=staff)
+        mirror = mirror_find(name=self.kwargs["mirror_name"], staff=client_is_staff(self.request))
         if mirror is None:
             raise exceptions.NotFound("No such mirror.")
         return mirror_probes(mirror=mirror)
@@ -258,20 +256,10 @@ class NetworkStatusViewSet(viewsets.ViewSet):
     def list(self, request):
         """Every public mirror URL with its health and 24 h figures (``version`` 1), as of at
         most ``STATUS_CACHE_SECONDS`` ago."""
-        document = cache.get(STATUS_CACHE_KEY)
-        if document is None:
-            now = timezone.now()
-            statuses, checks = network_url_statuses(now=now)
-            document = network_status_document(
-                statuses=statuses, checks_by_url=checks.values(), now=now
-            )
-            cache.set(STATUS_CACHE_KEY, document, STATUS_CACHE_SECONDS)
-        response = Response(document)
+        response = Response(network_status())
         patch_cache_control(response, public=True, max_age=STATUS_CACHE_SECONDS)
         return response
 
-
-STATUS_CACHE_KEY = f"network:status:v{STATUS_VERSION}"
 
 router.register("mirrors", MirrorViewSet, basename="mirror")
 router.register(

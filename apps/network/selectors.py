@@ -3,11 +3,19 @@
 from datetime import datetime
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.utils import timezone
 
 from .health import WINDOW
 from .models import Mirror, MirrorURL, NetworkSettings, Probe, ProbeLocation, StatusReport
-from .status import UrlStatus, url_status
+from .status import (
+    STATUS_CACHE_SECONDS,
+    STATUS_VERSION,
+    UrlStatus,
+    network_status_document,
+    url_status,
+)
 
 
 def network_settings() -> NetworkSettings:
@@ -134,3 +142,36 @@ def mirror_find(*, name: str, staff: bool = False) -> Mirror | None:
     """The mirror of that name, if the client may see it (a private one: staff only)."""
     mirrors = Mirror.objects.filter(name=name)
     return (mirrors if staff else mirrors.filter(public=True)).first()
+
+
+STATUS_CACHE_KEY = f"network:status:v{STATUS_VERSION}"
+CANDIDATES_CACHE_KEY = f"network:best-candidates:v{STATUS_VERSION}"
+# best/'s reading of the network is kept this long: clients may ask on every install, and the
+# truth changes with probes, hourly. Each request still shuffles afresh.
+CANDIDATES_CACHE_SECONDS = 60
+
+
+def network_status() -> dict:
+    """The network's status document (public mirrors), from the cache when it is at most
+    STATUS_CACHE_SECONDS old."""
+    document = cache.get(STATUS_CACHE_KEY)
+    if document is None:
+        now = timezone.now()
+        statuses, checks = network_url_statuses(now=now)
+        document = network_status_document(
+            statuses=statuses, checks_by_url=checks.values(), now=now
+        )
+        cache.set(STATUS_CACHE_KEY, document, STATUS_CACHE_SECONDS)
+    return document
+
+
+def best_candidates(*, staff: bool = False) -> list[UrlStatus]:
+    """Every URL where it stands now, for best/: the public ones from the cache (a minute old
+    at most); staff's (private ones too) read afresh."""
+    if staff:
+        return network_url_statuses(now=timezone.now(), staff=True)[0]
+    statuses = cache.get(CANDIDATES_CACHE_KEY)
+    if statuses is None:
+        statuses, _ = network_url_statuses(now=timezone.now())
+        cache.set(CANDIDATES_CACHE_KEY, statuses, CANDIDATES_CACHE_SECONDS)
+    return statuses

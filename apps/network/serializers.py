@@ -6,6 +6,7 @@ from rest_framework import serializers
 from .health import Health, probe_is_good
 from .models import Mirror, MirrorURL, Probe, StatusReport
 from .selection import Reason, Scope
+from .status import mirror_health_of
 
 
 class FiguresSerializer(serializers.Serializer):
@@ -94,8 +95,6 @@ class MirrorSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.ChoiceField(choices=[h.value for h in Health]))
     def get_health(self, mirror: Mirror) -> str:
-        from .status import mirror_health_of
-
         return str(mirror_health_of(self._statuses(mirror)))
 
     @extend_schema_field(UrlHealthSerializer(many=True))

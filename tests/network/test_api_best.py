@@ -4,6 +4,7 @@ probes as the registry and the prober record them."""
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.utils import timezone
 
 from apps.network.models import Mirror
@@ -69,6 +70,7 @@ def test_too_few_in_the_country_falls_back_to_the_continent_then_the_world(clien
     }
     healthy("nl", "NL")
     healthy("es", "ES")
+    cache.clear()  # best/ reads the network afresh at most a minute later
     trace = best(client, country="DE", trace="1")
     assert trace["scope"] == "continent"
     assert {m["name"] for m in trace["mirrors"]} == {"de", "fr", "at", "nl", "es"}
@@ -149,6 +151,32 @@ def test_the_first_mirror_varies_between_requests(client, healthy):
     firsts = {best(client, country="DE")["mirrors"][0]["name"] for _ in range(30)}
 
     assert len(firsts) > 1  # all 30 alike: probability 5 * (1/5)^30
+
+
+def test_best_reads_the_network_once_a_minute_and_shuffles_each_time(
+    client, healthy, django_assert_num_queries
+):
+    for n in range(5):
+        healthy(f"de{n}", "DE")
+    best(client, country="DE")
+
+    with django_assert_num_queries(0):
+        again = best(client, country="DE")
+    healthy("de5", "DE")
+    still = best(client, country="DE", trace=1)
+    cache.clear()  # a minute later
+    later = best(client, country="DE", trace=1)
+
+    assert len(again["mirrors"]) == len(still["mirrors"]) == 5
+    assert len(later["mirrors"]) == 6
+
+
+def test_staff_read_the_network_afresh(admin_client, healthy):
+    healthy("de0", "DE")
+    best(admin_client)
+    healthy("de1", "DE")
+
+    assert len(best(admin_client)["mirrors"]) == 2
 
 
 @pytest.mark.parametrize(
