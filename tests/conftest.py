@@ -10,3 +10,13 @@ def blob_store(settings, tmp_path):
     }
     settings.TMP_DIR = tmp_path / "tmp"
     return tmp_path / "store"
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Each test starts with an empty cache (the memory cache of this process): cached pages and
+    documents, and the API's throttle counts, do not leak from one test into the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield

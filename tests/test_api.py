@@ -2,7 +2,7 @@
 
 import pytest
 
-from apps.network.api import MirrorViewSet
+from apps.network.api import MirrorViewSet, NetworkStatusViewSet
 from apps.replication.api import SyncRunViewSet
 from pypimirror.api import router
 
@@ -14,6 +14,7 @@ def test_api_root_lists_what_the_apps_registered(client):
     assert response.status_code == 200
     assert response.json() == {
         "mirrors": "http://testserver/api/v1/mirrors/",
+        "network/status": "http://testserver/api/v1/network/status/",
         "sync-runs": "http://testserver/api/v1/sync-runs/",
     }
 
@@ -24,3 +25,4 @@ def test_replication_registers_its_viewset_on_the_project_router():
 
 def test_network_registers_the_mirrors_viewset_on_the_project_router():
     assert ("mirrors", MirrorViewSet, "mirror") in router.registry
+    assert ("network/status", NetworkStatusViewSet, "network-status") in router.registry

@@ -3,10 +3,20 @@
 from datetime import datetime
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.utils import timezone
 
-from .models import Mirror, MirrorURL, NetworkSettings, ProbeLocation, StatusReport
+from .health import WINDOW
+from .models import Mirror, MirrorURL, NetworkSettings, Probe, ProbeLocation, StatusReport
 from .probe_checks import Expectation, ExpectedFile, ExpectedProject
+from .status import (
+    STATUS_CACHE_SECONDS,
+    STATUS_VERSION,
+    UrlStatus,
+    network_status_document,
+    url_status,
+)
 
 
 def network_settings() -> NetworkSettings:
@@ -146,3 +156,121 @@ def staff_emails() -> list[str]:
     users = get_user_model().objects.filter(is_staff=True, is_active=True).exclude(email="")
     found += list(users.values_list("email", flat=True))
     return list(dict.fromkeys(found))
+
+
+def url_probes(*, url_ids, since: datetime) -> dict[int, list[Probe]]:
+    """Each URL's probes checked after ``since``, newest first, and its latest probe however
+    old (the current health of a URL not probed lately): one query for any number of URLs."""
+    url_ids = list(url_ids)
+    if not url_ids:
+        return {}
+    latest = Probe.objects.filter(url=OuterRef("pk")).order_by("-checked", "-pk")
+    latest_ids = MirrorURL.objects.filter(pk__in=url_ids).annotate(
+        latest_probe_id=Subquery(latest.values("pk")[:1])
+    )
+    probes = (
+        Probe.objects.filter(
+            Q(url_id__in=url_ids, checked__gt=since)
+            | Q(pk__in=latest_ids.values("latest_probe_id"))
+        )
+        .defer("integrity_findings", "location")
+        .order_by("url_id", "-checked", "-pk")
+    )
+    found: dict[int, list[Probe]] = {url_id: [] for url_id in url_ids}
+    for probe in probes:
+        found[probe.url_id].append(probe)
+    return found
+
+
+def mirror_probes(*, mirror: Mirror) -> QuerySet[Probe]:
+    """The probes of the mirror's URLs, newest first (with their URL and location)."""
+    return (
+        Probe.objects.filter(url__mirror=mirror)
+        .select_related("url", "location")
+        .order_by("-checked", "-pk")
+    )
+
+
+def mirror_urls_with_mirrors(*, staff: bool = False) -> QuerySet[MirrorURL]:
+    """Every URL of the network with its mirror; those of private mirrors for staff only."""
+    urls = MirrorURL.objects.select_related("mirror").order_by("mirror__name", "url")
+    return urls if staff else urls.filter(mirror__public=True)
+
+
+def mirrors_url_statuses(
+    *, mirrors, report_states: dict[int, str | None], now: datetime
+) -> dict[int, UrlStatus]:
+    """Where every URL of these mirrors (their ``urls`` prefetched) stands now, by URL id: one
+    query for all their probes. ``report_states``: each mirror's latest report state by id."""
+    urls = [url for mirror in mirrors for url in mirror.urls.all()]
+    probes = url_probes(url_ids=[u.pk for u in urls], since=now - WINDOW)
+    return {
+        url.pk: url_status(
+            url=url,
+            probes=probes[url.pk],
+            report_state=report_states.get(url.mirror_id),
+            now=now,
+        )
+        for url in urls
+    }
+
+
+def network_url_statuses(
+    *, now: datetime, staff: bool = False
+) -> tuple[list[UrlStatus], dict[int, list[datetime]]]:
+    """Every URL of the network (private mirrors' for staff only) where it stands now, and
+    the times each was probed in the last 24 h: three queries, whatever the network's size."""
+    latest_state = StatusReport.objects.filter(mirror=OuterRef("mirror")).order_by(
+        "-received", "-pk"
+    )
+    urls = list(
+        mirror_urls_with_mirrors(staff=staff).annotate(
+            report_state=Subquery(latest_state.values("state")[:1])
+        )
+    )
+    probes = url_probes(url_ids=[u.pk for u in urls], since=now - WINDOW)
+    statuses = [
+        url_status(url=url, probes=probes[url.pk], report_state=url.report_state, now=now)
+        for url in urls
+    ]
+    checks = {url_id: [p.checked for p in found] for url_id, found in probes.items()}
+    return statuses, checks
+
+
+def mirror_find(*, name: str, staff: bool = False) -> Mirror | None:
+    """The mirror of that name, if the client may see it (a private one: staff only)."""
+    mirrors = Mirror.objects.filter(name=name)
+    return (mirrors if staff else mirrors.filter(public=True)).first()
+
+
+STATUS_CACHE_KEY = f"network:status:v{STATUS_VERSION}"
+CANDIDATES_CACHE_KEY = f"network:best-candidates:v{STATUS_VERSION}"
+# best/'s reading of the network is kept this long: clients may ask on every install, and the
+# truth changes with probes, hourly. Each request still shuffles afresh.
+CANDIDATES_CACHE_SECONDS = 60
+
+
+def network_status() -> dict:
+    """The network's status document (public mirrors), from the cache when it is at most
+    STATUS_CACHE_SECONDS old."""
+    document = cache.get(STATUS_CACHE_KEY)
+    if document is None:
+        now = timezone.now()
+        statuses, checks = network_url_statuses(now=now)
+        document = network_status_document(
+            statuses=statuses, checks_by_url=checks.values(), now=now
+        )
+        cache.set(STATUS_CACHE_KEY, document, STATUS_CACHE_SECONDS)
+    return document
+
+
+def best_candidates(*, staff: bool = False) -> list[UrlStatus]:
+    """Every URL where it stands now, for best/: the public ones from the cache (a minute old
+    at most); staff's (private ones too) read afresh."""
+    if staff:
+        return network_url_statuses(now=timezone.now(), staff=True)[0]
+    statuses = cache.get(CANDIDATES_CACHE_KEY)
+    if statuses is None:
+        statuses, _ = network_url_statuses(now=timezone.now())
+        cache.set(CANDIDATES_CACHE_KEY, statuses, CANDIDATES_CACHE_SECONDS)
+    return statuses

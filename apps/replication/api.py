@@ -1,5 +1,6 @@
 """The read-only REST API of sync runs: ``/api/v1/sync-runs/`` (on the project's router)."""
 
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import filters, serializers, viewsets
 
 from pypimirror.api import router
@@ -65,6 +66,16 @@ class SyncRunFilter(filters.BaseFilterBackend):
         return queryset
 
 
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[
+            OpenApiParameter("upstream", str, description="Runs of this upstream (its name)."),
+            OpenApiParameter(
+                "state", str, enum=SyncRun.State.values, description="Runs in this state."
+            ),
+        ]
+    )
+)
 class SyncRunViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = SyncRun.objects.select_related("upstream").order_by("-started")
     serializer_class = SyncRunSerializer

@@ -45,6 +45,9 @@ FRAMEWORK_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and Redoc served from here: no CDN
     "django_celery_beat",
     "axes",  # limits on admin logins, below
     # The mirror network (the hub's registry, probes, reports and their API): the sync process
@@ -194,6 +197,31 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Anonymous clients only (a mirror's token, a staff session are not throttled); the index's
+    # pages are no part of the API and set no throttle (apps/index/views/simple.py).
+    "DEFAULT_THROTTLE_CLASSES": ["pypimirror.throttling.AnonRateThrottle"],
+    # Proxies in front of the web process whose X-Forwarded-For is believed: 1 behind the nginx
+    # of deploy/, 0 when clients connect directly. A throttle counts per client address.
+}
+# Requests an anonymous client may make to /api/ (DRF's rate: "120/minute", "5000/hour"),
+# counted in the cache (CACHE_URL): per gunicorn worker with the default memory cache, across
+# workers with a shared Redis. Read on each request (pypimirror.throttling).
+PYPIMIRROR_API_ANON_RATE = env.str("PYPIMIRROR_API_ANON_RATE", default="120/minute")
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "pypimirror API",
+    "DESCRIPTION": "The mirror network (mirrors, their probes and reports, the best mirror for "
+    "a client, the network's status) and this node's sync runs. Read-only for everyone; a "
+    "mirror posts its own reports with its token.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # The API only: the index's pages (/simple/ ...) are PEP 503/691, not this API.
+    "PREPROCESSING_HOOKS": ["pypimirror.api.schema_api_paths_only"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # Celery: the embedded default broker is a SQLite file, so no server is needed.

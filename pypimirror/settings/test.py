@@ -20,3 +20,14 @@ CELERY_TASK_ALWAYS_EAGER = False
 # with Django's empty defaults that is every path, served from the working directory.
 MEDIA_URL = "/media/"
 MEDIA_ROOT = str(DATA_DIR / "media")  # noqa: F405
+
+# This process's memory, whatever CACHE_URL says: what one test caches (pages, the network's
+# status, the API's throttle counts) is seen by no other test process, and tests/conftest.py
+# empties it before each test.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "pypimirror-test",
+        "OPTIONS": {"MAX_ENTRIES": 20000},
+    }
+}
