@@ -244,6 +244,11 @@ class StatusReport(models.Model):
     received = models.DateTimeField(default=timezone.now, db_index=True)
     state = models.CharField(max_length=8, choices=State)
     serial = models.BigIntegerField(null=True, blank=True, help_text="The serial it reached.")
+    # A pypimirror node numbers its own serials (network.md, "Serials across tiers"): ``serial``
+    # is its own, what its followers see; this is the serial of what it follows it reached.
+    upstream_serial = models.BigIntegerField(
+        null=True, blank=True, help_text="The serial of what it follows that it reached."
+    )
     software = models.CharField(max_length=100, blank=True)
     version = models.CharField(max_length=100, blank=True)
     free_disk_bytes = models.BigIntegerField(null=True, blank=True)
