@@ -238,3 +238,28 @@ def test_a_node_without_both_settings_sends_nothing(settings):
         assert hub_report_send() is False
 
     assert calls == []
+
+
+# The schedule
+
+
+def test_the_report_is_scheduled_every_10_minutes_and_editable():
+    from django_celery_beat.models import PeriodicTask
+
+    task = PeriodicTask.objects.get(task="apps.replication.tasks.report_to_hub")
+
+    assert task.enabled
+    assert (task.interval.every, task.interval.period) == (10, "minutes")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_scheduled_task_reports_and_does_nothing_unset(hub, settings):
+    from apps.replication.tasks import report_to_hub
+
+    mirror, _token = hub
+    assert report_to_hub.apply().get() is True
+    assert StatusReport.objects.filter(mirror=mirror).count() == 1
+
+    settings.PYPIMIRROR_HUB_TOKEN = ""
+    assert report_to_hub.apply().get() is False
+    assert StatusReport.objects.filter(mirror=mirror).count() == 1
