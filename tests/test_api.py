@@ -14,6 +14,7 @@ def test_api_root_lists_what_the_apps_registered(client):
     assert response.status_code == 200
     assert response.json() == {
         "mirrors": "http://testserver/api/v1/mirrors/",
+        "reports": "http://testserver/api/v1/reports/",
         "sync-runs": "http://testserver/api/v1/sync-runs/",
     }
 
