@@ -1,16 +1,16 @@
 """The network at a glance, for the admin's index page: the mirrors by health with their lag,
 score and last probe, and the disabled ones with their reason.
 
-Three queries whatever the network's size (mirrors with their latest report's state, their
-URLs, the URLs' probes of the last 24 h and each one's latest), and at most ``limit`` rows
-shown of each list, the rest counted. The arithmetic is health.py's, as the API's.
+Four queries whatever the network's size (mirrors with their latest report's state, their
+URLs, the URLs' probes of the last 24 h, and the latest of those not probed since), and at most
+``limit`` rows shown of each list, the rest counted. The arithmetic is health.py's, as the API's.
 """
 
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from .health import WINDOW, Health, figures, mirror_health, probe_is_good, score_sort_key
@@ -100,30 +100,34 @@ def seconds_text(seconds: float | None) -> str:
     return f"{seconds / 86400:.1f} d"
 
 
+PROBE_FIELDS = (
+    "url_id",
+    "checked",
+    "reachable",
+    "http_status",
+    "duration",
+    "lag_seconds",
+    "lag_serials",
+    "integrity_ok",
+    "error",
+)
+
+
 def _probes_by_url(url_ids: list[int], *, since: datetime) -> dict[int, list[Probe]]:
-    """Each URL's probes after ``since`` and its latest however old, in one query."""
+    """Each URL's probes after ``since``, and its latest however old (one not probed lately is
+    still as its last probe left it): two queries, each along the (url, checked) index."""
     found: dict[int, list[Probe]] = defaultdict(list)
     if not url_ids:
         return found
+    recent = Probe.objects.filter(url_id__in=url_ids, checked__gt=since)
     latest = Probe.objects.filter(url=OuterRef("pk")).order_by("-checked", "-pk")
     latest_ids = MirrorURL.objects.filter(pk__in=url_ids).annotate(
         latest_probe=Subquery(latest.values("pk")[:1])
     )
-    probes = Probe.objects.filter(
-        Q(url_id__in=url_ids, checked__gt=since) | Q(pk__in=latest_ids.values("latest_probe"))
-    ).only(
-        "url_id",
-        "checked",
-        "reachable",
-        "http_status",
-        "duration",
-        "lag_seconds",
-        "lag_serials",
-        "integrity_ok",
-        "error",
-    )
-    for probe in probes:
-        found[probe.url_id].append(probe)
+    older = Probe.objects.filter(pk__in=latest_ids.values("latest_probe"), checked__lte=since)
+    for query in (recent, older):
+        for probe in query.only(*PROBE_FIELDS):
+            found[probe.url_id].append(probe)
     return found
 
 

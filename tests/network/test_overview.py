@@ -189,3 +189,16 @@ def test_an_empty_node_says_so(admin_client):
 def test_long_names_are_cut_in_the_middle():
     assert middle_cut("short") == "short"
     assert middle_cut("university-of-somewhere-far-away-mirror-03", 21) == "university…-mirror-03"
+
+
+def test_a_mirror_not_probed_lately_is_as_its_last_probe_left_it(make_mirror):
+    mirror = make_mirror("quiet")
+    probe(mirror, hours_ago=30, good=False)
+
+    [row] = network_glance(now=NOW).mirrors
+
+    assert (row.health, row.last_probe, row.score) == (
+        Health.FAILING,
+        NOW - timedelta(hours=30),
+        None,
+    )
