@@ -1,8 +1,14 @@
 """The admin site: Django's, with the apps' ModelAdmins registered when the site is first used."""
 
+from datetime import timedelta
+
 from django.contrib import admin
 from django.contrib.admin.checks import check_admin_app
 from django.contrib.admin.options import IncorrectLookupParameters
+from django.utils import timezone
+
+# The admin's home page counts the node's runs that failed within this many days.
+FAILED_RUNS_DAYS = 7
 
 
 class AdminSite(admin.AdminSite):
@@ -13,6 +19,8 @@ class AdminSite(admin.AdminSite):
     # No app list beside every page (the home page and the breadcrumbs lead everywhere): at
     # 1280 px it took a quarter of the width from the change lists, which have filters too.
     enable_nav_sidebar = False
+    # The home page: this node's syncs and the mirror network at a glance above the models.
+    index_template = "admin/network/index.html"
     _discovered = False
 
     def discover(self) -> None:
@@ -23,6 +31,25 @@ class AdminSite(admin.AdminSite):
     def get_urls(self):
         self.discover()
         return super().get_urls()
+
+    def index(self, request, extra_context=None):
+        """The home page, with this node's syncs (each upstream's lag, the runs that failed
+        lately) and the network (mirrors by health, the disabled ones): a fixed number of
+        queries, whatever the number of mirrors, probes and runs."""
+        from apps.network.overview import network_glance
+        from apps.replication.selectors import sync_runs_failed, upstream_status_list
+
+        now = timezone.now()
+        failed_count, failed = sync_runs_failed(since=now - timedelta(days=FAILED_RUNS_DAYS))
+        context = {
+            "upstreams": upstream_status_list(),
+            "failed_runs": failed,
+            "failed_runs_count": failed_count,
+            "failed_runs_days": FAILED_RUNS_DAYS,
+            "network": network_glance(now=now),
+            **(extra_context or {}),
+        }
+        return super().index(request, extra_context=context)
 
 
 def check_admin_site(app_configs, **kwargs):

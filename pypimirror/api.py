@@ -10,6 +10,7 @@ at ``/api/docs/`` (Swagger UI), served from this node (the sidecar package).
 """
 
 from importlib import import_module
+from pkgutil import iter_modules
 
 from django.apps import apps
 from django.urls import path
@@ -25,6 +26,10 @@ def api_urls() -> list:
     for config in apps.get_app_configs():
         if config.name.startswith("apps.") and module_has_submodule(config.module, "api"):
             import_module(f"{config.name}.api")
+            # and its companions, api_<purpose>.py (apps/network/api_reports.py), after it
+            for module in sorted(m.name for m in iter_modules(config.module.__path__)):
+                if module.startswith("api_"):
+                    import_module(f"{config.name}.{module}")
     return router.urls
 
 

@@ -15,6 +15,7 @@ def test_api_root_lists_what_the_apps_registered(client):
     assert response.json() == {
         "mirrors": "http://testserver/api/v1/mirrors/",
         "network/status": "http://testserver/api/v1/network/status/",
+        "reports": "http://testserver/api/v1/reports/",
         "sync-runs": "http://testserver/api/v1/sync-runs/",
     }
 

@@ -11,6 +11,9 @@ from django_countries.fields import CountryField
 
 from .geography import CONTINENT_NAMES, country_continent
 
+# /api/v1/mirrors/<name>/ would be hidden by /api/v1/mirrors/best/.
+RESERVED_NAMES = frozenset({"best"})
+
 
 class Mirror(models.Model):
     """One mirror of the network, tier 1 when it follows this hub or an outside index."""
@@ -77,6 +80,10 @@ class Mirror(models.Model):
         return self.name
 
     def clean(self) -> None:
+        if self.name in RESERVED_NAMES:
+            raise ValidationError(
+                {"name": f"{self.name!r} is a word of the API's URLs: choose another."}
+            )
         if self.follows_mirror_id and self.follows_url:
             raise ValidationError("A mirror follows a registered mirror or a URL, not both.")
         if self.follows_mirror_id and self.follows_mirror_id == self.pk:
@@ -244,6 +251,11 @@ class StatusReport(models.Model):
     received = models.DateTimeField(default=timezone.now, db_index=True)
     state = models.CharField(max_length=8, choices=State)
     serial = models.BigIntegerField(null=True, blank=True, help_text="The serial it reached.")
+    # A pypimirror node numbers its own serials (network.md, "Serials across tiers"): ``serial``
+    # is its own, what its followers see; this is the serial of what it follows it reached.
+    upstream_serial = models.BigIntegerField(
+        null=True, blank=True, help_text="The serial of what it follows that it reached."
+    )
     software = models.CharField(max_length=100, blank=True)
     version = models.CharField(max_length=100, blank=True)
     free_disk_bytes = models.BigIntegerField(null=True, blank=True)

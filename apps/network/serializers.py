@@ -52,11 +52,13 @@ class StatusReportSerializer(serializers.ModelSerializer):
             "version",
             "free_disk_bytes",
             "maintenance_until",
+            "upstream_serial",
         ]
         read_only_fields = ["received"]
         extra_kwargs = {
             "serial": {"min_value": 0},
             "free_disk_bytes": {"min_value": 0},
+            "upstream_serial": {"min_value": 0},
         }
 
 

@@ -9,8 +9,10 @@ class ReplicationConfig(AppConfig):
         from apps.catalog.signals import project_source_changed
         from apps.catalog.sources import source_provider_register
 
-        from .receivers import project_handed_over
+        from .receivers import project_handed_over, run_reported_to_hub
         from .selectors import upstream_sources
+        from .signals import sync_run_finished
 
         source_provider_register(upstream_sources)
         project_source_changed.connect(project_handed_over, dispatch_uid="replication-handover")
+        sync_run_finished.connect(run_reported_to_hub, dispatch_uid="replication-hub-report")

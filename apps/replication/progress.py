@@ -2,7 +2,8 @@
 
 Outcomes are counted in one UPDATE that adds to the run's counters and, when they bring them
 to the plan, finishes the run, all in the same statement; its expressions read the row as it
-was before the update, so the projects being counted are added by hand. Written as SQL: the
+was before the update, so the projects being counted are added by hand. The statement that
+finished the run says so (RETURNING), and ``sync_run_finished`` is sent once. Written as SQL: the
 ORM's nested Case/F expressions cost ten times the statement itself.
 """
 
@@ -12,6 +13,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from .models import SyncRun
+from .signals import sync_run_finished_announce
 
 
 def run_count_outcomes(
@@ -63,7 +65,9 @@ def _count(
         f"(CASE WHEN {q('projects_failed')} + %s > 0 THEN %s ELSE %s END) "
         f"ELSE {q('state')} END, "
         f"{q('finished')} = CASE WHEN {is_last} THEN %s ELSE {q('finished')} END "
-        f"WHERE {q('id')} = %s"
+        f"WHERE {q('id')} = %s "
+        # True when this statement finished the run: it alone set ``finished`` to its ``now``.
+        f"RETURNING {q('finished')} = %s"
     )
     running = SyncRun.State.RUNNING.value
     params = [
@@ -83,6 +87,10 @@ def _count(
         counted,
         now,
         run_id,
+        now,
     ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is not None and row[0]:
+        sync_run_finished_announce(run_id=run_id)

@@ -13,3 +13,14 @@ def project_handed_over(*, project, previous: str, source: str, **_kwargs) -> No
         upstream_id=int(source.removeprefix("upstream:")),
         normalized_name=project.normalized_name,
     ).update(serial_reached=0, etag="", last_modified="", attempts=0, next_retry=None)
+
+
+def run_reported_to_hub(*, run_id: int, **_kwargs) -> None:
+    """A sync run ended: tell the hub, when this node belongs to a network (hub_report.py; a
+    few seconds at most, a warning when the hub cannot be told)."""
+    from django.conf import settings
+
+    if settings.PYPIMIRROR_HUB_URL and settings.PYPIMIRROR_HUB_TOKEN:
+        from .hub_report import hub_report_send
+
+        hub_report_send()

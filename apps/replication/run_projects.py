@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from .leases import lease_holder_is_dead
 from .models import ProjectSyncState, RunProject, SyncRun, Upstream
+from .signals import sync_run_finished_announce
 
 PENDING = RunProject.Outcome.PENDING
 # A batch delivered again this many times with a project still pending (its worker died each
@@ -173,4 +174,5 @@ def run_finish_lost(*, run: SyncRun) -> list[str]:
             ),
             errors=[*locked.errors, *({"project": name, "error": note} for name in lost)],
         )
+        sync_run_finished_announce(run_id=locked.pk)
     return lost

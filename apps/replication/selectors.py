@@ -101,3 +101,13 @@ def upstream_status_list() -> list[UpstreamStatus]:
             )
         )
     return statuses
+
+
+def sync_runs_failed(*, since, limit: int = 5) -> tuple[int, list[SyncRun]]:
+    """The runs started since ``since`` that failed as a whole or in part: how many, and the
+    ``limit`` latest (with their upstream), in two queries."""
+    failed = SyncRun.objects.filter(
+        started__gte=since, state__in=[SyncRun.State.FAILED, SyncRun.State.PARTIAL]
+    )
+    latest = failed.select_related("upstream").defer("errors", "shadowed", "upstream__url")
+    return failed.count(), list(latest.order_by("-started", "-pk")[:limit])

@@ -25,6 +25,7 @@ from .redaction import credentials_from_url, redact_text, upstream_name_for_url,
 from .rules import Rules, RulesError, project_allowed, remote_project_apply, rules_from_json
 from .run_projects import run_batch_redelivered, run_projects_plan
 from .selectors import upstream_for_url
+from .signals import sync_run_finished_announce
 
 if TYPE_CHECKING:
     from .catalog_sync import PreparedProject
@@ -156,6 +157,7 @@ def sync_run_start(
             error = redact_text(str(exc), url_secrets(upstream.url))
         run.state, run.finished, run.error = SyncRun.State.FAILED, timezone.now(), error
         run.save(update_fields=["state", "finished", "error"])
+        sync_run_finished_announce(run_id=run.pk)
         raise UpstreamUnusable(error) from None
     run_projects_plan(run=run, planned=plan.projects, gone=plan.gone)
     run.projects_planned = len(plan.projects)
@@ -175,6 +177,8 @@ def sync_run_start(
             etag="", last_modified="", serial_reached=0
         )
         Upstream.objects.filter(pk=upstream.pk).update(rules_applied=plan.rules_applied)
+    if not plan.projects:
+        sync_run_finished_announce(run_id=run.pk)  # nothing to do: it ended as it began
     return run, [name for name, _serial in plan.projects.values()]
 
 

@@ -83,3 +83,12 @@ def reread_project_statuses(part: int | None = None) -> None:
     part = reread_part_now() if part is None else part
     for upstream in Upstream.objects.filter(enabled=True).exclude(protocol=""):
         upstream_statuses_reread(upstream=upstream, part=part)
+
+
+@app.task(ignore_result=True)
+def report_to_hub() -> bool:
+    """Report this node's state to its hub (hub_report.py); nothing without
+    PYPIMIRROR_HUB_URL and PYPIMIRROR_HUB_TOKEN."""
+    from .hub_report import hub_report_send
+
+    return hub_report_send()

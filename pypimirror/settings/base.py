@@ -291,6 +291,13 @@ PYPIMIRROR_MAX_FILE_SIZE = env.int("PYPIMIRROR_MAX_FILE_SIZE", default=20 * 1024
 # pages a second per upstream.
 PYPIMIRROR_STATUS_REREAD_RATE = env.float("PYPIMIRROR_STATUS_REREAD_RATE", default=5.0)
 
+# Joining a network: with both set, this node reports its state (syncing / idle / failed /
+# paused, its serials, software and free disk) to the hub after every sync run and every 10
+# minutes (apps/replication/hub_report.py). The hub's base URL, and the token its
+# `manage.py mirror_add` printed for this node (never logged nor shown).
+PYPIMIRROR_HUB_URL = env.str("PYPIMIRROR_HUB_URL", default="")
+PYPIMIRROR_HUB_TOKEN = env.str("PYPIMIRROR_HUB_TOKEN", default="")
+
 # The mirror network (apps/network/): a mirror failing this many probes in a row is disabled, and
 # enabled again after as many good ones (health.availability_decision).
 PYPIMIRROR_NETWORK_DISABLE_AFTER = env.int("PYPIMIRROR_NETWORK_DISABLE_AFTER", default=4)

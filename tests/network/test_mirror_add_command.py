@@ -55,6 +55,7 @@ def test_follows_takes_a_registered_mirror_or_a_url():
         (["alpha", "https://a.example.org/", "--follows", "nobody"], "no mirror of that name"),
         (["alpha", "https://a.example.org/", "--email", "nope"], "admin_email"),
         (["not a slug", "https://a.example.org/"], "name"),
+        (["best", "https://a.example.org/"], "a word of the API's URLs"),
     ],
 )
 def test_bad_input_exits_2_and_adds_nothing(args, message):
