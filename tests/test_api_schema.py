@@ -36,6 +36,7 @@ def test_the_schema_covers_the_whole_api_and_nothing_else(client):
         "/api/v1/mirrors/{mirror_name}/probes/",
         "/api/v1/mirrors/best/",
         "/api/v1/network/status/",
+        "/api/v1/reports/",
         "/api/v1/sync-runs/",
         "/api/v1/sync-runs/{id}/",
     }

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from .health import WINDOW, Health, figures, mirror_health, probe_is_good, score_sort_key
 from .models import Mirror, MirrorURL, Probe, StatusReport
+from .selectors import url_probes
 
 # Attention first: failing, then degraded, unknown, and healthy last.
 HEALTH_ORDER = (Health.FAILING, Health.DEGRADED, Health.UNKNOWN, Health.HEALTHY)
@@ -100,37 +101,6 @@ def seconds_text(seconds: float | None) -> str:
     return f"{seconds / 86400:.1f} d"
 
 
-PROBE_FIELDS = (
-    "url_id",
-    "checked",
-    "reachable",
-    "http_status",
-    "duration",
-    "lag_seconds",
-    "lag_serials",
-    "integrity_ok",
-    "error",
-)
-
-
-def _probes_by_url(url_ids: list[int], *, since: datetime) -> dict[int, list[Probe]]:
-    """Each URL's probes after ``since``, and its latest however old (one not probed lately is
-    still as its last probe left it): two queries, each along the (url, checked) index."""
-    found: dict[int, list[Probe]] = defaultdict(list)
-    if not url_ids:
-        return found
-    recent = Probe.objects.filter(url_id__in=url_ids, checked__gt=since)
-    latest = Probe.objects.filter(url=OuterRef("pk")).order_by("-checked", "-pk")
-    latest_ids = MirrorURL.objects.filter(pk__in=url_ids).annotate(
-        latest_probe=Subquery(latest.values("pk")[:1])
-    )
-    older = Probe.objects.filter(pk__in=latest_ids.values("latest_probe"), checked__lte=since)
-    for query in (recent, older):
-        for probe in query.only(*PROBE_FIELDS):
-            found[probe.url_id].append(probe)
-    return found
-
-
 def _url_glance(probes: list[Probe], *, report_state: str | None, now: datetime):
     """(health, figures, latest probe) of one URL."""
     newest = max(probes, key=lambda p: (p.checked, p.pk), default=None)
@@ -153,7 +123,7 @@ def network_glance(*, now: datetime | None = None, limit: int = LIMIT) -> Networ
     urls = list(
         MirrorURL.objects.filter(mirror__active=True).values_list("pk", "mirror_id", "active")
     )
-    probes = _probes_by_url([pk for pk, _mirror, _active in urls], since=now - WINDOW)
+    probes = url_probes(url_ids=[pk for pk, _mirror, _active in urls], since=now - WINDOW)
     urls_of: dict[int, list[tuple[int, bool]]] = defaultdict(list)
     for pk, mirror_id, active in urls:
         urls_of[mirror_id].append((pk, active))

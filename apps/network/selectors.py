@@ -160,25 +160,23 @@ def staff_emails() -> list[str]:
 
 def url_probes(*, url_ids, since: datetime) -> dict[int, list[Probe]]:
     """Each URL's probes checked after ``since``, newest first, and its latest probe however
-    old (the current health of a URL not probed lately): one query for any number of URLs."""
+    old (the current health of a URL not probed lately): two queries for any number of URLs,
+    each along the (url, checked) index."""
     url_ids = list(url_ids)
+    found: dict[int, list[Probe]] = {url_id: [] for url_id in url_ids}
     if not url_ids:
-        return {}
+        return found
+    recent = Probe.objects.filter(url_id__in=url_ids, checked__gt=since)
     latest = Probe.objects.filter(url=OuterRef("pk")).order_by("-checked", "-pk")
     latest_ids = MirrorURL.objects.filter(pk__in=url_ids).annotate(
         latest_probe_id=Subquery(latest.values("pk")[:1])
     )
-    probes = (
-        Probe.objects.filter(
-            Q(url_id__in=url_ids, checked__gt=since)
-            | Q(pk__in=latest_ids.values("latest_probe_id"))
-        )
-        .defer("integrity_findings", "location")
-        .order_by("url_id", "-checked", "-pk")
-    )
-    found: dict[int, list[Probe]] = {url_id: [] for url_id in url_ids}
-    for probe in probes:
-        found[probe.url_id].append(probe)
+    older = Probe.objects.filter(pk__in=latest_ids.values("latest_probe_id"), checked__lte=since)
+    for query in (recent, older):
+        for probe in query.defer("integrity_findings", "location"):
+            found[probe.url_id].append(probe)
+    for probes in found.values():
+        probes.sort(key=lambda p: (p.checked, p.pk), reverse=True)
     return found
 
 
@@ -200,8 +198,8 @@ def mirror_urls_with_mirrors(*, staff: bool = False) -> QuerySet[MirrorURL]:
 def mirrors_url_statuses(
     *, mirrors, report_states: dict[int, str | None], now: datetime
 ) -> dict[int, UrlStatus]:
-    """Where every URL of these mirrors (their ``urls`` prefetched) stands now, by URL id: one
-    query for all their probes. ``report_states``: each mirror's latest report state by id."""
+    """Where every URL of these mirrors (their ``urls`` prefetched) stands now, by URL id: two
+    queries for all their probes. ``report_states``: each mirror's latest report state by id."""
     urls = [url for mirror in mirrors for url in mirror.urls.all()]
     probes = url_probes(url_ids=[u.pk for u in urls], since=now - WINDOW)
     return {
@@ -219,7 +217,7 @@ def network_url_statuses(
     *, now: datetime, staff: bool = False
 ) -> tuple[list[UrlStatus], dict[int, list[datetime]]]:
     """Every URL of the network (private mirrors' for staff only) where it stands now, and
-    the times each was probed in the last 24 h: three queries, whatever the network's size."""
+    the times each was probed in the last 24 h: four queries, whatever the network's size."""
     latest_state = StatusReport.objects.filter(mirror=OuterRef("mirror")).order_by(
         "-received", "-pk"
     )

@@ -222,6 +222,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Two models have a "state": name each enum, or the schema gets numbered names.
+    "ENUM_NAME_OVERRIDES": {
+        "SyncRunStateEnum": "apps.replication.models.SyncRun.State",
+        "ReportStateEnum": "apps.network.models.StatusReport.State",
+    },
 }
 
 # Celery: the embedded default broker is a SQLite file, so no server is needed.

@@ -167,7 +167,7 @@ def test_the_network_status_reads_in_a_fixed_number_of_queries(
         for hours in range(5):
             make_probe(url, ago=timedelta(hours=hours, minutes=1))
 
-    with django_assert_max_num_queries(2):
+    with django_assert_max_num_queries(3):
         response = client.get("/api/v1/network/status/")
 
     assert len(response.json()["urls"]) == 6
