@@ -199,9 +199,10 @@ def hub_probe(env, work: Path, kinds: dict[str, str], concurrency: int, timeout:
         "pypimirror `manage.py probe`", "8 requests, 3 files hashed", concurrency, timeout,
         len(kinds), t, durations,
     )  # fmt: skip
-    seen = {kind: 0 for kind in KINDS}
+    seen = {kind: [0, 0.0] for kind in KINDS}  # URLs as expected, summed probe durations
     for url, kind in kinds.items():
-        seen[kind] += hub_as_expected(kind, table.get(url, []))
+        seen[kind][0] += hub_as_expected(kind, table.get(url, []))
+        seen[kind][1] += seconds((table.get(url, []) + [""] * 5)[4])
     return row, seen, problems
 
 
@@ -219,9 +220,10 @@ def reference_check(env, work: Path, kinds: dict[str, str]):
         "archweb's check (reference)", "1 request (lastsync)", archweb.THREADS, archweb.TIMEOUT,
         len(kinds), t, [r["duration"] for r in results],
     )  # fmt: skip
-    read = {kind: 0 for kind in KINDS}
+    read = {kind: [0, 0.0] for kind in KINDS}  # lastsync read, summed check durations
     for result in results:
-        read[kinds[result["url"]]] += result["ok"]
+        read[kinds[result["url"]]][0] += result["ok"]
+        read[kinds[result["url"]]][1] += result["duration"]
     return row, read, problems
 
 
@@ -277,18 +279,25 @@ def main() -> int:
         f"- `manage.py probe` start-up alone (an unknown name, exit 2): {startup.wall:.1f} s, "
         f"{max(startup.max_rss, startup.usage.peak_rss) / MB:.0f} MB."
     )
-    print("\nWhat each saw, per kind of mirror (URLs seen as the kind should be):\n")
+    print(
+        "\nWhat each saw, per kind of mirror: URLs seen as the kind should be, and the mean "
+        "time one probe (check) of the kind took.\n"
+    )
+
+    def cell(found: list, kind: str) -> str:
+        return f"{found[kind][0]}/{counts[kind]}, {found[kind][1] / max(counts[kind], 1):.2f} s"
+
     kind_rows = [
-        [kind, str(counts[kind]), HUB_EXPECTS[kind],
-         *(f"{s[kind]}/{counts[kind]}" for s in seen.values()), f"{read[kind]}/{counts[kind]}"]
+        [kind, str(counts[kind]), HUB_EXPECTS[kind], *(cell(s, kind) for s in seen.values()),
+         cell(read, kind)]
         for kind in KINDS
     ]  # fmt: skip
     kind_header = ["kind", "URLs", "the hub should see", *seen, "archweb: lastsync read"]
     print(markdown_table(kind_header, kind_rows))
     for name, saw in seen.items():
         for kind in KINDS:
-            if saw[kind] != counts[kind]:
-                problems.append(f"{name}: {counts[kind] - saw[kind]} {kind} URL(s) not as such")
+            if saw[kind][0] != counts[kind]:
+                problems.append(f"{name}: {counts[kind] - saw[kind][0]} {kind} URL(s) not as such")
     for problem in problems:
         print(f"PROBLEM: {problem}")
     return 1 if problems else 0
