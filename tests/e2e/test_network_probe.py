@@ -1,6 +1,7 @@
-"""The hub probes its mirrors over real HTTP: a pypimirror node that follows it, and a tree in
-bandersnatch's layout (pages with ``<!--SERIAL n-->``, a JSON root whose string serial is one run
-behind, ``web/last-modified`` as ``%Y%m%dT%H:%M:%S``) served by nginx.
+"""The hub probes its mirrors over real HTTP: a pypimirror node that follows it, a node that
+follows that node, and real bandersnatch 8 mirroring the hub, its ``web/`` served by nginx
+(pages with ``<!--SERIAL n-->``, a JSON root whose string serial is one run behind,
+``web/last-modified`` as ``%Y%m%dT%H:%M:%S``).
 
 The hub is a live server (production settings) holding the catalog; ``manage.py probe`` runs on
 it as an operator runs it, with mail written to files the test reads. One scenario, in order:
@@ -19,13 +20,12 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
+from tests.support import clients
 from tests.support.dists import DistSpec, build_sdist, build_wheel
 from tests.support.servers import LiveServer, live_server
 from tests.support.upstream.nginx import find_nginx, free_port
@@ -35,72 +35,35 @@ from .pages import JSON_V1
 
 pytestmark = pytest.mark.e2e
 
-ADMIN = "ops@tree.example.org"
+ADMIN = "ops@bandersnatch.example.org"
 
 
-class BandersnatchTree:
-    """What a bandersnatch run leaves under ``web/``, written from the hub's pages, behind nginx.
+class BandersnatchMirror:
+    """bandersnatch 8 (Python 3.12, the cached venv of tests/support/clients.py) mirroring the
+    hub into ``mirror/web``, served by nginx as bandersnatch's docs serve it.
 
-    ``run()`` is one bandersnatch run: pages, files, and ``last-modified`` written afresh; the
-    root's ``meta._last-serial`` is a string, and the serial of the run before (0 after the
-    first), as bandersnatch writes it.
+    ``run()`` is one ``bandersnatch mirror``. It writes its pages and ``last-modified`` with mode
+    0600, so nginx's workers run as their owner (us).
     """
 
     def __init__(self, hub: str) -> None:
-        self.hub = hub
-        # Not pytest's tmp_path: its folders are 0700 and nginx's workers may run as another user.
-        self.prefix = Path(tempfile.mkdtemp(prefix="probe-tree-"))
-        self.web = self.prefix / "web"
+        self.venv = clients.bandersnatch8_venv()
+        # Not pytest's tmp_path: kept apart from what the hub's fixtures write.
+        self.prefix = Path(tempfile.mkdtemp(prefix="probe-bandersnatch-"))
+        self.web = self.prefix / "mirror" / "web"
+        self.config = self.prefix / "bandersnatch.conf"
+        self.config.write_text(
+            clients.bandersnatch_config(master=hub, directory=self.prefix / "mirror")
+        )
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
-        self.previous_serial = 0
         self.process: subprocess.Popen | None = None
 
     def run(self) -> None:
-        with httpx.Client(timeout=30) as http:
-            root = http.get(f"{self.hub}/simple/", headers={"Accept": JSON_V1}).json()
-            names = [p["name"] for p in root["projects"]]
-            for name in names:
-                self._project(http, name)
-        serial = root["meta"]["_last-serial"]
-        listing = "".join(f'    <a href="{n}/">{n}</a><br/>\n' for n in names)
-        self._write("simple/index.html", f"<html><body>\n{listing}</body></html>")
-        self._write(
-            "simple/index.v1_json",
-            json.dumps(
-                {
-                    "meta": {"api-version": "1.1", "_last-serial": str(self.previous_serial)},
-                    "projects": [{"name": n} for n in names],
-                }
-            ),
-        )
-        self.previous_serial = serial
-        self._write("last-modified", datetime.now(UTC).strftime("%Y%m%dT%H:%M:%S") + "\n")
-
-    def _project(self, http: httpx.Client, name: str) -> None:
-        page = http.get(f"{self.hub}/simple/{name}/", headers={"Accept": JSON_V1})
-        data = page.json()
-        links, files = [], []
-        for entry in data["files"]:
-            path = urlsplit(entry["url"]).path.split("/packages/", 1)[1]
-            target = self.web / "packages" / path
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(http.get(entry["url"]).content)
-            url, sha = f"../../packages/{path}", entry["hashes"]["sha256"]
-            links.append(f'    <a href="{url}#sha256={sha}">{entry["filename"]}</a><br/>\n')
-            files.append({"filename": entry["filename"], "url": url, "hashes": {"sha256": sha}})
-        serial = int(page.headers["X-PyPI-Last-Serial"])
-        html = f"<html>\n  <body>\n{''.join(links)}  </body>\n</html>\n<!--SERIAL {serial}-->"
-        self._write(f"simple/{name}/index.html", html)
-        meta = {"api-version": "1.1", "_last-serial": serial}
-        self._write(
-            f"simple/{name}/index.v1_json", json.dumps({"meta": meta, "name": name, "files": files})
-        )
-
-    def _write(self, relative: str, text: str) -> None:
-        path = self.web / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
+        result = clients.bandersnatch_mirror(self.venv, config=self.config)
+        output = result.stdout + result.stderr
+        assert result.returncode == 0, output
+        assert "Traceback" not in output, output
 
     def start(self) -> None:
         binary = find_nginx()
@@ -209,11 +172,11 @@ def node2(hub, node) -> Iterator[LiveServer]:
 
 
 @pytest.fixture(scope="module")
-def tree(hub) -> Iterator[BandersnatchTree]:
-    mirror = BandersnatchTree(hub.url)
+def bandersnatch(hub) -> Iterator[BandersnatchMirror]:
+    mirror = BandersnatchMirror(hub.url)
     mirror.run()
     mirror.start()
-    hub.manage("mirror_add", "tree", mirror.url, "--email", ADMIN, "--country", "FR")
+    hub.manage("mirror_add", "bandersnatch", mirror.url, "--email", ADMIN, "--country", "FR")
     yield mirror
     mirror.stop()
     shutil.rmtree(mirror.prefix, ignore_errors=True)
@@ -245,18 +208,18 @@ def mails(mail_dir: Path) -> str:
     return "".join(p.read_text() for p in sorted(mail_dir.iterdir()))
 
 
-def test_after_their_sync_the_mirrors_are_current_and_sound(hub, node, node2, tree):
+def test_after_their_sync_the_mirrors_are_current_and_sound(hub, node, node2, bandersnatch):
     result = probe(hub)
 
     assert result.returncode == 0, result.stdout + result.stderr
     seen = latest(hub)
-    for name in ("node", "node2", "tree"):
+    for name in ("node", "node2", "bandersnatch"):
         assert seen[name]["lag_serials"] == 0, seen[name]
         assert seen[name]["lag_seconds"] == 0, seen[name]
         assert seen[name]["integrity_ok"] is True, seen[name]
         assert seen[name]["error"] == "", seen[name]
         assert seen[name]["last_modified"] is not None
-    assert seen["tree"]["mirror_serial"] == 0  # bandersnatch's root: one run behind
+    assert seen["bandersnatch"]["mirror_serial"] == 0  # bandersnatch's root: one run behind
     lines = result.stdout.splitlines()
     assert lines[0].split() == [
         "URL",
@@ -268,30 +231,34 @@ def test_after_their_sync_the_mirrors_are_current_and_sound(hub, node, node2, tr
         "INTEGRITY",
         "DURATION",
     ]
-    assert any(line.startswith(tree.url) and " ok " in line and "sound" in line for line in lines)
+    assert any(
+        line.startswith(bandersnatch.url) and " ok " in line and "sound" in line for line in lines
+    )
 
 
-def test_a_new_release_on_the_hub_is_lag_until_their_next_sync(hub, node, node2, tree, tmp_path):
+def test_a_new_release_on_the_hub_is_lag_until_their_next_sync(
+    hub, node, node2, bandersnatch, tmp_path
+):
     hub.manage("import_dists", str(dists(tmp_path / "new", DistSpec(name="alpha", version="2.0"))))
 
     behind = probe(hub)
 
     assert behind.returncode == 0, behind.stdout  # lag alone is not unhealthy
     seen = latest(hub)
-    for name in ("node", "node2", "tree"):
+    for name in ("node", "node2", "bandersnatch"):
         assert seen[name]["lag_serials"] > 0, seen[name]
         assert seen[name]["lag_seconds"] > 0, seen[name]
         assert seen[name]["integrity_ok"] is True, seen[name]
     lag = seen["node"]["lag_serials"]
 
     assert sync(node, hub.url).returncode == 0
-    tree.run()
+    bandersnatch.run()
     probe(hub)
 
     seen = latest(hub)
-    for name in ("node", "tree"):
+    for name in ("node", "bandersnatch"):
         assert (seen[name]["lag_serials"], seen[name]["lag_seconds"]) == (0, 0), seen[name]
-    assert seen["tree"]["mirror_serial"] > 0  # the run before's serial, now
+    assert seen["bandersnatch"]["mirror_serial"] > 0  # the run before's serial, now
     # The second tier has not synced: still behind by the hub's serials, whatever its own say.
     assert seen["node2"]["lag_serials"] == lag, seen["node2"]
 
@@ -317,38 +284,40 @@ def test_a_file_corrupted_on_the_nodes_disk_is_caught_by_name(hub, node):
     assert probe(hub, "node").returncode == 0  # mended: sound again (a failure in a row: 1)
 
 
-def test_a_stopped_mirror_is_disabled_after_2_probes_and_enabled_after_2_good(hub, tree, mail_dir):
-    tree.stop()
-    first = probe(hub, "tree")
+def test_a_stopped_mirror_is_disabled_after_2_probes_and_enabled_after_2_good(
+    hub, bandersnatch, mail_dir
+):
+    bandersnatch.stop()
+    first = probe(hub, "bandersnatch")
     assert first.returncode == 1
     assert "down" in first.stdout
-    assert latest(hub)["tree"]["active"] is True
+    assert latest(hub)["bandersnatch"]["active"] is True
     assert "disabled" not in mails(mail_dir)
 
-    second = probe(hub, "tree")
+    second = probe(hub, "bandersnatch")
 
     assert "down (disabled)" in second.stdout
-    seen = latest(hub)["tree"]
+    seen = latest(hub)["bandersnatch"]
     assert (seen["reachable"], seen["active"]) == (False, False)
     assert "2 probes in a row failed" in seen["reason"]
     told = mails(mail_dir)
-    assert "Mirror tree disabled" in told
+    assert "Mirror bandersnatch disabled" in told
     assert f"To: {ADMIN}" in told
     assert "2 probes in a row failed" in told
 
-    tree.start()
+    bandersnatch.start()
     assert probe(hub).returncode == 0  # the round probes a mirror the probes disabled
-    assert latest(hub)["tree"]["active"] is False
-    again = probe(hub, "tree")
+    assert latest(hub)["bandersnatch"]["active"] is False
+    again = probe(hub, "bandersnatch")
 
     assert again.returncode == 0
     assert "ok (enabled)" in again.stdout
-    assert latest(hub)["tree"]["active"] is True
-    assert "Mirror tree enabled again" in mails(mail_dir)
+    assert latest(hub)["bandersnatch"]["active"] is True
+    assert "Mirror bandersnatch enabled again" in mails(mail_dir)
 
 
 def test_unknown_names_exit_2(hub):
-    result = probe(hub, "tree", "nosuch")
+    result = probe(hub, "bandersnatch", "nosuch")
 
     assert result.returncode == 2
     assert "nosuch" in result.stderr
