@@ -70,6 +70,11 @@ if worker_class not in WORKER_CLASSES:
         f"GUNICORN_WORKER_CLASS must be one of {', '.join(WORKER_CLASSES)}, not {worker_class!r}"
     )
 worker_connections = _int("GUNICORN_WORKER_CONNECTIONS", 1000)
+if worker_class == "gevent":
+    # Each of a gevent worker's clients would otherwise hold a PostgreSQL connection of its own
+    # (pypimirror/settings/base.py): share a pool of this many per worker. Read by the workers'
+    # settings, which they import after this file (preload_app is off for gevent).
+    os.environ.setdefault("PYPIMIRROR_DB_POOL", "10")
 
 timeout = _int("GUNICORN_TIMEOUT", 120)
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)

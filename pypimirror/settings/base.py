@@ -119,6 +119,20 @@ def _database(url: str) -> dict:
     # already drops a connection that failed during the previous one.
     config.setdefault("CONN_MAX_AGE", 60)
     config.setdefault("CONN_HEALTH_CHECKS", False)
+    pool = env.int("PYPIMIRROR_DB_POOL", default=0)
+    if pool and config["ENGINE"] == "django.db.backends.postgresql":
+        # A gevent web worker serves hundreds of clients at once, each in a greenlet with its
+        # own connection: without a bound, 200 clients on 5 workers ask PostgreSQL for more
+        # connections than it allows (max_connections, 100 by default) and the rest get 500s.
+        # With a pool of that many per process, a request waits for a free connection instead
+        # (deploy/gunicorn.conf.py sets it for gevent workers). Pooled connections are
+        # returned at the end of each request, so none is kept by Django itself.
+        config["CONN_MAX_AGE"] = 0
+        config.setdefault("OPTIONS", {})["pool"] = {
+            "min_size": 1,
+            "max_size": pool,
+            "timeout": env.float("PYPIMIRROR_DB_POOL_TIMEOUT", default=30.0),
+        }
     return config
 
 

@@ -18,6 +18,7 @@ import logging
 from urllib.parse import quote
 
 from django.conf import settings
+from django.db import connection
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.utils.http import http_date
 from django.views.decorators.http import require_safe
@@ -139,4 +140,13 @@ def serve_stored(request: HttpRequest, stored: StoredFile | None) -> HttpRespons
     # FileResponse names the blob in Content-Disposition; a download needs no such header.
     del response["Content-Disposition"]
     response.block_size = BLOCK_SIZE
+    _pooled_connection_release()
     return response
+
+
+def _pooled_connection_release() -> None:
+    """Give a pooled database connection back before the bytes stream: a slow download would
+    otherwise hold one of the pool's few connections (PYPIMIRROR_DB_POOL, gevent workers on
+    PostgreSQL) for minutes, and enough of them would stall every page of the worker."""
+    if connection.settings_dict.get("OPTIONS", {}).get("pool") and not connection.in_atomic_block:
+        connection.close()
