@@ -127,11 +127,15 @@ def _database(url: str) -> dict:
         # With a pool of that many per process, a request waits for a free connection instead
         # (deploy/gunicorn.conf.py sets it for gevent workers). Pooled connections are
         # returned at the end of each request, so none is kept by Django itself.
+        # Each connection is checked as it is taken from the pool (one round trip; Django's
+        # health checks do it so): after a restart of PostgreSQL every pooled connection is
+        # dead, and each would otherwise fail a request.
         config["CONN_MAX_AGE"] = 0
+        config["CONN_HEALTH_CHECKS"] = True
         config.setdefault("OPTIONS", {})["pool"] = {
             "min_size": 1,
             "max_size": pool,
-            "timeout": env.float("PYPIMIRROR_DB_POOL_TIMEOUT", default=30.0),
+            "timeout": env.float("PYPIMIRROR_DB_POOL_TIMEOUT", default=10.0),
         }
     return config
 
