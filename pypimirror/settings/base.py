@@ -219,9 +219,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # Anonymous clients only (a mirror's token, a staff session are not throttled); the index's
     # pages are no part of the API and set no throttle (apps/index/views/simple.py).
+    # Counted per client address, found as for the login limits (PYPIMIRROR_TRUSTED_PROXIES).
     "DEFAULT_THROTTLE_CLASSES": ["pypimirror.throttling.AnonRateThrottle"],
-    # Proxies in front of the web process whose X-Forwarded-For is believed: 1 behind the nginx
-    # of deploy/, 0 when clients connect directly. A throttle counts per client address.
 }
 # Requests an anonymous client may make to /api/ (DRF's rate: "120/minute", "5000/hour"),
 # counted in the cache (CACHE_URL): per gunicorn worker with the default memory cache, across
