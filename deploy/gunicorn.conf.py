@@ -147,6 +147,7 @@ def child_exit(server, worker) -> None:
         archive = MmapedDict(str(metrics_dir / f"{kind}_archive.db"))
         try:
             # Raw values (a histogram's per bucket, not cumulative): sums, as a scrape sums them.
+            # A scrape in the instant between this and the unlink below counts them twice.
             for key, value, _timestamp, _pos in MmapedDict.read_all_values_from_file(str(dead)):
                 total, _ = archive.read_value(key)
                 archive.write_value(key, total + value, 0.0)

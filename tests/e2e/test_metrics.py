@@ -47,7 +47,8 @@ def test_a_sync_and_requests_to_several_workers_show_in_the_scraped_figures(tmp_
     files = sorted(tmp_path.iterdir())
     with (
         live_server(dists=[tmp_path], workers=2, threads=2) as node_a,
-        live_server(workers=2, threads=2) as node_b,
+        # A stopped, its port still listens (the test holds it): B's requests time out.
+        live_server(workers=2, threads=2, env={"PYPIMIRROR_HTTP_TIMEOUT": "5"}) as node_b,
     ):
         host = node_a.url.removeprefix("http://")
         result = sync(node_b, f"http://mirror:{SECRET}@{host}/")
@@ -102,6 +103,19 @@ def test_a_sync_and_requests_to_several_workers_show_in_the_scraped_figures(tmp_
         # The second scrape counts the first.
         _, again = scrape(node_b)
         assert requests(again, view="metrics", method="GET", status="2xx") == 1
+
+        # A gone silent: B's next run fails as a whole; the lag still runs from the good one.
+        node_a.stop()
+        assert sync(node_b, f"http://mirror:{SECRET}@{host}/").returncode == 2
+        text, after = scrape(node_b)
+        assert value(after, "pypimirror_sync_runs_total", upstream=upstream, outcome="failed") == 1
+        assert (
+            value(after, "pypimirror_sync_runs_total", upstream=upstream, outcome="succeeded") == 1
+        )
+        assert value(after, "pypimirror_sync_lag_seconds", upstream=upstream) >= value(
+            b, "pypimirror_sync_lag_seconds", upstream=upstream
+        )
+        assert SECRET not in text
 
 
 def test_gevent_workers_as_bin_run_starts_them_sum_their_requests_and_others_are_refused():
