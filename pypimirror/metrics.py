@@ -12,6 +12,7 @@ from a trusted proxy).
 """
 
 import ipaddress
+import logging
 import os
 import time
 from collections.abc import Callable
@@ -26,6 +27,7 @@ from prometheus_client.exposition import choose_encoder
 
 from .client_ip import request_client_address
 
+logger = logging.getLogger(__name__)
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 UNRESOLVED = "unresolved"  # no URL pattern matched (a 404, a redirect to add a slash ...)
 
@@ -52,13 +54,19 @@ class RequestMetricsMiddleware:
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
+        self.failed = False  # said once per process
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         start = time.perf_counter()
         response = self.get_response(request)
-        REQUEST_DURATION.labels(*request_labels(request, response)).observe(
-            time.perf_counter() - start
-        )
+        try:
+            REQUEST_DURATION.labels(*request_labels(request, response)).observe(
+                time.perf_counter() - start
+            )
+        except OSError as exc:  # PROMETHEUS_MULTIPROC_DIR gone or full: the answer still goes
+            if not self.failed:
+                logger.warning("request metrics not recorded: %s", exc)
+            self.failed = True
         return response
 
 
