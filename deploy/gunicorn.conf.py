@@ -15,6 +15,8 @@ environment, so one file serves development and production:
     GUNICORN_TIMEOUT     seconds a request may take before its worker is restarted (default 120)
     GUNICORN_ACCESSLOG   access log file, ``-`` for stdout (default), empty for none
     GUNICORN_LOGLEVEL    default info
+    PROMETHEUS_MULTIPROC_DIR  where the workers keep their request figures for /metrics (emptied
+                         at start; default a new directory under /dev/shm, removed at exit)
 
 Worker class. ``bin/run`` has nothing in front of gunicorn: every client, however slow, talks
 to it directly, and files are streamed by Django. A sync worker reads a request's headers with
@@ -34,6 +36,8 @@ holds its own database connection (deploy/README.md).
 """
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 
@@ -76,6 +80,15 @@ if worker_class == "gevent":
     # settings, which they import after this file (preload_app is off for gevent).
     os.environ.setdefault("PYPIMIRROR_DB_POOL", "10")
 
+# /metrics (pypimirror/metrics.py): each worker process counts its requests in files of this
+# directory and a scrape sums them all (prometheus-client's multiprocess mode). Set here, in the
+# master, before the application (and so prometheus-client) is imported anywhere.
+METRICS_DIR_PREFIX = "pypimirror-metrics-"
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(
+        prefix=METRICS_DIR_PREFIX, dir="/dev/shm" if os.access("/dev/shm", os.W_OK) else None
+    )
+
 timeout = _int("GUNICORN_TIMEOUT", 120)
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
 # Seconds an idle connection is kept; for gevent workers also all the time a client gets to send
@@ -112,3 +125,41 @@ def on_starting(server) -> None:
     if refusal:
         server.log.error(refusal)
         raise SystemExit(2)
+    # Figures of an earlier server's workers would be summed with ours: start from none.
+    metrics_dir = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    metrics_dir.mkdir(parents=True, exist_ok=True)
+    for stale in metrics_dir.glob("*.db"):
+        stale.unlink(missing_ok=True)
+
+
+def child_exit(server, worker) -> None:
+    """A worker is gone (recycled after ``max_requests``, or dead): its counts are added to one
+    archive file and its own files removed, so a scrape reads as many files as there are
+    workers, not as many as there ever were."""
+    from prometheus_client import multiprocess
+    from prometheus_client.mmap_dict import MmapedDict
+
+    metrics_dir = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    for kind in ("counter", "histogram"):
+        dead = metrics_dir / f"{kind}_{worker.pid}.db"
+        if not dead.exists():
+            continue
+        archive = MmapedDict(str(metrics_dir / f"{kind}_archive.db"))
+        try:
+            # Raw values (a histogram's per bucket, not cumulative): sums, as a scrape sums them.
+            # A scrape in the instant between this and the unlink below counts them twice.
+            for key, value, _timestamp, _pos in MmapedDict.read_all_values_from_file(str(dead)):
+                total, _ = archive.read_value(key)
+                archive.write_value(key, total + value, 0.0)
+        finally:
+            archive.close()
+        dead.unlink()
+    multiprocess.mark_process_dead(worker.pid, str(metrics_dir))
+
+
+def on_exit(server) -> None:
+    """Remove the metrics directory made above (one given in the environment is left)."""
+    metrics_dir = Path(os.environ.get("PROMETHEUS_MULTIPROC_DIR", ""))
+    made_here = metrics_dir.parent in {Path("/dev/shm"), Path(tempfile.gettempdir())}
+    if made_here and metrics_dir.name.startswith(METRICS_DIR_PREFIX):
+        shutil.rmtree(metrics_dir, ignore_errors=True)

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from django.db.models import OuterRef, Subquery
+from django.db.models import Count, OuterRef, Subquery, Sum
 
 from .clients.base import UpstreamUnusable
 from .clients.detect import upstream_base_url
@@ -111,3 +111,18 @@ def sync_runs_failed(*, since, limit: int = 5) -> tuple[int, list[SyncRun]]:
     )
     latest = failed.select_related("upstream").defer("errors", "shadowed", "upstream__url")
     return failed.count(), list(latest.order_by("-started", "-pk")[:limit])
+
+
+def sync_run_totals() -> list[dict]:
+    """Per upstream and run state: how many runs, and the files, bytes and project failures
+    they counted. One aggregate over the runs (a row per run, never per project or file)."""
+    return list(
+        SyncRun.objects.order_by()
+        .values("upstream__name", "state")
+        .annotate(
+            runs=Count("pk"),
+            files=Sum("files_fetched"),
+            bytes=Sum("bytes_fetched"),
+            projects_failed=Sum("projects_failed"),
+        )
+    )

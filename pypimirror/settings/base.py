@@ -63,6 +63,8 @@ if _app_set not in APP_SETS:
 INSTALLED_APPS = APP_SETS[_app_set]
 
 MIDDLEWARE = [
+    # First: times every request, by view, for /metrics (pypimirror/metrics.py).
+    "pypimirror.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # 400 for a NUL in the path, query or cookies: PostgreSQL text cannot hold one (a 500).
     "pypimirror.middleware.ClientInputMiddleware",
@@ -189,6 +191,17 @@ for _proxy in PYPIMIRROR_TRUSTED_PROXIES:
             ipaddress.ip_network(_proxy, strict=False)
         except ValueError as exc:
             raise ImproperlyConfigured(f"PYPIMIRROR_TRUSTED_PROXIES: {exc}") from None
+
+# Who may read /metrics (Prometheus; pypimirror/metrics.py): comma-separated addresses or
+# networks, the client's address told as for the login limits above (X-Forwarded-For only from
+# PYPIMIRROR_TRUSTED_PROXIES). Loopback by default; the figures hold no secret, but they tell
+# what the node mirrors and how busy it is.
+PYPIMIRROR_METRICS_ALLOW = env.list("PYPIMIRROR_METRICS_ALLOW", default=["127.0.0.0/8", "::1"])
+for _network in PYPIMIRROR_METRICS_ALLOW:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"PYPIMIRROR_METRICS_ALLOW: {exc}") from None
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

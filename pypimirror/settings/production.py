@@ -15,10 +15,11 @@ if _proxy_ssl_header:
     SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_ssl_header.upper().replace("-", "_"), "https")
 SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=True)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-# Plain http is redirected to https, except the probes (/healthz, /readyz), which a load
-# balancer or monitor may send straight to the node; false only for a plain-http setup.
+# Plain http is redirected to https, except the probes (/healthz, /readyz) and /metrics, which a
+# load balancer, monitor or Prometheus may send straight to the node; false only for a plain-http
+# setup.
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
-SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 # HSTS on https responses: browsers then use nothing but https for this host for a year. Try a
 # few minutes (300) first on a new host; 0 turns it off. nginx sends the same (deploy/nginx).
 SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31536000)

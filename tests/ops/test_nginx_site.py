@@ -18,6 +18,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.dists import DistSpec, build_sdist, build_wheel
 
@@ -106,6 +107,8 @@ def site():
             "PYPIMIRROR_X_ACCEL_REDIRECT": "/_store/",
             "PYPIMIRROR_BIND": f"unix:{data}/web.sock",
             "GUNICORN_WORKERS": "2",
+            # as the web unit: nginx, the socket's peer, names the client
+            "PYPIMIRROR_TRUSTED_PROXIES": "unix",
         }
         env.pop("DATABASE_URL", None)
         env.pop("PYPIMIRROR_BASE_URL", None)
@@ -253,3 +256,16 @@ def test_every_response_carries_one_hsts_header(site):
     assert {
         kind: r.headers.get_list("strict-transport-security") for kind, r in responses.items()
     } == {kind: ["max-age=31536000; includeSubDomains; preload"] for kind in responses}
+
+
+def test_metrics_go_through_to_django_for_a_client_on_this_host(site):
+    assert httpx.get(f"{site['url']}/simple/").status_code == 200
+    response = httpx.get(f"{site['url']}/metrics")
+    assert response.status_code == 200, response.text
+    families = {f.name: f for f in text_string_to_metric_families(response.text)}
+    counts = {
+        sample.labels["view"]
+        for sample in families["pypimirror_http_request_duration_seconds"].samples
+        if sample.name.endswith("_count")
+    }
+    assert "index:simple-root" in counts
