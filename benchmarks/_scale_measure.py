@@ -130,6 +130,9 @@ def measure_index(
                 seconds, response, size = fetch(node.url, method, path, headers, body)
                 if response.status_code != 200:
                     raise RuntimeError(f"{label}: HTTP {response.status_code}")
+                encoding = response.headers.get("Content-Encoding", "identity")
+                if encoding != headers["Accept-Encoding"]:
+                    raise RuntimeError(f"{label}: answered with Content-Encoding {encoding}")
                 answered = response.headers.get("X-PyPI-Last-Serial")
                 if answered is not None and int(answered) != serial:
                     raise RuntimeError(f"{label}: serial {answered}, expected {serial}")
@@ -155,6 +158,10 @@ def measure_index(
     return figures
 
 
+def _size(size: int) -> str:
+    return f"{size / MB:.1f} MB" if size >= MB else f"{size / 1024:.0f} kB"
+
+
 def _spread(values: list[float], unit: float = 1.0, fmt: str = "{:.2f}") -> str:
     low, high = min(values) * unit, max(values) * unit
     return f"{fmt.format(statistics.median(values) * unit)} ({fmt.format(low)}-{fmt.format(high)})"
@@ -166,7 +173,7 @@ def index_rows(figures: IndexFigures, *, redis: bool) -> list[Row]:
     for document in figures.documents:
         new = statistics.median(document.new)
         rows.append(Row(
-            f"{document.label} ({document.size / MB:.1f} MB): fetch at a new serial, "
+            f"{document.label} ({_size(document.size)}): fetch at a new serial, "
             f"median of {count}", _spread(document.new) + " s", "< 1 s", new < 1,
         ))  # fmt: skip
         repeat = statistics.median(document.repeat)

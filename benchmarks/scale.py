@@ -14,6 +14,7 @@ See benchmarks/README.md.
 import argparse
 import contextlib
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -96,6 +97,25 @@ def print_build(report, migrate_seconds: float) -> None:
     print("  No file exists on disk (blob_path names blobs never written).")
 
 
+def catalog_counts(url: str) -> str:
+    """The catalog's size, as PostgreSQL's statistics estimate it (exact counts take long)."""
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        counts = dict(
+            conn.execute(
+                "SELECT relname, reltuples::bigint FROM pg_class WHERE relname = ANY(%s)",
+                [["catalog_project", "catalog_release", "catalog_distribution",
+                  "catalog_journalentry"]],
+            ).fetchall()
+        )  # fmt: skip
+    return (
+        f"{counts['catalog_project']:,} projects, {counts['catalog_release']:,} releases, "
+        f"{counts['catalog_distribution']:,} files, {counts['catalog_journalentry']:,} journal "
+        "entries"
+    )
+
+
 def main() -> int:
     args = parse_args()
     interrupt_on_sigterm()
@@ -104,12 +124,13 @@ def main() -> int:
     rows: list[Row] = []
     notes: list[str] = []
     with contextlib.ExitStack() as stack:
+        stack.callback(lambda: None if args.keep else shutil.rmtree(work, ignore_errors=True))
         url = args.database_url
         if url is None:
             url = postgres_create(args.postgres, prefix="pypimirror_bench_scale")
             if url is None:
                 sys.exit(f"no PostgreSQL answers at {args.postgres}")
-            if not args.keep:
+            if not (args.keep or args.build_only):  # built only: kept for its user
                 stack.callback(postgres_drop, args.postgres, url)
         print(f"Database: {url}", flush=True)
         env = node_env(
@@ -163,6 +184,7 @@ def main() -> int:
             redis_url=args.redis_url, log=lambda s: print(s, flush=True),
         )  # fmt: skip
         rows.extend(index_rows(index, redis=bool(args.redis_url)))
+        counts = catalog_counts(url)
         print("Admin pages ...", flush=True)
         pages = admin_pages(node, database_url=url, log=lambda s: print(s, flush=True))
         rows.extend(admin_rows(pages))
@@ -171,7 +193,7 @@ def main() -> int:
             print(f"Kept {url} and {work}")
 
     print(
-        f"\nissue 14 at {args.projects:,} projects, pypimirror at {git_revision()}, "
+        f"\nissue 14 at {counts} (estimated), pypimirror at {git_revision()}, "
         f"gunicorn ({args.workers} workers, deploy/gunicorn.conf.py), production settings, "
         f"cache {'Redis' if args.redis_url else 'each worker memory (LocMemCache)'}; "
         f"Python {platform.python_version()}.\n"
