@@ -106,7 +106,7 @@ def _project_sql(projects: int) -> str:
         SELECT i, n AS normalized_name,
             CASE WHEN i % 7 = 0 THEN replace(n, '-', '_')
                  WHEN i % 11 = 0 THEN initcap(n)
-                 WHEN i % 13 = 0 THEN replace(initcap(n), '-', '')
+                 WHEN i % 13 = 0 THEN replace(initcap(n), '-', '.')
                  ELSE n END AS name,
             timestamptz '2005-01-01 00:00+00'
                 + interval '1 second' * ({_hash("i", 1)} % 631152000) AS created,
