@@ -176,10 +176,12 @@ def index_rows(figures: IndexFigures, *, redis: bool) -> list[Row]:
             f"{document.label} ({_size(document.size)}): fetch at a new serial, "
             f"median of {count}", _spread(document.new) + " s", "< 1 s", new < 1,
         ))  # fmt: skip
-        repeat = statistics.median(document.repeat)
+        # Every repeat counts: one that lands on a worker without the document renders it.
+        slow = sum(seconds >= 0.05 for seconds in document.repeat)
         rows.append(Row(
             f"{document.label}: repeat at the same serial, median of {len(document.repeat)}",
-            _spread(document.repeat, 1000, "{:.0f}") + " ms", "< 50 ms", repeat < 0.05,
+            _spread(document.repeat, 1000, "{:.0f}") + f" ms; {slow} of "
+            f"{len(document.repeat)} took 50 ms or more", "< 50 ms, each", slow == 0,
         ))  # fmt: skip
     for n, (pid, series) in enumerate(figures.workers.items(), 1):
         peak = figures.worker_peaks.get(pid, 0)
