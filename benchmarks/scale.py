@@ -48,11 +48,14 @@ from benchmarks.harness import ROOT, free_port, project_compile, start_server
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--projects", type=int, default=700_000)
+    parser.add_argument(
+        "--projects", type=int, default=700_000, help="the catalog's size (default 700,000)"
+    )
     parser.add_argument(
         "--database-url",
-        help="build into (or, with --no-build, measure) this database; by default a throwaway "
-        "one is made on --postgres's server and dropped at the end",
+        help="build into (or, with --no-build, measure) this database, which is never dropped; "
+        "by default a throwaway one is made on --postgres's server and dropped at the end "
+        "(kept with --keep or --build-only)",
     )
     add_postgres_argument(parser)
     parser.add_argument("--build-only", action="store_true", help="build the catalog and stop")
