@@ -42,7 +42,9 @@ from benchmarks._scale_measure import (
     index_rows,
     measure_index,
     not_measured_rows,
+    planning_row,
 )
+from benchmarks._scale_plan import measure_planning
 from benchmarks.harness import ROOT, free_port, project_compile, start_server
 
 
@@ -191,6 +193,10 @@ def main() -> int:
         print("Admin pages ...", flush=True)
         pages = admin_pages(node, database_url=url, log=lambda s: print(s, flush=True))
         rows.extend(admin_rows(pages))
+        print("Planning a sync ...", flush=True)
+        plan = measure_planning(node, env=env, database_url=url)
+        print(f"  {plan}", flush=True)
+        rows.append(planning_row(plan))
         rows.extend(not_measured_rows())
         if args.keep:
             print(f"Kept {url} and {work}")
