@@ -1,0 +1,345 @@
+"""What benchmarks/scale.py measures on the node once the catalog is built, and its table rows.
+
+The whole-index documents: after each serial change (a release yanked or unyanked through the
+catalog's own service, ``release_set_yanked``, in a ``manage.py shell`` of the node's settings,
+as a sync or staff would), ``/simple/`` in HTML and PEP 691 JSON, plain and gzip, and XML-RPC
+``list_packages_with_serial`` are fetched, each on a new connection (a downstream's next poll
+is; so each may land on either worker): first at the new serial, then ``repeats`` times more.
+Then each web worker's memory, and Redis's when it is the cache. The admin: every list and
+change page of the catalog and replication, with and without a search or a filter, logged in.
+"""
+
+import re
+import statistics
+import subprocess
+import time
+import xmlrpc.client
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import psycopg
+
+from benchmarks._common import descendants, manage, redis_db
+from benchmarks.harness import ROOT, Server
+
+MB = 1024 * 1024
+HTML = "text/html"
+JSON = "application/vnd.pypi.simple.v1+json"
+LIST_PACKAGES = xmlrpc.client.dumps((), "list_packages_with_serial").encode()
+# (label, method, path, headers, body)
+DOCUMENTS = (
+    ("/simple/ HTML", "GET", "/simple/", {"Accept": HTML, "Accept-Encoding": "identity"}, None),
+    ("/simple/ HTML gzip", "GET", "/simple/", {"Accept": HTML, "Accept-Encoding": "gzip"}, None),
+    ("/simple/ JSON", "GET", "/simple/", {"Accept": JSON, "Accept-Encoding": "identity"}, None),
+    ("/simple/ JSON gzip", "GET", "/simple/", {"Accept": JSON, "Accept-Encoding": "gzip"}, None),
+    ("XML-RPC list_packages_with_serial", "POST", "/pypi",
+     {"Content-Type": "text/xml", "Accept-Encoding": "identity"}, LIST_PACKAGES),
+)  # fmt: skip
+# One serial change, as the node's own code makes it (the journal entry, the project's serial).
+CHANGE = """
+from django.db import transaction
+from apps.catalog import services
+with transaction.atomic():
+    project = services.project_lock(name={name!r})
+    release = project.releases.order_by("id").first()
+    services.release_set_yanked(release=release, reason=None if release.yanked else "scale")
+print("SERIAL", project.last_serial)
+"""
+
+
+@dataclass
+class Row:
+    figure: str
+    measured: str
+    aim: str
+    met: bool | None  # None: not measured, or nothing to aim at
+
+    def cells(self) -> tuple[str, str, str, str]:
+        met = {True: "yes", False: "**no**", None: "-"}[self.met]
+        return self.figure, self.measured, self.aim, met
+
+
+@dataclass
+class Document:
+    label: str
+    new: list[float] = field(default_factory=list)  # seconds, first fetch at a new serial
+    repeat: list[float] = field(default_factory=list)
+    size: int = 0  # bytes on the wire
+
+
+@dataclass
+class IndexFigures:
+    documents: list[Document]
+    workers: dict[int, list[int]]  # pid -> RSS after each serial (bytes)
+    worker_peaks: dict[int, int]  # pid -> VmHWM at the end
+    redis_used: int | None = None
+    redis_keys: int | None = None
+    redis_key_bytes: int | None = None
+    change_seconds: list[float] = field(default_factory=list)
+
+
+def fetch(base: str, method: str, path: str, headers: dict, body: bytes | None):
+    """(seconds, response, bytes received) of one request on a connection of its own."""
+    with httpx.Client(timeout=600) as client:
+        began = time.perf_counter()
+        with client.stream(method, base + path, headers=headers, content=body) as response:
+            size = sum(len(chunk) for chunk in response.iter_raw())
+        return time.perf_counter() - began, response, size
+
+
+def _status(pid: int, key: str) -> int:
+    with open(f"/proc/{pid}/status") as handle:
+        match = re.search(rf"^{key}:\s+(\d+) kB", handle.read(), re.M)
+    return int(match.group(1)) * 1024 if match else 0
+
+
+def serial_change(env: dict[str, str], name: str) -> int:
+    """Yank or unyank the project's first release through the catalog service; its new serial."""
+    output = subprocess.run(
+        manage("shell", "-c", CHANGE.format(name=name)), env=env, cwd=ROOT, check=True,
+        capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    return int(re.search(r"^SERIAL (\d+)$", output, re.M).group(1))
+
+
+def measure_index(
+    node: Server, *, env: dict[str, str], database_url: str, serials: int, repeats: int,
+    redis_url: str | None, log: Callable[[str], None],
+) -> IndexFigures:  # fmt: skip
+    with psycopg.connect(database_url) as conn:
+        top = conn.execute("SELECT max(id) FROM catalog_project").fetchone()[0]
+        ids = [1 + (k * 104723 + 7) % top for k in range(serials)]
+        names = dict(
+            conn.execute(
+                "SELECT id, normalized_name FROM catalog_project WHERE id = ANY(%s)", [ids]
+            ).fetchall()
+        )
+    documents = [Document(label) for label, *_ in DOCUMENTS]
+    workers = sorted(descendants([node.process.pid]) - {node.process.pid})
+    figures = IndexFigures(documents, {pid: [] for pid in workers}, {})
+    for n, project_id in enumerate(ids):
+        began = time.monotonic()
+        serial = serial_change(env, names[project_id])
+        figures.change_seconds.append(time.monotonic() - began)
+        for document, (label, method, path, headers, body) in zip(
+            documents, DOCUMENTS, strict=True
+        ):
+            for attempt in range(1 + repeats):
+                seconds, response, size = fetch(node.url, method, path, headers, body)
+                if response.status_code != 200:
+                    raise RuntimeError(f"{label}: HTTP {response.status_code}")
+                encoding = response.headers.get("Content-Encoding", "identity")
+                if encoding != headers["Accept-Encoding"]:
+                    raise RuntimeError(f"{label}: answered with Content-Encoding {encoding}")
+                answered = response.headers.get("X-PyPI-Last-Serial")
+                if answered is not None and int(answered) != serial:
+                    raise RuntimeError(f"{label}: serial {answered}, expected {serial}")
+                (document.repeat if attempt else document.new).append(seconds)
+                document.size = size
+        rss = {pid: _status(pid, "VmRSS") for pid in workers}
+        for pid, value in rss.items():
+            figures.workers[pid].append(value)
+        log(
+            f"  serial {serial} ({n + 1}/{serials}): "
+            + ", ".join(f"{d.label} {d.new[-1]:.2f} s" for d in documents)
+            + "; workers' RSS "
+            + ", ".join(f"{v / MB:.0f}" for v in rss.values())
+            + " MB"
+        )
+    figures.worker_peaks = {pid: _status(pid, "VmHWM") for pid in workers}
+    if redis_url:
+        redis = redis_db(redis_url)
+        figures.redis_used = int(redis.info("memory")["used_memory"])
+        keys = list(redis.scan_iter(count=1000))
+        figures.redis_keys = len(keys)
+        figures.redis_key_bytes = sum(redis.memory_usage(key) or 0 for key in keys)
+    return figures
+
+
+def _size(size: int) -> str:
+    return f"{size / MB:.1f} MB" if size >= MB else f"{size / 1024:.0f} kB"
+
+
+def _spread(values: list[float], unit: float = 1.0, fmt: str = "{:.2f}") -> str:
+    low, high = min(values) * unit, max(values) * unit
+    return f"{fmt.format(statistics.median(values) * unit)} ({fmt.format(low)}-{fmt.format(high)})"
+
+
+def index_rows(figures: IndexFigures, *, redis: bool) -> list[Row]:
+    rows = []
+    count = len(figures.change_seconds)
+    for document in figures.documents:
+        new = statistics.median(document.new)
+        rows.append(Row(
+            f"{document.label} ({_size(document.size)}): fetch at a new serial, "
+            f"median of {count}", _spread(document.new) + " s", "< 1 s", new < 1,
+        ))  # fmt: skip
+        # Every repeat counts: one that lands on a worker without the document renders it.
+        slow = sum(seconds >= 0.05 for seconds in document.repeat)
+        rows.append(Row(
+            f"{document.label}: repeat at the same serial, median of {len(document.repeat)}",
+            _spread(document.repeat, 1000, "{:.0f}") + f" ms; {slow} of "
+            f"{len(document.repeat)} took 50 ms or more", "< 50 ms, each", slow == 0,
+        ))  # fmt: skip
+    for n, (pid, series) in enumerate(figures.workers.items(), 1):
+        peak = figures.worker_peaks.get(pid, 0)
+        rows.append(Row(
+            f"web worker {n}: RSS after {count} serial changes (peak)",
+            f"{series[-1] / MB:.0f} MB ({peak / MB:.0f} MB); after each: "
+            + ", ".join(f"{v / MB:.0f}" for v in series),
+            "< 300 MB", max(series[-1], peak) < 300 * MB,
+        ))  # fmt: skip
+    if redis and figures.redis_used is not None:
+        rows.append(Row(
+            f"Redis after {count} serial changes: used_memory (the cache's "
+            f"{figures.redis_keys} keys)",
+            f"{figures.redis_used / MB:.0f} MB ({figures.redis_key_bytes / MB:.0f} MB)",
+            "< 200 MB", figures.redis_used < 200 * MB,
+        ))  # fmt: skip
+    else:
+        rows.append(Row("Redis after the serial changes", "not measured (run with "
+                        "--redis-url)", "< 200 MB", None))  # fmt: skip
+    return rows
+
+
+def admin_paths(database_url: str) -> list[tuple[str, str]]:
+    """(label, path) of every admin page measured, with real ids and search terms."""
+    with psycopg.connect(database_url) as conn:
+
+        def one(sql: str, params=None):
+            return conn.execute(sql, params).fetchone()
+
+        big_id, big_name, big_releases = one(
+            """SELECT p.id, p.normalized_name, c.n FROM catalog_project p JOIN
+               (SELECT project_id, count(*) AS n FROM catalog_release GROUP BY project_id
+                ORDER BY n DESC LIMIT 1) c ON c.project_id = p.id"""
+        )
+        top = one("SELECT max(id) FROM catalog_project")[0]
+        project_id, name = one(
+            "SELECT id, normalized_name FROM catalog_project WHERE id >= %s ORDER BY id LIMIT 1",
+            [top // 2],
+        )
+        release_id = one("SELECT min(id) FROM catalog_release WHERE project_id = %s", [big_id])[0]
+        distribution_id, filename, sha256 = one(
+            "SELECT id, filename, sha256 FROM catalog_distribution WHERE project_id = %s "
+            "ORDER BY id LIMIT 1",
+            [project_id],
+        )
+        journal_id = one("SELECT max(id) FROM catalog_journalentry")[0]
+        run_id = one("SELECT max(id) FROM replication_syncrun")[0]
+        state_id = one(
+            "SELECT id FROM replication_projectsyncstate WHERE normalized_name = %s", [name]
+        )[0]
+    now = datetime.now(UTC)
+    week = (f"submitted_date__gte={(now - timedelta(days=7)).date()}"
+            f"&submitted_date__lt={(now + timedelta(days=1)).date()}")  # fmt: skip
+    word = name.split("-")[0]
+    catalog, replication = "/admin/catalog", "/admin/replication"
+    return [
+        ("home", "/admin/"),
+        ("Projects list", f"{catalog}/project/"),
+        (f"Projects, search {name!r} (exact name)", f"{catalog}/project/?q={name}"),
+        (f"Projects, search {word!r} (a word)", f"{catalog}/project/?q={word}"),
+        ("Projects, filter status active", f"{catalog}/project/?status__exact=active"),
+        (
+            "Projects, filter index status archived",
+            f"{catalog}/project/?index_status__exact=archived",
+        ),
+        ("Projects, filter source", f"{catalog}/project/?source=upstream:1"),
+        (
+            f"Project change page, {big_releases:,} releases ({big_name})",
+            f"{catalog}/project/{big_id}/change/",
+        ),
+        ("Project change page, a small project", f"{catalog}/project/{project_id}/change/"),
+        ("Releases list", f"{catalog}/release/"),
+        (f"Releases, search {name!r}", f"{catalog}/release/?q={name}"),
+        ("Releases, filter yanked", f"{catalog}/release/?yanked__exact=1"),
+        ("Release change page", f"{catalog}/release/{release_id}/change/"),
+        ("Distributions list", f"{catalog}/distribution/"),
+        ("Distributions, search a filename", f"{catalog}/distribution/?q={filename}"),
+        ("Distributions, search a sha256 prefix", f"{catalog}/distribution/?q={sha256[:12]}"),
+        ("Distributions, filter sdist", f"{catalog}/distribution/?packagetype__exact=sdist"),
+        ("Distributions, date hierarchy 2015", f"{catalog}/distribution/?upload_time__year=2015"),
+        ("Distribution change page", f"{catalog}/distribution/{distribution_id}/change/"),
+        ("Journal list", f"{catalog}/journalentry/"),
+        (f"Journal, search {name!r}", f"{catalog}/journalentry/?q={name}"),
+        ("Journal, filter past 7 days", f"{catalog}/journalentry/?{week}"),
+        ("Journal entry change page", f"{catalog}/journalentry/{journal_id}/change/"),
+        ("Upstreams list", f"{replication}/upstream/"),
+        ("Upstreams, search 'pypi'", f"{replication}/upstream/?q=pypi"),
+        ("Upstream change page", f"{replication}/upstream/1/change/"),
+        ("Sync runs list", f"{replication}/syncrun/"),
+        ("Sync runs, filter partly failed", f"{replication}/syncrun/?state__exact=partial"),
+        ("Sync runs, date hierarchy this year", f"{replication}/syncrun/?started__year={now.year}"),
+        ("Sync run page", f"{replication}/syncrun/{run_id}/change/"),
+        ("Sync states list", f"{replication}/projectsyncstate/"),
+        (f"Sync states, search {name!r}", f"{replication}/projectsyncstate/?q={name}"),
+        ("Sync states, filter upstream", f"{replication}/projectsyncstate/?upstream__id__exact=1"),
+        ("Sync state change page", f"{replication}/projectsyncstate/{state_id}/change/"),
+    ]
+
+
+def admin_pages(
+    node: Server, *, database_url: str, log: Callable[[str], None]
+) -> list[tuple[str, float | None, str]]:
+    """(label, seconds or None, what went wrong) of each admin page, logged in as a superuser."""
+    paths = admin_paths(database_url)
+    results = []
+    with httpx.Client(base_url=node.url, timeout=600) as client:
+        page = client.get("/admin/login/")
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+        login = client.post("/admin/login/", data={
+            "csrfmiddlewaretoken": token, "username": "scale", "password": "scale-benchmark",
+            "next": "/admin/",
+        })  # fmt: skip
+        if login.status_code != 302:
+            raise RuntimeError(f"admin login failed: HTTP {login.status_code}")
+        client.get("/admin/")  # warm-up: the admin's modules, templates
+        for label, path in paths:
+            began = time.perf_counter()
+            try:
+                response = client.get(path)
+            except httpx.HTTPError as error:
+                results.append((label, None, f"{type(error).__name__}"))
+                continue
+            seconds = time.perf_counter() - began
+            problem = "" if response.status_code == 200 else f"HTTP {response.status_code}"
+            results.append((label, seconds, problem))
+            log(f"  {label}: {seconds:.2f} s {problem}")
+    return results
+
+
+def admin_rows(pages: list[tuple[str, float | None, str]]) -> list[Row]:
+    rows = []
+    for label, seconds, problem in pages:
+        measured = "failed" if seconds is None else f"{seconds:.2f} s"
+        if problem:
+            measured += f" ({problem})"
+        met = None if seconds is None else (seconds < 1 and not problem)
+        rows.append(Row(f"admin: {label}", measured, "< 1 s", met))
+    return rows
+
+
+def planning_row(plan: dict) -> Row:
+    met = plan["seconds"] < 1 and plan["rss_peak"] < 150 * MB
+    return Row(
+        f"sync planning, upstream serial moved by {1000:,} ({plan['planned']:,} projects "
+        f"planned from the {_size(plan['root_bytes'])} listing; no changelog used today)",
+        f"{plan['seconds']:.2f} s, peak RSS {plan['rss_peak'] / MB:.0f} MB "
+        f"({plan['rss_before'] / MB:.0f} MB before)",
+        "< 1 s and < 150 MB", met,
+    )  # fmt: skip
+
+
+def not_measured_rows() -> list[Row]:
+    """Issue 14's other figures: not measured by this script yet, and said so."""
+    return [
+        Row("scheduled sync of 400 latency-bound projects vs `sync` in the foreground",
+            "not measured yet", "no longer", None),
+        Row("initial sync vs bandersnatch on the embedded default",
+            "not measured here (benchmarks/sync.py)", ">= 2x files/s", None),
+        Row("`/metrics` read by a Prometheus client parser", "not measured yet (a test)",
+            "parsed", None),
+    ]  # fmt: skip
