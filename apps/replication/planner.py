@@ -1,5 +1,11 @@
-"""Which projects a sync must visit: O(changes) wherever the upstream gives serials."""
+"""Which projects a sync must visit: O(changes) wherever the upstream gives serials.
 
+From the upstream's changelog when it answers one (PyPI and pypimirror nodes do): the plan then
+costs one small request whatever the index's size. The whole listing is read only on a first
+sync, after a rules change, or when the changelog is not answered.
+"""
+
+import logging
 from dataclasses import dataclass, field
 
 from django.db.models import F, Q
@@ -8,9 +14,11 @@ from packaging.utils import canonicalize_name
 
 from apps.catalog.models import Project
 
-from .clients.base import NOT_MODIFIED, UpstreamClient
+from .clients.base import NOT_MODIFIED, ChangelogUnavailable, UpstreamClient
 from .models import ProjectSyncState, Upstream
 from .rules import Rules, project_allowed, rules_fingerprint, rules_from_json
+
+logger = logging.getLogger(__name__)
 
 ETAG_MAX_LENGTH = Upstream._meta.get_field("listing_etag").max_length
 
@@ -47,10 +55,18 @@ def plan_sync(*, upstream: Upstream, client: UpstreamClient, only: list[str] | N
 
     changed_rules = fingerprint != upstream.rules_applied
     if client.offers_changelog and upstream.last_serial and not changed_rules:
-        changed, serial = client.changed_since(upstream.last_serial)
-        projects = {n: v for n, v in changed.items() if _allowed(rules, n)}
-        projects.update(_due_for_retry(upstream, rules, exclude=projects))
-        return Plan(projects=projects, serial=serial, rules_applied=fingerprint)
+        try:
+            changed, serial = client.changed_since(upstream.last_serial)
+        except ChangelogUnavailable as exc:
+            logger.info("%s: no changelog (%s); planning from the listing", upstream.name, exc)
+        else:
+            projects = {n: v for n, v in changed.items() if _allowed(rules, n)}
+            projects.update(_due_for_retry(upstream, rules, exclude=projects))
+            # A removal left unfinished is visited again, unless the changelog names the project
+            # anew (then it is an ordinary visit, and listed again).
+            gone = _unfinished_removals(upstream) - set(projects)
+            projects.update({n: (n, None) for n in gone})
+            return Plan(projects=projects, serial=serial, gone=gone, rules_applied=fingerprint)
 
     # Asked conditionally only when a previous plan kept its serial with the listing's ETag
     # (and applied the same rules: otherwise every project is compared again).
@@ -129,10 +145,7 @@ def _plan_unchanged(upstream: Upstream, rules: Rules, *, serial: int, listing_et
     project changed since, so without comparing every project, only what that plan left
     unfinished is due: projects behind their wanted serial, and removals not yet carried over."""
     projects = _due_for_retry(upstream, rules, exclude=())
-    unlisted = ProjectSyncState.objects.filter(upstream=upstream, listed=False).values_list(
-        "normalized_name", flat=True
-    )
-    gone = _served(set(unlisted))
+    gone = _unfinished_removals(upstream)
     projects.update({n: (n, None) for n in gone})
     return Plan(
         projects=projects,
@@ -143,13 +156,28 @@ def _plan_unchanged(upstream: Upstream, rules: Rules, *, serial: int, listing_et
     )
 
 
+def _unfinished_removals(upstream: Upstream) -> set[str]:
+    """Projects a previous plan found gone upstream that this node still serves (their removal
+    failed): an indexed lookup of the few unlisted sync states."""
+    unlisted = ProjectSyncState.objects.filter(upstream=upstream, listed=False).values_list(
+        "normalized_name", flat=True
+    )
+    return _served(set(unlisted))
+
+
 def _due_for_retry(
     upstream: Upstream, rules: Rules, *, exclude
 ) -> dict[str, tuple[str, int | None]]:
+    """Projects behind their wanted serial whose retry time has come, but those in ``exclude``
+    (left out here, not in SQL: a changelog may name 50,000 projects, past SQLite's limit of
+    parameters)."""
     rows = (
         ProjectSyncState.objects.filter(upstream=upstream, serial_reached__lt=F("serial_wanted"))
         .filter(Q(next_retry__isnull=True) | Q(next_retry__lte=timezone.now()))
-        .exclude(normalized_name__in=list(exclude))
         .values_list("normalized_name", "name", "serial_wanted")
     )
-    return {n: (name, wanted) for n, name, wanted in rows if _allowed(rules, n)}
+    return {
+        n: (name, wanted)
+        for n, name, wanted in rows.iterator()
+        if n not in exclude and _allowed(rules, n)
+    }

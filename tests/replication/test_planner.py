@@ -8,10 +8,18 @@ from django.utils import timezone
 
 from apps.catalog.models import Project
 from apps.replication.clients import client_for
+from apps.replication.clients.base import ChangelogUnavailable, UpstreamError
 from apps.replication.models import ProjectSyncState, Upstream
 from apps.replication.planner import plan_sync
+from tests.support.upstream.faults import Fault
 
 pytestmark = pytest.mark.django_db
+
+
+def without_changelog(server) -> None:
+    """The upstream answers no XML-RPC: a pypi-json plan reads the listing, as from an index
+    with PEP 691 serials but no changelog."""
+    server.add_fault(Fault(status=404), kind="xmlrpc")
 
 
 @pytest.fixture
@@ -145,6 +153,7 @@ def test_unchanged_upstream_serial_plans_only_what_the_last_plan_left_unfinished
 
 
 def test_moved_upstream_serial_compares_every_project(listed, upstream):
+    without_changelog(listed)
     plan(listed)
     reached(upstream)
     ProjectSyncState.objects.filter(normalized_name="beta").delete()
@@ -159,6 +168,7 @@ def kept(result) -> None:
 
 
 def test_unchanged_listing_is_not_read_again_and_plans_only_unfinished_work(listed, upstream):
+    without_changelog(listed)
     kept(first := plan(listed))
     assert first.listing_etag.startswith('"')
     reached(upstream, alpha=0)
@@ -169,7 +179,8 @@ def test_unchanged_listing_is_not_read_again_and_plans_only_unfinished_work(list
 
     result = plan(listed)
 
-    [root] = listed.requests()
+    changelog, root = listed.requests()
+    assert (changelog.kind, changelog.status) == ("xmlrpc", 404)
     assert (root.kind, root.status) == ("root", 304)
     assert root.headers["If-None-Match"] == first.listing_etag
     assert result.projects == {"alpha": ("Alpha", upstream.project("alpha").last_serial)}
@@ -177,6 +188,7 @@ def test_unchanged_listing_is_not_read_again_and_plans_only_unfinished_work(list
 
 
 def test_changed_listing_is_read_and_compared(listed, upstream):
+    without_changelog(listed)
     kept(plan(listed))
     reached(upstream)
     upstream.add_release("beta", "2.0", sdist=False)
@@ -185,7 +197,7 @@ def test_changed_listing_is_read_and_compared(listed, upstream):
 
     result = plan(listed)
 
-    assert [(r.kind, r.status) for r in listed.requests()] == [("root", 200)]
+    assert [(r.kind, r.status) for r in listed.requests()] == [("xmlrpc", 404), ("root", 200)]
     assert set(result.projects) == {"beta"}
     assert result.listing_etag not in ("", Upstream.objects.get().listing_etag)
 
@@ -278,6 +290,7 @@ def test_changed_rules_visit_every_project_they_let_in_without_the_listing_short
 
 
 def test_rules_once_applied_plan_only_changes_again(listed, upstream):
+    without_changelog(listed)
     ruled({"block": ["gamma"]})
     kept(first := plan(listed))
     Upstream.objects.update(rules_applied=first.rules_applied)
@@ -288,7 +301,7 @@ def test_rules_once_applied_plan_only_changes_again(listed, upstream):
 
     assert result.projects == {}
     assert not result.rules_changed
-    assert [(r.kind, r.status) for r in listed.requests()] == [("root", 304)]
+    assert [(r.kind, r.status) for r in listed.requests()] == [("xmlrpc", 404), ("root", 304)]
 
 
 def test_project_served_here_that_the_rules_now_exclude_is_visited_as_gone(listed, upstream):
@@ -326,3 +339,67 @@ def test_named_projects_the_rules_exclude_are_not_planned(listed, upstream):
     ruled({"block": ["alpha"]})
 
     assert set(plan(listed, only=["alpha", "beta"]).projects) == {"beta"}
+
+
+def test_pypi_json_plan_reads_the_changelog_when_the_upstream_answers_it(listed, upstream):
+    kept(plan(listed))
+    reached(upstream, alpha=0)
+    ProjectSyncState.objects.filter(normalized_name="alpha").update(
+        serial_wanted=upstream.project("alpha").last_serial, next_retry=timezone.now()
+    )
+    upstream.add_release("gamma", "2.0", sdist=False)
+    upstream.delete_project("beta")
+    upstream.write()
+    listed.clear_requests()
+
+    result = plan(listed)
+
+    assert result.projects == {
+        "alpha": ("Alpha", upstream.project("alpha").last_serial),  # its retry is due
+        "gamma": ("gamma", upstream.project("gamma").last_serial),
+        "beta": ("beta", upstream.serial),
+    }
+    assert result.serial == upstream.serial
+    assert [r.kind for r in listed.requests()] == ["xmlrpc"]  # never the listing
+
+
+def test_changelog_plan_visits_removals_left_unfinished(listed, upstream):
+    kept(plan(listed))
+    reached(upstream)
+    Project.objects.create(name="Old", normalized_name="old")  # its removal failed last time
+    ProjectSyncState.objects.create(
+        upstream=Upstream.objects.get(), normalized_name="old", name="Old", listed=False
+    )
+
+    result = plan(listed)
+
+    assert (result.projects, result.gone) == ({"old": ("old", None)}, {"old"})
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [Fault(status=404), Fault(status=500), Fault(malformed_json=True), Fault(truncate=10)],
+    ids=["404", "500", "garbled", "cut-short"],
+)
+def test_pypi_json_plan_reads_the_listing_when_the_changelog_fails(listed, upstream, fault):
+    kept(plan(listed))
+    reached(upstream)
+    upstream.add_release("beta", "2.0", sdist=False)
+    upstream.write()
+    listed.add_fault(fault, kind="xmlrpc")
+    listed.clear_requests()
+
+    result = plan(listed)
+
+    assert set(result.projects) == {"beta"}
+    assert [r.kind for r in listed.requests()] == ["xmlrpc", "root"]
+
+
+def test_xmlrpc_plan_fails_when_its_changelog_fails(listed, upstream):
+    plan(listed, protocol="xmlrpc")
+    Upstream.objects.update(last_serial=upstream.serial)
+    listed.add_fault(Fault(status=500), kind="xmlrpc")
+
+    with pytest.raises(UpstreamError) as failure:
+        plan(listed, protocol="xmlrpc")
+    assert not isinstance(failure.value, ChangelogUnavailable)

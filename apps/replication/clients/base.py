@@ -20,6 +20,11 @@ class StaleUpstream(UpstreamError):
     """The upstream's page is older than its listing said (a lagging CDN); try a later run."""
 
 
+class ChangelogUnavailable(UpstreamError):
+    """The upstream does not answer its changelog (no XML-RPC, or an error): plan from its
+    listing instead."""
+
+
 class CrossOriginRedirect(UpstreamError):
     """An index page redirected to another host; not followed."""
 
@@ -95,7 +100,7 @@ NOT_MODIFIED = object()
 
 class UpstreamClient(Protocol):
     protocol: str
-    # Whether the upstream tells what changed since a serial (``changed_since``), so a plan
+    # Whether the upstream may tell what changed since a serial (``changed_since``), so a plan
     # need not read its whole listing.
     offers_changelog: bool
 
@@ -113,7 +118,8 @@ class UpstreamClient(Protocol):
 
     def changed_since(self, serial: int) -> tuple[dict[str, tuple[str, int]], int]:
         """Only where ``offers_changelog``: the projects changed after ``serial`` (normalized
-        name → (name, newest serial)) and the upstream's newest serial."""
+        name → (name, newest serial)) and the newest serial the changelog reached;
+        ChangelogUnavailable when the plan should read the listing instead."""
         ...
 
     def simple_page(self, name: str) -> SimplePage | None:

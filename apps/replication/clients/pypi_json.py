@@ -14,12 +14,14 @@ from packaging.utils import canonicalize_name
 
 from .base import (
     NOT_MODIFIED,
+    ChangelogUnavailable,
     ProjectListing,
     RemoteFile,
     RemoteProject,
     SimplePage,
     UpstreamError,
 )
+from .changelog import changelog_changes, xmlrpc_call
 from .http import fetch_document, header_serial, parse_json
 from .parsing import (
     file_facts,
@@ -85,7 +87,9 @@ def _told(file: RemoteFile, versions: set[str]) -> bool:
 
 class PyPIJSONClient:
     protocol = "pypi-json"
-    offers_changelog = False
+    # PyPI and pypimirror nodes serve XML-RPC's changelog beside their JSON root: a plan asks
+    # it first and reads the 700,000-project listing only when it is not answered.
+    offers_changelog = True
 
     def __init__(self, *, base_url: str, http: httpx.Client) -> None:
         self.base_url = base_url.rstrip("/")
@@ -101,6 +105,16 @@ class PyPIJSONClient:
             raise UpstreamError(f"{url}: HTTP {response.status_code}")
         listing = parse_json_root(url, body)
         return replace(listing, etag=response.headers.get("ETag", ""))
+
+    def changed_since(self, serial: int) -> tuple[dict[str, tuple[str, int]], int]:
+        """The projects changed after ``serial`` from the upstream's XML-RPC changelog;
+        ChangelogUnavailable when it does not answer one (any failure: the listing is always
+        a right plan, only a slower one)."""
+        try:
+            answer = xmlrpc_call(self.http, self.base_url, "changelog_since_serial", serial)
+            return changelog_changes(answer, serial)
+        except UpstreamError as exc:
+            raise ChangelogUnavailable(str(exc)) from None
 
     def simple_page(self, name: str) -> SimplePage | None:
         """The project's PEP 691 page (PEP 792 status, PEP 740 provenance); None: 404."""
