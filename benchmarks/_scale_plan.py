@@ -1,11 +1,14 @@
 """Planning at PyPI's size for benchmarks/scale.py: a sync's plan when the upstream moved by 1,000.
 
-The upstream is the node's own PEP 691 root (700,000 projects with ``_last-serial``), fetched
-once and served as it is by a small server in this process, so that the node's render is not
-counted. The catalog's upstream (``pypi``) is pointed at it and set back as if the upstream's
-serial had moved by 1,000 since its last plan: 1,000 projects' sync states one serial behind,
-the upstream's ``last_serial`` 1,000 back. Then ``plan_sync`` runs in a ``manage.py shell`` of
-the node's settings, timed, its peak RSS read from /proc (reset just before the plan).
+The upstream is a small server in this process: the node's own PEP 691 root (700,000 projects
+with ``_last-serial``), fetched once and served as it is, so that the node's render is not
+counted, and the node's own XML-RPC changelog, passed through. The catalog's upstream
+(``pypi``) is pointed at it and set back as if the upstream's serial had moved by 1,000 since
+its last plan: the upstream's ``last_serial`` 1,000 back, and the projects those 1,000 journal
+entries name one serial behind. Then ``plan_sync`` runs in a ``manage.py shell`` of the node's
+settings, timed, its peak RSS read from /proc (reset just before the plan): once with the
+changelog (how a sync plans against PyPI or a pypimirror node), once with the server answering
+no XML-RPC (a first sync, a rules change, or an upstream without a changelog read the listing).
 """
 
 import re
@@ -50,8 +53,23 @@ print("PLAN", len(plan.projects), f"{{seconds:.3f}}", before, peak())
 """
 
 
-def _root_server(body: bytes) -> ThreadingHTTPServer:
-    class Root(BaseHTTPRequestHandler):
+def _upstream_server(body: bytes, node_url: str) -> ThreadingHTTPServer:
+    class Upstream(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            request = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if self.path.split("?")[0] != "/pypi" or not self.server.changelog:
+                self.send_error(404)
+                return
+            answer = httpx.post(
+                node_url + "/pypi", content=request, headers={"Content-Type": "text/xml"},
+                timeout=600,
+            )  # fmt: skip
+            self.send_response(answer.status_code)
+            self.send_header("Content-Type", "text/xml")
+            self.send_header("Content-Length", str(len(answer.content)))
+            self.end_headers()
+            self.wfile.write(answer.content)
+
         def do_GET(self) -> None:
             if self.path.split("?")[0] != "/simple/":
                 self.send_error(404)
@@ -65,13 +83,15 @@ def _root_server(body: bytes) -> ThreadingHTTPServer:
         def log_message(self, *args) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Root)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Upstream)
+    server.changelog = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
 
 
 def measure_planning(node: Server, *, env: dict[str, str], database_url: str) -> dict:
-    """{planned, seconds, rss_before, rss_peak, listed} of one plan after a move of 1,000."""
+    """{changelog: {planned, seconds, rss_before, rss_peak}, listing: {...}, listed,
+    root_bytes}: one plan after a move of 1,000 serials with the changelog, one without."""
     response = httpx.get(
         node.url + "/simple/", headers={"Accept": JSON, "Accept-Encoding": "identity"},
         timeout=600,
@@ -81,44 +101,44 @@ def measure_planning(node: Server, *, env: dict[str, str], database_url: str) ->
     serial = int(response.headers["X-PyPI-Last-Serial"])
     with psycopg.connect(database_url, autocommit=True) as conn:
         listed = conn.execute("SELECT count(*) FROM replication_projectsyncstate").fetchone()[0]
+        # Every project reached at its serial, but those the last 1,000 serials name: one
+        # behind, as if the upstream had moved by 1,000 since the last plan.
+        conn.execute(
+            """UPDATE replication_projectsyncstate s SET serial_reached = p.last_serial,
+                   serial_wanted = p.last_serial, next_retry = NULL
+               FROM catalog_project p
+               WHERE p.normalized_name = s.normalized_name AND s.upstream_id = 1
+                 AND (s.serial_reached <> p.last_serial OR s.serial_wanted <> p.last_serial)"""
+        )
         conn.execute(
             """UPDATE replication_projectsyncstate s
                SET serial_reached = p.last_serial - 1, serial_wanted = p.last_serial - 1
                FROM catalog_project p
                WHERE p.normalized_name = s.normalized_name AND s.upstream_id = 1
-                 AND p.id IN (SELECT id FROM catalog_project WHERE status = 'active'
-                              ORDER BY id DESC LIMIT %s)""",
-            [MOVED],
+                 AND p.normalized_name IN (
+                     SELECT normalized_name FROM catalog_journalentry WHERE id > %s)""",
+            [serial - MOVED],
         )
-        # Projects the serial changes before this moved too: planned by right, as 1,000 are.
-        conn.execute(
-            """UPDATE replication_projectsyncstate s SET serial_reached = p.last_serial,
-                   serial_wanted = p.last_serial
-               FROM catalog_project p
-               WHERE p.normalized_name = s.normalized_name AND s.serial_reached > 0
-                 AND p.id NOT IN (SELECT id FROM catalog_project WHERE status = 'active'
-                                  ORDER BY id DESC LIMIT %s)
-                 AND s.serial_reached <> p.last_serial""",
-            [MOVED],
-        )
-    server = _root_server(body)
+    server = _upstream_server(body, node.url)
+    plans = {}
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}/"
-        output = subprocess.run(
-            manage("shell", "-c", PLAN.format(url=url, serial=serial - MOVED)), env=env,
-            cwd=ROOT, check=True, capture_output=True, text=True,
-        ).stdout  # fmt: skip
+        for method in ("changelog", "listing"):
+            server.changelog = method == "changelog"
+            output = subprocess.run(
+                manage("shell", "-c", PLAN.format(url=url, serial=serial - MOVED)), env=env,
+                cwd=ROOT, check=True, capture_output=True, text=True,
+            ).stdout  # fmt: skip
+            planned, seconds, before, peak = re.search(
+                r"^PLAN (\d+) ([\d.]+) (\d+) (\d+)$", output, re.M
+            ).groups()
+            plans[method] = {
+                "planned": int(planned),
+                "seconds": float(seconds),
+                "rss_before": int(before),
+                "rss_peak": int(peak),
+            }
     finally:
         server.shutdown()
         server.server_close()
-    planned, seconds, before, peak = re.search(
-        r"^PLAN (\d+) ([\d.]+) (\d+) (\d+)$", output, re.M
-    ).groups()
-    return {
-        "planned": int(planned),
-        "seconds": float(seconds),
-        "rss_before": int(before),
-        "rss_peak": int(peak),
-        "listed": listed,
-        "root_bytes": len(body),
-    }
+    return plans | {"listed": listed, "root_bytes": len(body)}

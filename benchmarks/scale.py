@@ -42,7 +42,7 @@ from benchmarks._scale_measure import (
     index_rows,
     measure_index,
     not_measured_rows,
-    planning_row,
+    planning_rows,
 )
 from benchmarks._scale_plan import measure_planning
 from benchmarks.harness import ROOT, free_port, project_compile, start_server
@@ -196,7 +196,7 @@ def main() -> int:
         print("Planning a sync ...", flush=True)
         plan = measure_planning(node, env=env, database_url=url)
         print(f"  {plan}", flush=True)
-        rows.append(planning_row(plan))
+        rows.extend(planning_rows(plan))
         rows.extend(not_measured_rows())
         if args.keep:
             print(f"Kept {url} and {work}")

@@ -87,31 +87,33 @@ def plan_sync(*, upstream: Upstream, client: UpstreamClient, only: list[str] | N
         and listing.every_serial_known
     ):
         return _plan_unchanged(upstream, rules, serial=listing.serial, listing_etag=etag)
-    states = {
-        row[0]: row[1:]
-        for row in ProjectSyncState.objects.filter(upstream=upstream).values_list(
-            "normalized_name", "serial_reached", "serial_wanted", "next_retry"
-        )
-    }
+    # One pass over the sync states (a cursor, not a second dict of 740,000 names) that takes
+    # each state's project out of the listing, consumed here: what is left has no state (new).
+    listed = listing.projects
     now = timezone.now()
-    projects = {}
-    wanted_here = set()
-    everything = rules.is_empty
-    for normalized, (display, serial) in listing.projects.items():
-        if not everything and not project_allowed(rules, normalized):
+    projects: dict[str, tuple[str, int | None]] = {}
+    unlisted = set()
+    states = ProjectSyncState.objects.filter(upstream=upstream).values_list(
+        "normalized_name", "serial_reached", "serial_wanted", "next_retry"
+    )
+    for normalized, reached, wanted, next_retry in states.iterator(chunk_size=10_000):
+        entry = listed.pop(normalized, None)
+        if entry is None or not _allowed(rules, normalized):
+            # Gone upstream, or excluded by the rules: visited if still served here, so the
+            # removal is carried over.
+            unlisted.add(normalized)
             continue
-        wanted_here.add(normalized)
-        state = states.get(normalized)
-        # New, no serials (asked conditionally), or rules that may change what it keeps.
-        if state is None or serial is None or changed_rules:
-            projects[normalized] = (display, serial)
-            continue
-        reached, wanted, next_retry = state
-        if serial > reached and (next_retry is None or next_retry <= now or serial > wanted):
-            projects[normalized] = (display, serial)
-    # Gone upstream, or excluded by the rules, but still served here: visit, so the removal is
-    # carried over.
-    gone = _served(set(states) - (set(listing.projects) if everything else wanted_here))
+        serial = entry[1]
+        # No serials (asked conditionally), rules that may change what it keeps, or moved.
+        if (
+            serial is None
+            or changed_rules
+            or (serial > reached and (next_retry is None or next_retry <= now or serial > wanted))
+        ):
+            projects[normalized] = entry
+    projects.update((n, entry) for n, entry in listed.items() if _allowed(rules, n))
+    listed.clear()
+    gone = _served(unlisted)
     projects.update({n: (n, None) for n in gone})
     return Plan(
         projects=projects,
@@ -130,14 +132,22 @@ def _allowed(rules: Rules, name: str) -> bool:
 def _served(names: set[str]) -> set[str]:
     """Those of ``names`` this node still serves files of. A quarantined project (PEP 792) is
     not among them: PyPI leaves it out of its listing, so once its page said so, it is visited
-    again only when it is listed again (or by the status re-read)."""
-    if not names:
-        return set()
-    return set(
-        Project.objects.filter(normalized_name__in=list(names), status=Project.Status.ACTIVE)
-        .exclude(index_status=Project.IndexStatus.QUARANTINED)
-        .values_list("normalized_name", flat=True)
-    )
+    again only when it is listed again (or by the status re-read). Asked in chunks: rules that
+    exclude most of an index make this most of it, past SQLite's limit of parameters."""
+    ordered = sorted(names)
+    served = set()
+    for start in range(0, len(ordered), _CHUNK):
+        served.update(
+            Project.objects.filter(
+                normalized_name__in=ordered[start : start + _CHUNK], status=Project.Status.ACTIVE
+            )
+            .exclude(index_status=Project.IndexStatus.QUARANTINED)
+            .values_list("normalized_name", flat=True)
+        )
+    return served
+
+
+_CHUNK = 10_000
 
 
 def _plan_unchanged(upstream: Upstream, rules: Rules, *, serial: int, listing_etag: str) -> Plan:

@@ -1,6 +1,6 @@
 import pytest
 
-from apps.replication.clients.base import ProjectListing, UpstreamError
+from apps.replication.clients.base import UpstreamError, project_listing
 from apps.replication.clients.detect import split_upstream_url
 from apps.replication.clients.parsing import (
     file_facts,
@@ -106,16 +106,41 @@ def test_json_root_keeps_entries_without_serial_and_leaves_out_those_without_nam
         b'{"name": "B_c", "_last-serial": "2"}, {"_last-serial": 3}, ["d"], {"name": 4}]}'
     )
     listing = parse_json_root("http://up/simple/", body)
-    assert listing.listed == [("a", 1), ("B_c", None)]
     assert listing.projects == {"a": ("a", 1), "b-c": ("B_c", None)}
+    assert listing.serial == 9
     assert not listing.every_serial_known
 
 
-def test_listing_names_are_normalized_only_when_asked_for():
-    listing = ProjectListing(listed=[("Foo.Bar", 7), ("baz", 8)], serial=8)
+def test_listing_keeps_the_last_spelling_of_a_name_and_an_already_normalized_name_once():
+    listing = project_listing([("Foo.Bar", 7), ("baz", 8), ("foo_bar", 9)], serial=9)
     assert listing.every_serial_known
-    assert "projects" not in vars(listing)  # a no-op plan reads no more than this
-    assert listing.projects == {"foo-bar": ("Foo.Bar", 7), "baz": ("baz", 8)}
+    assert listing.projects == {"foo-bar": ("foo_bar", 9), "baz": ("baz", 8)}
+    [(key, (name, _serial))] = [(k, v) for k, v in listing.projects.items() if k == "baz"]
+    assert key is name
+
+
+@pytest.mark.parametrize(
+    "body, serial",
+    [
+        (b'{"projects": [{"name": "a", "_last-serial": 1}], "meta": {"_last-serial": 4}}', 4),
+        (b'{"projects": [{"name": "a", "_last-serial": 1}]}', None),
+        (b'{"meta": {"_last-serial": true}, "projects": [{"name": "a", "_last-serial": 1}]}', None),
+    ],
+    ids=["meta after projects", "no meta", "boolean serial"],
+)
+def test_json_root_serial_wherever_meta_stands(body, serial):
+    listing = parse_json_root("http://up/simple/", body)
+    assert (listing.serial, listing.projects) == (serial, {"a": ("a", 1)})
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b'["a"]', b'{"projects": [{"name": "a"}', b'{"projects": [{"name": "\xff"}]}', b""],
+    ids=["a list", "cut short", "not UTF-8", "empty"],
+)
+def test_a_json_root_that_is_not_one_is_an_upstream_error(body):
+    with pytest.raises(UpstreamError):
+        parse_json_root("http://up/simple/", body)
 
 
 def test_malformed_json_root_is_an_upstream_error():

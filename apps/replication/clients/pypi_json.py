@@ -7,11 +7,16 @@ release. The JSON API carries neither PEP 740 provenance nor PEP 792 status (and
 for a quarantined project), which only the page gives.
 """
 
+import io
+import re
+from collections.abc import Iterator
 from dataclasses import replace
 
 import httpx
+import ijson
 from packaging.utils import canonicalize_name
 
+from ..redaction import redact_url
 from .base import (
     NOT_MODIFIED,
     ChangelogUnavailable,
@@ -20,6 +25,7 @@ from .base import (
     RemoteProject,
     SimplePage,
     UpstreamError,
+    project_listing,
 )
 from .changelog import changelog_changes, xmlrpc_call
 from .http import fetch_document, header_serial, parse_json
@@ -36,22 +42,31 @@ JSON_ACCEPT = "application/vnd.pypi.simple.v1+json"
 
 
 def parse_json_root(url: str, body: bytes) -> ProjectListing:
-    data = parse_json(url, body)
-    serial = (data.get("meta") or {}).get("_last-serial")
-    return ProjectListing(
-        listed=json_root_projects(data), serial=serial if isinstance(serial, int) else None
-    )
+    """The listing a PEP 691 root gives, ``meta._last-serial`` its serial. Streamed (ijson):
+    PyPI's root lists some 740,000 projects, and a parsed tree of them would be held beside
+    the listing made from it. Entries that are not objects with a name are left out."""
+    if not _JSON_OBJECT.match(body):
+        raise UpstreamError(f"{redact_url(url)}: expected a JSON object")
+    try:
+        meta = next(ijson.items(io.BytesIO(body), "meta", use_float=True), None)
+        serial = meta.get("_last-serial") if isinstance(meta, dict) else None
+        return project_listing(_root_entries(body), serial=serial if _is_serial(serial) else None)
+    except (ijson.JSONError, ValueError) as exc:  # UnicodeDecodeError is a ValueError
+        raise UpstreamError(f"{redact_url(url)}: malformed JSON: {exc}") from None
 
 
-def json_root_projects(data: dict) -> list[tuple[str, int | None]]:
-    """(name, ``_last-serial`` or None) of each project a PEP 691 root lists; entries with no
-    name are left out."""
-    listed = []
-    for entry in data.get("projects") or []:
+_JSON_OBJECT = re.compile(rb"\s*\{")
+
+
+def _is_serial(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _root_entries(body: bytes) -> Iterator[tuple[str, int | None]]:
+    for entry in ijson.items(io.BytesIO(body), "projects.item", use_float=True):
         if isinstance(entry, dict) and isinstance(name := entry.get("name"), str):
             serial = entry.get("_last-serial")
-            listed.append((name, serial if isinstance(serial, int) else None))
-    return listed
+            yield name, serial if _is_serial(serial) else None
 
 
 def file_from_jsonapi(entry: dict, version: str, page_url: str) -> RemoteFile:

@@ -1,13 +1,22 @@
 """Any PEP 503/691 index (pypiserver, devpi, a static tree): no serials, so projects are compared
 by conditional requests (ETag / Last-Modified) and by their file sets."""
 
+from dataclasses import replace
+
 import httpx
 from packaging.utils import canonicalize_name
 
-from .base import NOT_MODIFIED, ProjectListing, RemoteProject, SimplePage, UpstreamError
+from .base import (
+    NOT_MODIFIED,
+    ProjectListing,
+    RemoteProject,
+    SimplePage,
+    UpstreamError,
+    project_listing,
+)
 from .http import fetch_document, header_serial, parse_json
 from .parsing import file_from_anchor, html_anchors, html_page, html_project_status, parse_691_page
-from .pypi_json import json_root_projects
+from .pypi_json import parse_json_root
 
 ACCEPT = (
     "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, "
@@ -34,11 +43,11 @@ class SimpleClient:
         response, body = fetch_document(self.http, self.simple_url, headers={"Accept": ACCEPT})
         if response.status_code != 200:
             raise UpstreamError(f"{self.simple_url}: HTTP {response.status_code}")
+        serial = header_serial(response)
         if _is_json(response):
-            listed = json_root_projects(parse_json(self.simple_url, body))
-        else:
-            listed = [(text, None) for _attrs, text in html_anchors(body) if text]
-        return ProjectListing(listed=listed, serial=header_serial(response))
+            return replace(parse_json_root(self.simple_url, body), serial=serial)
+        anchors = html_anchors(body)
+        return project_listing(((text, None) for _attrs, text in anchors if text), serial=serial)
 
     def get_project(self, name: str, *, etag: str = "", last_modified: str = ""):
         url = f"{self.simple_url}{canonicalize_name(name)}/"

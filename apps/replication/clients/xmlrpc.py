@@ -2,7 +2,7 @@
 from ``list_packages_with_serial``; files from the JSON API. For upstreams whose PEP 691 root
 gives no serials (the ``pypi-json`` client plans from the same changelog otherwise)."""
 
-from .base import ProjectListing, UpstreamError
+from .base import ProjectListing, UpstreamError, project_listing
 from .changelog import changelog_changes, xmlrpc_call
 from .pypi_json import PyPIJSONClient
 
@@ -19,9 +19,7 @@ class XMLRPCClient(PyPIJSONClient):
         packages = self.call("list_packages_with_serial")
         if not isinstance(packages, dict):
             raise UpstreamError("list_packages_with_serial did not return a mapping")
-        return ProjectListing(
-            listed=list(packages.items()), serial=serial if isinstance(serial, int) else None
-        )
+        return project_listing(packages.items(), serial=serial if isinstance(serial, int) else None)
 
     def changed_since(self, serial: int) -> tuple[dict[str, tuple[str, int]], int]:
         """Projects changed after ``serial``, with their newest serial, and the newest serial.
