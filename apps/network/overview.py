@@ -16,12 +16,10 @@ from django.utils import timezone
 from .health import WINDOW, Health, figures, mirror_health, probe_is_good, score_sort_key
 from .models import Mirror, MirrorURL, Probe, StatusReport
 from .selectors import url_probes
+from .status import HEALTH_RANK
 
 # Attention first: failing, then degraded, unknown, and healthy last.
 HEALTH_ORDER = (Health.FAILING, Health.DEGRADED, Health.UNKNOWN, Health.HEALTHY)
-# A mirror's health is that of its best URL (healthy before degraded before failing before
-# unknown), as in the API.
-_BEST_FIRST = {Health.HEALTHY: 0, Health.DEGRADED: 1, Health.FAILING: 2, Health.UNKNOWN: 3}
 LIMIT = 25
 # Mirror names longer than this are cut in the middle (their ends tell mirrors apart).
 NAME_WIDTH = 40
@@ -149,7 +147,7 @@ def network_glance(*, now: datetime | None = None, limit: int = LIMIT) -> Networ
         ]
         best = min(
             glances,
-            key=lambda g: (_BEST_FIRST[g[0]], score_sort_key(g[1].score)),
+            key=lambda g: (HEALTH_RANK[g[0]], score_sort_key(g[1].score)),
             default=None,
         )
         newest = max(

@@ -18,7 +18,7 @@ STATUS_VERSION = 1
 STATUS_CACHE_SECONDS = 180
 # A mirror is as healthy as its best URL: healthy before degraded before failing (a failed
 # probe says more than none) before unknown.
-_HEALTH_RANK = {Health.HEALTHY: 0, Health.DEGRADED: 1, Health.FAILING: 2, Health.UNKNOWN: 3}
+HEALTH_RANK = {Health.HEALTHY: 0, Health.DEGRADED: 1, Health.FAILING: 2, Health.UNKNOWN: 3}
 
 
 @dataclass(frozen=True)
@@ -102,7 +102,7 @@ def mirror_health_of(statuses: Iterable[UrlStatus]) -> Health:
     active = [s for s in statuses if s.url_active] or statuses
     if not active:
         return Health.UNKNOWN
-    return min((s.health for s in active), key=_HEALTH_RANK.__getitem__)
+    return min((s.health for s in active), key=HEALTH_RANK.__getitem__)
 
 
 def check_cadence(
