@@ -86,12 +86,16 @@ def test_admin_shows_times_to_the_second(admin_client, published, model, field):
     assert b"2026-01-02 03:04:05" in shown.content
 
 
-@pytest.mark.parametrize(
-    "query",
-    ["upload_time__year=99999999999999", "upload_time__year=2024&upload_time__month=99999999999"],
-)
-def test_a_date_hierarchy_past_any_calendar_is_a_bad_lookup_not_a_500(admin_client, query):
+def test_a_year_past_any_calendar_is_a_bad_lookup_not_a_500(admin_client):
     admin_client.raise_request_exception = False
-    response = admin_client.get(reverse("admin:catalog_distribution_changelist") + "?" + query)
+    url = reverse("admin:catalog_distribution_changelist") + "?upload_time__year=99999999999999"
+    response = admin_client.get(url)
     assert response.status_code == 302
     assert response["Location"].endswith("?e=1")  # Django's answer to any bad lookup
+
+
+def test_a_month_past_any_calendar_finds_nothing(admin_client, published):
+    url = reverse("admin:catalog_distribution_changelist")
+    response = admin_client.get(url + "?upload_time__year=2024&upload_time__month=99999999999")
+    assert response.status_code == 200
+    assert list(response.context["cl"].result_list) == []

@@ -277,7 +277,7 @@ def test_api_page_numbers_out_of_range_are_404(client, run, page):
     assert client.get(f"/api/v1/sync-runs/?page={page}").status_code == 404
 
 
-def test_sync_run_date_hierarchy_year_past_a_c_int_is_a_bad_lookup_not_a_500(admin_client, run):
+def test_sync_run_year_past_a_c_int_is_a_bad_lookup_not_a_500(admin_client, run):
     admin_client.raise_request_exception = False
     url = reverse("admin:replication_syncrun_changelist") + "?started__year=99999999999999"
     response = admin_client.get(url)
