@@ -8,7 +8,8 @@ the admin's own query strings (a date filter's range as Django's DateFieldListFi
 import re
 import time
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
 
 import httpx
 import psycopg
@@ -19,8 +20,9 @@ from benchmarks.harness import Server
 CATALOG, REPLICATION = "/admin/catalog", "/admin/replication"
 
 
-def _dates(field: str, today: date) -> dict[str, str]:
-    """Label → query string of each range DateFieldListFilter offers for ``field``."""
+def _dates(field: str, today: datetime) -> dict[str, str]:
+    """Label → query string of each range DateFieldListFilter offers for ``field`` (``today``
+    at midnight UTC, written as the filter writes it)."""
     tomorrow = today + timedelta(days=1)
     month = today.replace(day=1)
     next_month = (month + timedelta(days=32)).replace(day=1)
@@ -32,7 +34,8 @@ def _dates(field: str, today: date) -> dict[str, str]:
         "this year": (year, year.replace(year=year.year + 1)),
     }
     return {
-        label: f"{field}__gte={low}&{field}__lt={high}" for label, (low, high) in ranges.items()
+        label: f"{field}__gte={quote(str(low))}&{field}__lt={quote(str(high))}"
+        for label, (low, high) in ranges.items()
     }
 
 
@@ -84,7 +87,7 @@ def _facts(database_url: str) -> dict:
 def admin_paths(database_url: str) -> list[tuple[str, str]]:
     """(label, path) of every admin page measured, with real ids and search terms."""
     f = _facts(database_url)
-    today = datetime.now(UTC).date()
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     name, big, word = f["name"], f["big_name"], f["name"].split("-")[0]
     project, release = f"{CATALOG}/project/", f"{CATALOG}/release/"
     dist, journal = f"{CATALOG}/distribution/", f"{CATALOG}/journalentry/"
@@ -102,8 +105,8 @@ def admin_paths(database_url: str) -> list[tuple[str, str]]:
         ("Projects, filter status blocked", f"{project}?status__exact=blocked"),
         ("Projects, filter index status archived", f"{project}?index_status__exact=archived"),
         ("Projects, filter source", f"{project}?source=upstream:{f['upstream_id']}"),
-        ("Projects, sorted by display name", f"{project}?o=0"),
-        ("Projects, sorted by last serial, newest first", f"{project}?o=-5"),
+        ("Projects, sorted by display name", f"{project}?o=1"),
+        ("Projects, sorted by last serial, newest first", f"{project}?o=-6"),
         (f"Project change page, {f['big_releases']:,} releases ({big})",
          f"{project}{f['big_id']}/change/"),
         ("Project change page, a small project", f"{project}{f['project_id']}/change/"),
@@ -116,7 +119,7 @@ def admin_paths(database_url: str) -> list[tuple[str, str]]:
         ("Releases, filter not yanked", f"{release}?yanked__exact=0"),
         (f"Releases of {big} (the change page's link)",
          f"{release}?project__id__exact={f['big_id']}"),
-        ("Releases, sorted by version", f"{release}?o=1"),
+        ("Releases, sorted by version", f"{release}?o=2"),
         ("Release change page", f"{release}{f['release_id']}/change/"),
         (f"Release change page, {big}'s newest", f"{release}{f['big_release_id']}/change/"),
         ("Distributions list", dist),
@@ -132,7 +135,7 @@ def admin_paths(database_url: str) -> list[tuple[str, str]]:
         *((f"Distributions, uploaded {label}", f"{dist}?{query}")
           for label, query in _dates("upload_time", today).items()),
         (f"Distributions of {big}", f"{dist}?project__id__exact={f['big_id']}"),
-        ("Distributions, sorted by size", f"{dist}?o=3"),
+        ("Distributions, sorted by size", f"{dist}?o=4"),
         ("Distribution change page", f"{dist}{f['distribution_id']}/change/"),
         ("Journal list", journal),
         (f"Journal, search {name!r}", f"{journal}?q={name}"),

@@ -16,9 +16,12 @@ from .models import Distribution, JournalEntry, Project, Release
 from .sources import source_choices, source_label
 
 
-def _list_link(model, filters: dict[str, int], count: int, noun: str) -> str:
+def _list_link(model, filters: dict[str, int], count: int) -> str:
+    """A link to the model's list, filtered, saying how many rows it has."""
     url = reverse(f"admin:catalog_{model._meta.model_name}_changelist")
     query = "&".join(f"{key}={value}" for key, value in filters.items())
+    opts = model._meta
+    noun = opts.verbose_name if count == 1 else opts.verbose_name_plural
     return format_html('<a href="{}?{}">{} {}</a>', url, query, f"{count:,}", noun)
 
 
@@ -110,13 +113,11 @@ class ProjectAdmin(LargeTableAdmin):
     @admin.display(description="Releases")
     def releases(self, obj: Project) -> str:
         """All of them, in the Releases list (the page shows the newest alone)."""
-        return _list_link(Release, {"project__id__exact": obj.pk}, obj.releases.count(), "releases")
+        return _list_link(Release, {"project__id__exact": obj.pk}, obj.releases.count())
 
     @admin.display(description="Files")
     def files(self, obj: Project) -> str:
-        return _list_link(
-            Distribution, {"project__id__exact": obj.pk}, obj.distributions.count(), "files"
-        )
+        return _list_link(Distribution, {"project__id__exact": obj.pk}, obj.distributions.count())
 
     @admin.display(description="Source", ordering="source")
     def source_name(self, obj: Project) -> str:
@@ -200,9 +201,7 @@ class ReleaseAdmin(LargeTableAdmin):
 
     @admin.display(description="Files")
     def files(self, obj: Release) -> str:
-        return _list_link(
-            Distribution, {"release__id__exact": obj.pk}, obj.distributions.count(), "files"
-        )
+        return _list_link(Distribution, {"release__id__exact": obj.pk}, obj.distributions.count())
 
 
 @admin.register(Distribution)
