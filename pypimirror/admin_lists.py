@@ -9,7 +9,9 @@ What a stock ModelAdmin does that scans such a table, and what these classes do 
 - it sorts by any column of ``list_display`` when asked in the URL (``?o=3``), the headers
   offering only ``sortable_by``: LargeTableAdmin sorts by ``sortable_by`` alone, which names
   the columns an index can order;
-- it counts each filter's choices when asked (``?_facets``): never here.
+- it counts each filter's choices when asked (``?_facets``): never here;
+- an inline shows every related row, a form each (a project's 2,000 releases): LimitedInline
+  shows the first ``limit`` in its order, read-only, in one query.
 
 On SQLite (the embedded default) the counts are capped the same way; there is no estimate.
 """
@@ -106,8 +108,8 @@ class LargeTableAdmin(admin.ModelAdmin):
             raise IncorrectLookupParameters(error) from error
 
 
-class NewestInlineFormSet(BaseInlineFormSet):
-    """An inline's newest rows alone (``NewestInline.limit``), in one query: a project's
+class LimitedInlineFormSet(BaseInlineFormSet):
+    """An inline's first rows alone (``LimitedInline.limit``), in one query: a project's
     2,000 releases are a link to their list, not a form each."""
 
     limit = 20
@@ -118,10 +120,11 @@ class NewestInlineFormSet(BaseInlineFormSet):
         return self._queryset
 
 
-class NewestInline(admin.TabularInline):
-    """A read-only inline of the ``limit`` newest related rows (``ordering``)."""
+class LimitedInline(admin.TabularInline):
+    """A read-only inline of the first ``limit`` related rows in its ``ordering`` (a project's
+    newest releases); the page links to the rest (a filtered list)."""
 
-    formset = NewestInlineFormSet
+    formset = LimitedInlineFormSet
     limit = 20
     extra = 0
     can_delete = False

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils.html import format_html
 
-from pypimirror.admin_lists import LargeTableAdmin, NewestInline
+from pypimirror.admin_lists import LargeTableAdmin, LimitedInline
 
 from . import admin_search, services
 from .models import Distribution, JournalEntry, Project, Release
@@ -25,7 +25,7 @@ def _list_link(model, filters: dict[str, int], count: int) -> str:
     return format_html('<a href="{}?{}">{} {}</a>', url, query, f"{count:,}", noun)
 
 
-class ReleaseInline(NewestInline):
+class ReleaseInline(LimitedInline):
     """The project's 20 newest releases; all of them are a link away (ProjectAdmin.releases)."""
 
     model = Release
@@ -33,7 +33,7 @@ class ReleaseInline(NewestInline):
     readonly_fields = fields
     ordering = ("-created", "-id")
     show_change_link = True
-    verbose_name_plural = f"newest {NewestInline.limit} releases"
+    verbose_name_plural = f"newest {LimitedInline.limit} releases"
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("project")
@@ -150,7 +150,7 @@ class ProjectAdmin(LargeTableAdmin):
         self.message_user(request, f"{queryset.count()} project(s) updated.", messages.SUCCESS)
 
 
-class DistributionInline(NewestInline):
+class DistributionInline(LimitedInline):
     """The release's first 100 files by name; all of them are a link away."""
 
     model = Distribution
