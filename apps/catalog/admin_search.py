@@ -76,18 +76,19 @@ def project_search(queryset: QuerySet, term: str) -> QuerySet:
 
 
 def project_ids_named(prefix: str) -> tuple[list[int], str | None]:
-    """Ids of at most ``PROJECTS_AT_MOST`` projects whose normalized name begins with
-    ``prefix``, and a note for staff when more do."""
+    """Ids of the first ``PROJECTS_AT_MOST`` projects by name whose normalized name begins with
+    ``prefix``, and a note for staff when more do. In name order, so that each page of a list
+    finds the same projects (unordered, PostgreSQL's synchronized scans start anywhere)."""
     ids = list(
-        Project.objects.filter(normalized_name__startswith=prefix)
-        .order_by()
+        project_search(Project.objects.all(), prefix)
+        .order_by("normalized_name")
         .values_list("id", flat=True)[: PROJECTS_AT_MOST + 1]
     )
     if len(ids) <= PROJECTS_AT_MOST:
         return ids, None
     return ids[:PROJECTS_AT_MOST], (
         f"More than {PROJECTS_AT_MOST:,} projects have a name beginning with {prefix!r}: "
-        f"those of {PROJECTS_AT_MOST:,} of them are listed. Type more of the name."
+        f"those of the first {PROJECTS_AT_MOST:,} by name are listed. Type more of the name."
     )
 
 

@@ -291,6 +291,10 @@ class SyncRunAdmin(LargeTableAdmin):
         return super().has_delete_permission(request, obj)
 
 
+# Sync states a search lists at most (a row per project and upstream: 700,000 for PyPI).
+STATES_AT_MOST = 1_000
+
+
 @admin.register(ProjectSyncState)
 class ProjectSyncStateAdmin(LargeTableAdmin):
     list_display = (
@@ -306,7 +310,7 @@ class ProjectSyncStateAdmin(LargeTableAdmin):
     list_select_related = ("upstream",)
     # A name's beginning (index sync_state_name_pattern), not words of the errors: a table of
     # a row per project of every upstream.
-    search_fields = ("normalized_name__startswith",)
+    search_fields = ("normalized_name",)
     search_help_text = (
         "Finds projects by name or its beginning, normalized (PEP 503: Foo.Bar finds foo-bar "
         "and foo-bar-baz)."
@@ -314,7 +318,24 @@ class ProjectSyncStateAdmin(LargeTableAdmin):
     readonly_fields = [f.name for f in ProjectSyncState._meta.fields]
 
     def get_search_results(self, request, queryset, search_term):
-        return super().get_search_results(request, queryset, canonicalize_name(search_term))
+        """The states whose name begins so, looked up first (at most ``STATES_AT_MOST``, the
+        first in the table's order), then listed newest first: filtered while the list walks
+        the table newest first, a name's beginning whose states are all old read most of it
+        (``azure`` at PyPI's size: 0.4 s)."""
+        prefix = canonicalize_name(search_term.strip())
+        if not prefix:
+            return queryset, False
+        # In the table's order: each page of the list then finds the same states.
+        found = queryset.filter(normalized_name__startswith=prefix).order_by("pk")
+        ids = list(found.values_list("pk", flat=True)[: STATES_AT_MOST + 1])
+        if len(ids) > STATES_AT_MOST:
+            self.message_user(
+                request,
+                f"More than {STATES_AT_MOST:,} projects have a name beginning with {prefix!r}: "
+                f"the first {STATES_AT_MOST:,} found are listed. Type more of the name.",
+                messages.WARNING,
+            )
+        return queryset.filter(pk__in=ids[:STATES_AT_MOST]), False
 
     @admin.display(description="Last error")
     def short_error(self, obj: ProjectSyncState) -> str:

@@ -119,7 +119,7 @@ def test_a_name_beginning_more_projects_than_listed_says_so(
 ):
     monkeypatch.setattr(admin_search, "PROJECTS_AT_MOST", 2)
     response, rows = listed(admin_client, model, "foo")  # foo, foo-bar, foo-bar-baz
-    assert len({row.project_id for row in rows}) == 2
+    assert {row.project.normalized_name for row in rows} == {"foo", "foo-bar"}  # first by name
     assert "More than 2 projects have a name beginning with" in response.content.decode()
 
 

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
+from apps.replication import admin as replication_admin
 from apps.replication.models import ProjectSyncState, SyncRun, Upstream
 from apps.replication.schedules import TASK
 
@@ -332,3 +333,17 @@ def test_sync_states_are_found_by_a_normalized_name_or_its_beginning(admin_clien
         )
     assert {s.normalized_name for s in response.context["cl"].result_list} == found
     assert not any("UPPER(" in q["sql"] for q in queries.captured_queries)
+
+
+def test_a_name_beginning_more_sync_states_than_listed_says_so(admin_client, monkeypatch):
+    monkeypatch.setattr(replication_admin, "STATES_AT_MOST", 2)
+    upstream = Upstream.objects.create(name="pypi", url="https://pypi.example")
+    for name in ("foo", "foo-bar", "foo-baz"):
+        ProjectSyncState.objects.create(upstream=upstream, normalized_name=name, name=name)
+    response = admin_client.get(
+        reverse("admin:replication_projectsyncstate_changelist"), {"q": "foo"}
+    )
+    assert len(response.context["cl"].result_list) == 2
+    assert "More than 2 projects have a name beginning with &#x27;foo&#x27;" in (
+        response.content.decode()
+    )
