@@ -16,7 +16,6 @@ import time
 import xmlrpc.client
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 
 import httpx
 import psycopg
@@ -201,124 +200,6 @@ def index_rows(figures: IndexFigures, *, redis: bool) -> list[Row]:
     else:
         rows.append(Row("Redis after the serial changes", "not measured (run with "
                         "--redis-url)", "< 200 MB", None))  # fmt: skip
-    return rows
-
-
-def admin_paths(database_url: str) -> list[tuple[str, str]]:
-    """(label, path) of every admin page measured, with real ids and search terms."""
-    with psycopg.connect(database_url) as conn:
-
-        def one(sql: str, params=None):
-            return conn.execute(sql, params).fetchone()
-
-        big_id, big_name, big_releases = one(
-            """SELECT p.id, p.normalized_name, c.n FROM catalog_project p JOIN
-               (SELECT project_id, count(*) AS n FROM catalog_release GROUP BY project_id
-                ORDER BY n DESC LIMIT 1) c ON c.project_id = p.id"""
-        )
-        top = one("SELECT max(id) FROM catalog_project")[0]
-        project_id, name = one(
-            "SELECT id, normalized_name FROM catalog_project WHERE id >= %s ORDER BY id LIMIT 1",
-            [top // 2],
-        )
-        release_id = one("SELECT min(id) FROM catalog_release WHERE project_id = %s", [big_id])[0]
-        distribution_id, filename, sha256 = one(
-            "SELECT id, filename, sha256 FROM catalog_distribution WHERE project_id = %s "
-            "ORDER BY id LIMIT 1",
-            [project_id],
-        )
-        journal_id = one("SELECT max(id) FROM catalog_journalentry")[0]
-        run_id = one("SELECT max(id) FROM replication_syncrun")[0]
-        state_id = one(
-            "SELECT id FROM replication_projectsyncstate WHERE normalized_name = %s", [name]
-        )[0]
-    now = datetime.now(UTC)
-    week = (f"submitted_date__gte={(now - timedelta(days=7)).date()}"
-            f"&submitted_date__lt={(now + timedelta(days=1)).date()}")  # fmt: skip
-    word = name.split("-")[0]
-    catalog, replication = "/admin/catalog", "/admin/replication"
-    return [
-        ("home", "/admin/"),
-        ("Projects list", f"{catalog}/project/"),
-        (f"Projects, search {name!r} (exact name)", f"{catalog}/project/?q={name}"),
-        (f"Projects, search {word!r} (a word)", f"{catalog}/project/?q={word}"),
-        ("Projects, filter status active", f"{catalog}/project/?status__exact=active"),
-        (
-            "Projects, filter index status archived",
-            f"{catalog}/project/?index_status__exact=archived",
-        ),
-        ("Projects, filter source", f"{catalog}/project/?source=upstream:1"),
-        (
-            f"Project change page, {big_releases:,} releases ({big_name})",
-            f"{catalog}/project/{big_id}/change/",
-        ),
-        ("Project change page, a small project", f"{catalog}/project/{project_id}/change/"),
-        ("Releases list", f"{catalog}/release/"),
-        (f"Releases, search {name!r}", f"{catalog}/release/?q={name}"),
-        ("Releases, filter yanked", f"{catalog}/release/?yanked__exact=1"),
-        ("Release change page", f"{catalog}/release/{release_id}/change/"),
-        ("Distributions list", f"{catalog}/distribution/"),
-        ("Distributions, search a filename", f"{catalog}/distribution/?q={filename}"),
-        ("Distributions, search a sha256 prefix", f"{catalog}/distribution/?q={sha256[:12]}"),
-        ("Distributions, filter sdist", f"{catalog}/distribution/?packagetype__exact=sdist"),
-        ("Distributions, date hierarchy 2015", f"{catalog}/distribution/?upload_time__year=2015"),
-        ("Distribution change page", f"{catalog}/distribution/{distribution_id}/change/"),
-        ("Journal list", f"{catalog}/journalentry/"),
-        (f"Journal, search {name!r}", f"{catalog}/journalentry/?q={name}"),
-        ("Journal, filter past 7 days", f"{catalog}/journalentry/?{week}"),
-        ("Journal entry change page", f"{catalog}/journalentry/{journal_id}/change/"),
-        ("Upstreams list", f"{replication}/upstream/"),
-        ("Upstreams, search 'pypi'", f"{replication}/upstream/?q=pypi"),
-        ("Upstream change page", f"{replication}/upstream/1/change/"),
-        ("Sync runs list", f"{replication}/syncrun/"),
-        ("Sync runs, filter partly failed", f"{replication}/syncrun/?state__exact=partial"),
-        ("Sync runs, date hierarchy this year", f"{replication}/syncrun/?started__year={now.year}"),
-        ("Sync run page", f"{replication}/syncrun/{run_id}/change/"),
-        ("Sync states list", f"{replication}/projectsyncstate/"),
-        (f"Sync states, search {name!r}", f"{replication}/projectsyncstate/?q={name}"),
-        ("Sync states, filter upstream", f"{replication}/projectsyncstate/?upstream__id__exact=1"),
-        ("Sync state change page", f"{replication}/projectsyncstate/{state_id}/change/"),
-    ]
-
-
-def admin_pages(
-    node: Server, *, database_url: str, log: Callable[[str], None]
-) -> list[tuple[str, float | None, str]]:
-    """(label, seconds or None, what went wrong) of each admin page, logged in as a superuser."""
-    paths = admin_paths(database_url)
-    results = []
-    with httpx.Client(base_url=node.url, timeout=600) as client:
-        page = client.get("/admin/login/")
-        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
-        login = client.post("/admin/login/", data={
-            "csrfmiddlewaretoken": token, "username": "scale", "password": "scale-benchmark",
-            "next": "/admin/",
-        })  # fmt: skip
-        if login.status_code != 302:
-            raise RuntimeError(f"admin login failed: HTTP {login.status_code}")
-        client.get("/admin/")  # warm-up: the admin's modules, templates
-        for label, path in paths:
-            began = time.perf_counter()
-            try:
-                response = client.get(path)
-            except httpx.HTTPError as error:
-                results.append((label, None, f"{type(error).__name__}"))
-                continue
-            seconds = time.perf_counter() - began
-            problem = "" if response.status_code == 200 else f"HTTP {response.status_code}"
-            results.append((label, seconds, problem))
-            log(f"  {label}: {seconds:.2f} s {problem}")
-    return results
-
-
-def admin_rows(pages: list[tuple[str, float | None, str]]) -> list[Row]:
-    rows = []
-    for label, seconds, problem in pages:
-        measured = "failed" if seconds is None else f"{seconds:.2f} s"
-        if problem:
-            measured += f" ({problem})"
-        met = None if seconds is None else (seconds < 1 and not problem)
-        rows.append(Row(f"admin: {label}", measured, "< 1 s", met))
     return rows
 
 

@@ -9,6 +9,7 @@ See benchmarks/README.md.
 
     .venv/bin/python benchmarks/scale.py [--projects 700000] [--redis-url redis://...]
     .venv/bin/python benchmarks/scale.py --build-only --database-url URL
+    .venv/bin/python benchmarks/scale.py --no-build --database-url URL --only admin
 """
 
 import argparse
@@ -34,11 +35,10 @@ from benchmarks._common import (
     postgres_drop,
     redis_db,
 )
+from benchmarks._scale_admin import admin_pages, admin_rows
 from benchmarks._scale_build import build
 from benchmarks._scale_measure import (
     Row,
-    admin_pages,
-    admin_rows,
     index_rows,
     measure_index,
     not_measured_rows,
@@ -46,6 +46,8 @@ from benchmarks._scale_measure import (
 )
 from benchmarks._scale_plan import measure_planning
 from benchmarks.harness import ROOT, free_port, project_compile, start_server
+
+SECTIONS = ("documents", "admin", "planning")
 
 
 def parse_args() -> argparse.Namespace:
@@ -73,6 +75,13 @@ def parse_args() -> argparse.Namespace:
         "empty, and is flushed at the end); by default each worker's memory cache",
     )
     parser.add_argument("--keep", action="store_true", help="keep the database (and files)")
+    parser.add_argument(
+        "--only",
+        choices=SECTIONS,
+        action="append",
+        help="measure only this section (repeatable): the whole-index documents, the admin's "
+        "pages, or the sync planning; by default all three",
+    )
     args = parser.parse_args()
     if args.no_build and not args.database_url:
         parser.error("--no-build needs --database-url")
@@ -144,7 +153,10 @@ def main() -> int:
             DJANGO_SECURE_COOKIES="false",  # plain http on loopback: the admin's login works
             **({"CACHE_URL": args.redis_url} if args.redis_url else {}),
         )
-        if not args.no_build:
+        if args.no_build:  # a catalog built at an earlier revision gets the new migrations
+            print("Migrating ...", flush=True)
+            print(f"  migrate: {migrate(env):.1f} s", flush=True)
+        else:
             print("Migrating ...", flush=True)
             migrate_seconds = migrate(env)
             print(f"Building {args.projects:,} projects ...", flush=True)
@@ -183,21 +195,26 @@ def main() -> int:
                             log=work / "node.log", ready_path="/healthz")  # fmt: skip
         stack.callback(node.close)
 
-        print(f"Whole-index documents, {args.serials} serial changes ...", flush=True)
-        index = measure_index(
-            node, env=env, database_url=url, serials=args.serials, repeats=args.repeats,
-            redis_url=args.redis_url, log=lambda s: print(s, flush=True),
-        )  # fmt: skip
-        rows.extend(index_rows(index, redis=bool(args.redis_url)))
+        sections = args.only or SECTIONS
+        if "documents" in sections:
+            print(f"Whole-index documents, {args.serials} serial changes ...", flush=True)
+            index = measure_index(
+                node, env=env, database_url=url, serials=args.serials, repeats=args.repeats,
+                redis_url=args.redis_url, log=lambda s: print(s, flush=True),
+            )  # fmt: skip
+            rows.extend(index_rows(index, redis=bool(args.redis_url)))
         counts = catalog_counts(url)
-        print("Admin pages ...", flush=True)
-        pages = admin_pages(node, database_url=url, log=lambda s: print(s, flush=True))
-        rows.extend(admin_rows(pages))
-        print("Planning a sync ...", flush=True)
-        plan = measure_planning(node, env=env, database_url=url)
-        print(f"  {plan}", flush=True)
-        rows.extend(planning_rows(plan))
-        rows.extend(not_measured_rows())
+        if "admin" in sections:
+            print("Admin pages ...", flush=True)
+            pages = admin_pages(node, database_url=url, log=lambda s: print(s, flush=True))
+            rows.extend(admin_rows(pages))
+        if "planning" in sections:
+            print("Planning a sync ...", flush=True)
+            plan = measure_planning(node, env=env, database_url=url)
+            print(f"  {plan}", flush=True)
+            rows.extend(planning_rows(plan))
+        if args.only is None:
+            rows.extend(not_measured_rows())
         if args.keep:
             print(f"Kept {url} and {work}")
 

@@ -4,7 +4,6 @@ from datetime import timedelta
 
 from django.contrib import admin
 from django.contrib.admin.checks import check_admin_app
-from django.contrib.admin.options import IncorrectLookupParameters
 from django.utils import timezone
 
 # The admin's home page counts the node's runs that failed within this many days.
@@ -57,15 +56,3 @@ def check_admin_site(app_configs, **kwargs):
     that would register them may run after this one."""
     admin.site.discover()
     return check_admin_app(app_configs, **kwargs)
-
-
-class DateHierarchyAdmin(admin.ModelAdmin):
-    """A ModelAdmin with a ``date_hierarchy`` whose change list treats a year too large for a C
-    int (``?started__year=99999999999999``) as Django treats any other bad lookup, a redirect
-    to ``?e=1``: Django 5.2 lets that OverflowError through (a 500)."""
-
-    def get_changelist_instance(self, request):
-        try:
-            return super().get_changelist_instance(request)
-        except OverflowError as error:
-            raise IncorrectLookupParameters(error) from error

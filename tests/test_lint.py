@@ -37,6 +37,7 @@ WEB_AND_WORKER_MODULES = [
     "apps/network/api.py",
     "apps/network/tasks.py",
     "apps/network/services.py",  # the network is a framework app as a whole
+    "pypimirror/admin_lists.py",
     "pypimirror/api.py",
     "pypimirror/celery.py",
 ]

@@ -85,6 +85,16 @@ class SyncRun(models.Model):
 
     class Meta:
         ordering = ["-started"]
+        indexes = [
+            # The admin's list (newest first) and its date filter.
+            models.Index(fields=["started"], name="sync_run_started"),
+            # Each upstream's last run and last successful run (selectors.upstream_status_list:
+            # /metrics, the admin's home page, the API).
+            models.Index(fields=["upstream", "started"], name="sync_run_upstream_started"),
+            models.Index(
+                fields=["upstream", "state", "finished"], name="sync_run_upstream_finished"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.upstream} #{self.pk} ({self.state})"
@@ -138,6 +148,13 @@ class ProjectSyncState(models.Model):
             ),
             models.Index(
                 fields=["upstream"], condition=models.Q(listed=False), name="sync_state_unlisted"
+            ),
+            # The admin's search by a name's beginning, over every upstream: LIKE 'name%' on
+            # PostgreSQL whatever the database's collation (a plain index on SQLite).
+            models.Index(
+                fields=["normalized_name"],
+                opclasses=["varchar_pattern_ops"],
+                name="sync_state_name_pattern",
             ),
         ]
 

@@ -3,11 +3,14 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
-from apps.replication.models import SyncRun, Upstream
+from apps.replication import admin as replication_admin
+from apps.replication.models import ProjectSyncState, SyncRun, Upstream
 from apps.replication.schedules import TASK
 
 pytestmark = pytest.mark.django_db
@@ -277,9 +280,70 @@ def test_api_page_numbers_out_of_range_are_404(client, run, page):
     assert client.get(f"/api/v1/sync-runs/?page={page}").status_code == 404
 
 
-def test_sync_run_date_hierarchy_year_past_a_c_int_is_a_bad_lookup_not_a_500(admin_client, run):
+def test_sync_run_year_past_a_c_int_is_a_bad_lookup_not_a_500(admin_client, run):
     admin_client.raise_request_exception = False
     url = reverse("admin:replication_syncrun_changelist") + "?started__year=99999999999999"
     response = admin_client.get(url)
     assert response.status_code == 302
     assert response["Location"].endswith("?e=1")
+
+
+def test_sync_runs_are_filtered_by_their_start(admin_client, run):
+    old = SyncRun.objects.create(upstream=run.upstream, trigger=SyncRun.Trigger.SCHEDULE)
+    SyncRun.objects.filter(pk=old.pk).update(started=timezone.now() - timedelta(days=30))
+    today = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    response = admin_client.get(  # "Past 7 days", as the filter writes it
+        reverse("admin:replication_syncrun_changelist"),
+        {"started__gte": str(today - timedelta(days=7)), "started__lt": str(today + timedelta(1))},
+    )
+    assert list(response.context["cl"].result_list) == [run]
+
+
+def test_the_upstreams_list_reads_their_last_runs_in_its_own_query(
+    admin_client, django_assert_max_num_queries
+):
+    url = reverse("admin:replication_upstream_changelist")
+    first = Upstream.objects.create(name="first", url="https://first.example")
+    SyncRun.objects.create(upstream=first, trigger="schedule", state=SyncRun.State.FAILED)
+    with CaptureQueriesContext(connection) as one:
+        admin_client.get(url)
+    for name in ("second", "third", "fourth"):
+        upstream = Upstream.objects.create(name=name, url=f"https://{name}.example")
+        for state in (SyncRun.State.FAILED, SyncRun.State.SUCCEEDED):
+            last = SyncRun.objects.create(upstream=upstream, trigger="schedule", state=state)
+
+    with django_assert_max_num_queries(len(one)):
+        response = admin_client.get(url)
+
+    assert f"#{last.pk} Succeeded" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("query", "found"),
+    [("Foo.Bar", {"foo-bar", "foo-bar-baz"}), ("bar", {"bar"}), ("", {"foo-bar", "foo-bar-baz",
+     "bar", "xfoo-bar"})],
+)  # fmt: skip
+def test_sync_states_are_found_by_a_normalized_name_or_its_beginning(admin_client, query, found):
+    upstream = Upstream.objects.create(name="pypi", url="https://pypi.example")
+    for name in ("foo-bar", "foo-bar-baz", "bar", "xfoo-bar"):
+        ProjectSyncState.objects.create(upstream=upstream, normalized_name=name, name=name)
+    with CaptureQueriesContext(connection) as queries:
+        response = admin_client.get(
+            reverse("admin:replication_projectsyncstate_changelist"), {"q": query}
+        )
+    assert {s.normalized_name for s in response.context["cl"].result_list} == found
+    assert not any("UPPER(" in q["sql"] for q in queries.captured_queries)
+
+
+def test_a_name_beginning_more_sync_states_than_listed_says_so(admin_client, monkeypatch):
+    monkeypatch.setattr(replication_admin, "STATES_AT_MOST", 2)
+    upstream = Upstream.objects.create(name="pypi", url="https://pypi.example")
+    for name in ("foo", "foo-bar", "foo-baz"):
+        ProjectSyncState.objects.create(upstream=upstream, normalized_name=name, name=name)
+    response = admin_client.get(
+        reverse("admin:replication_projectsyncstate_changelist"), {"q": "foo"}
+    )
+    assert len(response.context["cl"].result_list) == 2
+    assert "More than 2 projects have a name beginning with &#x27;foo&#x27;" in (
+        response.content.decode()
+    )

@@ -123,3 +123,20 @@ def test_registering_the_collector_reads_nothing():
     with CaptureQueriesContext(connection) as captured:
         CollectorRegistry().register(SyncCollector())
     assert len(captured) == 0
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="EXPLAIN of PostgreSQL")
+def test_each_upstreams_last_run_and_last_success_are_read_by_index():
+    """Migration 0011's indexes: a scrape reads two runs per upstream, not every run."""
+    upstream = Upstream.objects.create(name="pypi", url="https://pypi.example")
+    for _ in range(3):
+        run(upstream, SyncRun.State.SUCCEEDED, finished_ago=timedelta(minutes=5))
+    with CaptureQueriesContext(connection) as queries:
+        scrape()
+    statuses = next(q["sql"] for q in queries.captured_queries if "last_success_id" in q["sql"])
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {statuses}")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "sync_run_upstream_started" in plan
+    assert "sync_run_upstream_finished" in plan
