@@ -287,6 +287,8 @@ def manifest_write(manifest: Manifest) -> None:
     }
     _write_new(directory / MANIFEST, json.dumps(data, separators=(",", ":")).encode())
     _sync_directory(directory)
+    stat = os.stat(directory / MANIFEST)  # the lock holder's: no one else replaces it
+    _last_read[directory] = ((stat.st_ino, stat.st_mtime_ns, stat.st_size), manifest)
 
 
 def retired_after(old: Manifest | None, segments: Sequence[Segment], *, now: float) -> dict:
