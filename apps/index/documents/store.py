@@ -303,10 +303,11 @@ def retired_after(old: Manifest | None, segments: Sequence[Segment], *, now: flo
 
 
 def segments_prune(manifest: Manifest, *, now: float) -> int:
-    """Remove the segment files (and temporary files) neither named nor retired by
-    ``manifest`` and at least GRACE old; how many. Call with the lock held."""
+    """Remove the segment files (and temporary files) ``manifest`` does not name, retired (or,
+    never named, written) at least GRACE ago; how many. Call with the lock held."""
     folder = manifest.directory / SEGMENTS
-    keep = {segment.file for segment in manifest.segments} | set(manifest.retired)
+    keep = {segment.file for segment in manifest.segments}
+    keep |= {file for file, when in manifest.retired.items() if now - when < GRACE}
     removed = 0
     with contextlib.suppress(FileNotFoundError), os.scandir(folder) as entries:
         for entry in entries:
