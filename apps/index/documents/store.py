@@ -42,7 +42,7 @@ MANIFEST = "manifest.json"
 SEGMENTS = "segments"
 LOCK = "lock"
 GRACE = 10 * 60  # seconds a file no longer named stays readable
-CHUNK = 256 * 1024  # streamed bytes are sent in pieces of about this size
+CHUNK = 64 * 1024  # streamed in pieces of about this size; bigger parts go as read, uncopied
 
 
 def index_dir() -> Path:
