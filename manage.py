@@ -8,7 +8,7 @@ import sys
 # Commands that need only the domain apps (settings.DOMAIN_APPS): they start without the admin,
 # auth, DRF and django-celery-beat, with 27 % fewer instructions. Operators run `sync` from cron
 # and by hand; a no-op sync is mostly start-up. An explicit PYPIMIRROR_APPS wins.
-DOMAIN_COMMANDS = {"sync"}
+DOMAIN_COMMANDS = {"sync", "index_refresh"}
 
 
 def main() -> None:

@@ -2,18 +2,22 @@
 
 The whole-index documents: after each serial change (a release yanked or unyanked through the
 catalog's own service, ``release_set_yanked``, in a ``manage.py shell`` of the node's settings,
-as a sync or staff would), ``/simple/`` in HTML and PEP 691 JSON, plain and gzip, and XML-RPC
-``list_packages_with_serial`` are fetched, each on a new connection (a downstream's next poll
-is; so each may land on either worker): first at the new serial, then ``repeats`` times more.
-Then each web worker's memory, and Redis's when it is the cache. The admin: every list and
+as a sync or staff would), ``/simple/`` in HTML and PEP 691 JSON and XML-RPC
+``list_packages_with_serial``, each plain and gzip, are fetched, each on a new connection (a
+downstream's next poll is; so each may land on either worker): first at the new serial, then
+``repeats`` times more. The first answer is checked (outside the timing) to be the document at
+the new serial: its serial, the project changed, one whole gzip member. Then each web worker's
+memory, and Redis's when it is the cache. The admin: every list and
 change page of the catalog and replication, with and without a search or a filter, logged in.
 """
 
+import json
 import re
 import statistics
 import subprocess
 import time
 import xmlrpc.client
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -35,6 +39,9 @@ DOCUMENTS = (
     ("/simple/ JSON gzip", "GET", "/simple/", {"Accept": JSON, "Accept-Encoding": "gzip"}, None),
     ("XML-RPC list_packages_with_serial", "POST", "/pypi",
      {"Content-Type": "text/xml", "Accept-Encoding": "identity"}, LIST_PACKAGES),
+    # xmlrpc.client (bandersnatch's) asks for gzip
+    ("XML-RPC list_packages_with_serial gzip", "POST", "/pypi",
+     {"Content-Type": "text/xml", "Accept-Encoding": "gzip"}, LIST_PACKAGES),
 )  # fmt: skip
 # One serial change, as the node's own code makes it (the journal entry, the project's serial).
 CHANGE = """
@@ -79,13 +86,41 @@ class IndexFigures:
     change_seconds: list[float] = field(default_factory=list)
 
 
-def fetch(base: str, method: str, path: str, headers: dict, body: bytes | None):
-    """(seconds, response, bytes received) of one request on a connection of its own."""
+def fetch(base: str, method: str, path: str, headers: dict, body: bytes | None, *, keep=False):
+    """(seconds, response, bytes received, the bytes if ``keep``) of one request on a
+    connection of its own."""
     with httpx.Client(timeout=600) as client:
+        kept = []
         began = time.perf_counter()
         with client.stream(method, base + path, headers=headers, content=body) as response:
-            size = sum(len(chunk) for chunk in response.iter_raw())
-        return time.perf_counter() - began, response, size
+            size = 0
+            for chunk in response.iter_raw():
+                size += len(chunk)
+                if keep:
+                    kept.append(chunk)
+        return time.perf_counter() - began, response, size, b"".join(kept)
+
+
+def document_check(label: str, data: bytes, *, gzipped: bool, serial: int, name: str) -> None:
+    """The document fetched at ``serial`` is whole and shows the change made: the serial, and
+    for JSON and XML-RPC the project changed at it (outside the timing)."""
+    if gzipped:
+        decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        data = decompressor.decompress(data)
+        if not decompressor.eof or decompressor.unused_data:
+            raise RuntimeError(f"{label}: not one whole gzip member")
+    if label.startswith("/simple/ HTML"):
+        ok = data.endswith(f"</html>\n<!--SERIAL {serial}-->\n".encode())
+    elif label.startswith("/simple/ JSON"):
+        document = json.loads(data)
+        ok = document["meta"]["_last-serial"] == serial and (
+            {"name": name, "_last-serial": serial} in document["projects"]
+        )
+    else:
+        (packages,), _ = xmlrpc.client.loads(data)
+        ok = packages.get(name) == serial
+    if not ok:
+        raise RuntimeError(f"{label}: not the document at serial {serial}")
 
 
 def _status(pid: int, key: str) -> int:
@@ -110,23 +145,27 @@ def measure_index(
     with psycopg.connect(database_url) as conn:
         top = conn.execute("SELECT max(id) FROM catalog_project").fetchone()[0]
         ids = [1 + (k * 104723 + 7) % top for k in range(serials)]
-        names = dict(
-            conn.execute(
-                "SELECT id, normalized_name FROM catalog_project WHERE id = ANY(%s)", [ids]
+        names = {
+            project_id: (normalized, name)
+            for project_id, normalized, name in conn.execute(
+                "SELECT id, normalized_name, name FROM catalog_project WHERE id = ANY(%s)", [ids]
             ).fetchall()
-        )
+        }
     documents = [Document(label) for label, *_ in DOCUMENTS]
     workers = sorted(descendants([node.process.pid]) - {node.process.pid})
     figures = IndexFigures(documents, {pid: [] for pid in workers}, {})
     for n, project_id in enumerate(ids):
         began = time.monotonic()
-        serial = serial_change(env, names[project_id])
+        normalized, name = names[project_id]
+        serial = serial_change(env, normalized)
         figures.change_seconds.append(time.monotonic() - began)
         for document, (label, method, path, headers, body) in zip(
             documents, DOCUMENTS, strict=True
         ):
             for attempt in range(1 + repeats):
-                seconds, response, size = fetch(node.url, method, path, headers, body)
+                seconds, response, size, data = fetch(
+                    node.url, method, path, headers, body, keep=not attempt
+                )
                 if response.status_code != 200:
                     raise RuntimeError(f"{label}: HTTP {response.status_code}")
                 encoding = response.headers.get("Content-Encoding", "identity")
@@ -137,6 +176,9 @@ def measure_index(
                     raise RuntimeError(f"{label}: serial {answered}, expected {serial}")
                 (document.repeat if attempt else document.new).append(seconds)
                 document.size = size
+                if not attempt:
+                    gzipped = encoding == "gzip"
+                    document_check(label, data, gzipped=gzipped, serial=serial, name=name)
         rss = {pid: _status(pid, "VmRSS") for pid in workers}
         for pid, value in rss.items():
             figures.workers[pid].append(value)

@@ -1,10 +1,13 @@
 """Reads of the catalog that the index, the network and the admin share."""
 
+import bisect
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.core.cache import cache
-from django.db.models import Count, Max, Sum
+from django.db import connection
+from django.db.models import Count, Max, Q, Sum
 from django.utils import timezone
 
 from .models import Distribution, JournalEntry, Project, Release
@@ -25,6 +28,44 @@ def project_list_active() -> list[tuple[str, str, int]]:
         .order_by("normalized_name")
         .values_list("name", "normalized_name", "last_serial")
     )
+
+
+def project_list_active_range(
+    *,
+    start: str | None = None,
+    stop: str | None = None,
+    after: str | None = None,
+    limit: int | None = None,
+) -> list[tuple[str, str, int]]:
+    """The part of ``project_list_active`` with ``start <= normalized_name < stop`` (and
+    ``> after``), at most ``limit`` rows; every bound optional. Uses the name's index."""
+    projects = Project.objects.filter(status=Project.Status.ACTIVE)
+    if start is not None:
+        projects = projects.filter(normalized_name__gte=start)
+    if stop is not None:
+        projects = projects.filter(normalized_name__lt=stop)
+    if after is not None:
+        projects = projects.filter(normalized_name__gt=after)
+    rows = projects.order_by("normalized_name").values_list(
+        "name", "normalized_name", "last_serial"
+    )
+    return list(rows[:limit] if limit is not None else rows)
+
+
+def project_names_bucket(*, names: Sequence[str], bounds: Sequence[str]) -> dict[str, int]:
+    """For each name, how many of ``bounds`` (in ``project_list_active``'s order) sort at or
+    before it, as the database compares names: its collation orders the list, and need not
+    order as Python does (en_US ignores hyphens). SQLite compares bytes, as Python does."""
+    if not names:
+        return {}
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT name, width_bucket(name, %s::text[]) FROM unnest(%s::text[]) AS name",
+                [list(bounds), list(names)],
+            )
+            return dict(cursor.fetchall())
+    return {name: bisect.bisect_right(bounds, name) for name in names}
 
 
 def project_distributions(*, project: Project) -> list[Distribution]:
@@ -62,6 +103,25 @@ def journal_last_serial() -> int:
 def journal_last_change() -> tuple[int, datetime] | None:
     """(serial, time) of the newest journal entry, or None when nothing was ever recorded."""
     return JournalEntry.objects.order_by("-id").values_list("id", "submitted_date").first()
+
+
+def journal_entry_time(*, serial: int) -> datetime | None:
+    """When the entry of that serial was recorded; None when there is no such entry."""
+    return JournalEntry.objects.filter(id=serial).values_list("submitted_date", flat=True).first()
+
+
+def journal_changes(
+    *, after: int, upto: int, also: Sequence[tuple[int, int]] = (), limit: int | None = None
+) -> list[tuple[int, str]]:
+    """(serial, normalized name) of the entries after ``after`` up to ``upto``, and of those in
+    the ranges ``also`` (inclusive), by serial; at most ``limit``."""
+    wanted = Q(id__gt=after, id__lte=upto)
+    for low, high in also:
+        wanted |= Q(id__gte=low, id__lte=high)
+    entries = (
+        JournalEntry.objects.filter(wanted).order_by("id").values_list("id", "normalized_name")
+    )
+    return list(entries[:limit] if limit is not None else entries)
 
 
 def journal_since(*, serial: int, limit: int | None = None) -> list[JournalEntry]:

@@ -1,24 +1,20 @@
 """The simple index's formats, one DRF renderer each: PEP 691 JSON and PEP 503 HTML.
 
-Every renderer takes a page from selectors.py (or a DRF error detail) and returns bytes. Bytes
-given to ``render`` are a page this same renderer produced earlier (the views cache them) and
-pass through untouched. File URLs come from links.py, under the base URL the view puts in the
-renderer context as ``base_url``.
+Every renderer takes a project page from selectors.py (or a DRF error detail) and returns bytes.
+Bytes given to ``render`` are a page this same renderer produced earlier (the views cache them)
+and pass through untouched. File URLs come from links.py, under the base URL the view puts in
+the renderer context as ``base_url``. The root page is a whole-index document, rendered in
+pieces by apps/index/documents/formats.py, whose HTML head and JSON encoding these share.
 """
 
-import json
 from html import escape
 from http import HTTPStatus
 
 from rest_framework.renderers import BaseRenderer
 
+from .documents.formats import API_VERSION, HTML_TAIL, html_head, json_bytes
 from .links import distribution_url, iso8601, provenance_url
-from .selectors import FileLink, ProjectDetail, ProjectIndex
-
-# PEP 629 / PEP 691 repository version: 1.1 adds PEP 700 (versions, size, upload-time), 1.3
-# PEP 740 (provenance), 1.4 PEP 792 (project status), as pypi.org serves. 1.2 (PEP 708) was
-# rejected: nothing of it is emitted, as by PyPI.
-API_VERSION = "1.4"
+from .selectors import FileLink, ProjectDetail
 
 JSON_V1 = "application/vnd.pypi.simple.v1+json"
 JSON_LATEST = "application/vnd.pypi.simple.latest+json"
@@ -28,7 +24,7 @@ TEXT_HTML = "text/html"
 
 
 class SimpleRenderer(BaseRenderer):
-    """Common dispatch: cached bytes, project page, root page or error detail."""
+    """Common dispatch: cached bytes, project page or error detail."""
 
     # Other media types this renderer answers to (see negotiation.py).
     aliases: tuple[str, ...] = ()
@@ -41,8 +37,6 @@ class SimpleRenderer(BaseRenderer):
         context = renderer_context or {}
         if isinstance(data, ProjectDetail):
             return self.render_project(data, base=context.get("base_url", ""))
-        if isinstance(data, ProjectIndex):
-            return self.render_index(data)
         response = context.get("response")
         status = response.status_code if response is not None else 500
         detail = data.get("detail", data) if isinstance(data, dict) else data
@@ -51,15 +45,8 @@ class SimpleRenderer(BaseRenderer):
     def render_project(self, page: ProjectDetail, *, base: str) -> bytes:
         raise NotImplementedError
 
-    def render_index(self, page: ProjectIndex) -> bytes:
-        raise NotImplementedError
-
     def render_error(self, *, status: int, detail: str) -> bytes:
         raise NotImplementedError
-
-
-def _json_bytes(document: object) -> bytes:
-    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def _provenance(link: FileLink, *, base: str, project: str) -> str | None:
@@ -105,7 +92,7 @@ class SimpleJSONRenderer(SimpleRenderer):
     charset = None  # JSON is UTF-8 by definition; PyPI sends no charset either
 
     def render_project(self, page: ProjectDetail, *, base: str) -> bytes:
-        return _json_bytes(
+        return json_bytes(
             {
                 "meta": {"api-version": API_VERSION, "_last-serial": page.last_serial},
                 "name": page.name,
@@ -115,36 +102,8 @@ class SimpleJSONRenderer(SimpleRenderer):
             }
         )
 
-    def render_index(self, page: ProjectIndex) -> bytes:
-        return _json_bytes(
-            {
-                "meta": {"api-version": API_VERSION, "_last-serial": page.last_serial},
-                "projects": [
-                    {"name": name, "_last-serial": serial} for name, _, serial in page.projects
-                ],
-            }
-        )
-
     def render_error(self, *, status: int, detail: str) -> bytes:
-        return _json_bytes({"detail": detail})
-
-
-_HTML_HEAD = (
-    "<!DOCTYPE html>\n<html>\n  <head>\n"
-    '    <meta name="pypi:repository-version" content="{version}">\n'
-    "{status}    <title>{title}</title>\n  </head>\n  <body>\n"
-)
-_HTML_TAIL = "  </body>\n</html>\n"
-
-
-def _html_head(title: str, *, status: str = "", reason: str = "") -> str:
-    """The page's head; a project page's carries its PEP 792 status (and reason, if any)."""
-    meta = ""
-    if status:
-        meta = f'    <meta name="pypi:project-status" content="{escape(status)}">\n'
-    if reason:
-        meta += f'    <meta name="pypi:project-status-reason" content="{escape(reason)}">\n'
-    return _HTML_HEAD.format(version=API_VERSION, status=meta, title=escape(title))
+        return json_bytes({"detail": detail})
 
 
 def _html_anchor(link: FileLink, *, base: str, project: str) -> str:
@@ -174,19 +133,10 @@ class SimpleHTMLRenderer(SimpleRenderer):
 
     def render_project(self, page: ProjectDetail, *, base: str) -> bytes:
         title = f"Links for {page.name}"
-        head = _html_head(title, status=page.status, reason=page.status_reason)
+        head = html_head(title, status=page.status, reason=page.status_reason)
         parts = [head, f"    <h1>{escape(title)}</h1>\n"]
         parts += [_html_anchor(link, base=base, project=page.name) for link in page.files]
-        parts += [_HTML_TAIL, f"<!--SERIAL {page.last_serial}-->\n"]
-        return "".join(parts).encode()
-
-    def render_index(self, page: ProjectIndex) -> bytes:
-        parts = [_html_head("Simple index")]
-        parts += [
-            f'    <a href="{escape(normalized)}/">{escape(name)}</a><br />\n'
-            for name, normalized, _ in page.projects
-        ]
-        parts += [_HTML_TAIL, f"<!--SERIAL {page.last_serial}-->\n"]
+        parts += [HTML_TAIL, f"<!--SERIAL {page.last_serial}-->\n"]
         return "".join(parts).encode()
 
     def render_error(self, *, status: int, detail: str) -> bytes:
@@ -195,9 +145,9 @@ class SimpleHTMLRenderer(SimpleRenderer):
         except ValueError:
             phrase = "Error"
         return (
-            _html_head(f"{status} {phrase}")
+            html_head(f"{status} {phrase}")
             + f"    <h1>{escape(phrase)}</h1>\n    <p>{escape(detail)}</p>\n"
-            + _HTML_TAIL
+            + HTML_TAIL
         ).encode()
 
 

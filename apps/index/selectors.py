@@ -11,7 +11,6 @@ from django.db import connection
 from packaging.version import InvalidVersion, Version
 
 from apps.catalog.models import Project, Release
-from apps.catalog.selectors import journal_last_serial, project_list_active
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,14 +51,6 @@ class ProjectDetail:
     files: list[FileLink]
     status: str = "active"  # PEP 792
     status_reason: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class ProjectIndex:
-    """The root page: (display name, normalized name, last serial) of every served project."""
-
-    last_serial: int
-    projects: list[tuple[str, str, int]]
 
 
 def version_sort_key(version: str) -> tuple:
@@ -151,13 +142,3 @@ def project_simple_detail(*, project: ProjectRef) -> ProjectDetail:
         status=project.index_status,
         status_reason=project.index_status_reason,
     )
-
-
-def simple_index_serial() -> int:
-    """The node's last serial: the root page's version."""
-    return journal_last_serial()
-
-
-def simple_index(*, last_serial: int) -> ProjectIndex:
-    """The root page for ``last_serial`` (read after it, so it is never older than it says)."""
-    return ProjectIndex(last_serial=last_serial, projects=project_list_active())

@@ -8,10 +8,12 @@ Requests are parsed by defusedxml's expat parser with DTDs, entities and externa
 forbidden, so entity-expansion and external-entity bodies are refused before any expansion.
 Every problem (malformed XML, unknown method, wrong arguments, even an internal error) is
 answered as an XML-RPC fault, never as an HTTP error.
+
+``list_packages_with_serial`` is a whole-index document (apps/index/documents): its answer is
+the document's manifest, which the view streams, not bytes.
 """
 
 import logging
-import re
 import xmlrpc.client
 from xmlrpc.client import Fault
 
@@ -20,7 +22,9 @@ from defusedxml.xmlrpc import DefusedExpatParser
 
 from apps.catalog import selectors
 
-from .caching import cached, render_key
+from .documents.formats import xml_text
+from .documents.services import index_documents_current, journal_head
+from .documents.store import Manifest
 
 logger = logging.getLogger(__name__)
 
@@ -36,17 +40,6 @@ INVALID_REQUEST = -32600
 METHOD_NOT_FOUND = -32601
 INVALID_PARAMS = -32602
 INTERNAL_ERROR = -32603
-
-# Characters XML 1.0 cannot carry at all, even escaped.
-_XML_ILLEGAL_RE = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-
-
-class _Rendered(bytes):
-    """A method response rendered (and cached) by the method itself."""
-
-
-def _xml_text(value: str | None) -> str | None:
-    return _XML_ILLEGAL_RE.sub("", value) if value else value
 
 
 def call_parse(body: bytes) -> tuple[str, tuple]:
@@ -73,19 +66,10 @@ def changelog_last_serial() -> int:
     return selectors.journal_last_serial()
 
 
-def list_packages_with_serial() -> _Rendered:
-    # PyPI's slowest mirroring call; rendered once per node serial. The serial is read before
-    # the list, so a cached list is never older than its key.
-    serial = selectors.journal_last_serial()
-
-    def render() -> bytes:
-        packages = {
-            _xml_text(name): last_serial
-            for name, _normalized, last_serial in selectors.project_list_active()
-        }
-        return _response_render(packages)
-
-    return _Rendered(cached(render_key("xmlrpc-packages", serial), render))
+def list_packages_with_serial() -> Manifest:
+    """PyPI's slowest mirroring call: the whole-index document at the node's serial or newer."""
+    serial, stamp = journal_head()
+    return index_documents_current(serial=serial, stamp=stamp)
 
 
 def changelog_since_serial(serial: int) -> list[list]:
@@ -93,10 +77,10 @@ def changelog_since_serial(serial: int) -> list[list]:
         raise Fault(INVALID_PARAMS, "changelog_since_serial takes a serial that fits 64 bits")
     return [
         [
-            _xml_text(entry.name),
-            _xml_text(entry.version),
+            xml_text(entry.name),
+            xml_text(entry.version),
             int(entry.submitted_date.timestamp()),
-            _xml_text(entry.action),
+            xml_text(entry.action),
             entry.serial,
         ]
         for entry in selectors.journal_since(serial=serial, limit=CHANGELOG_LIMIT)
@@ -133,14 +117,15 @@ def fault_render(fault: Fault) -> bytes:
     return xmlrpc.client.dumps(fault, methodresponse=True).encode()
 
 
-def xmlrpc_handle(body: bytes) -> bytes:
-    """The XML-RPC response body for a request body: a result or a fault."""
+def xmlrpc_handle(body: bytes) -> bytes | Manifest:
+    """The XML-RPC response body for a request body: a result or a fault, or the manifest of
+    the whole-index document that answers ``list_packages_with_serial``."""
     if len(body) > MAX_REQUEST_SIZE:
         return fault_render(Fault(INVALID_REQUEST, "request too large"))
     try:
         method, params = call_parse(body)
         result = call_dispatch(method, params)
-        return result if isinstance(result, _Rendered) else _response_render(result)
+        return result if isinstance(result, Manifest) else _response_render(result)
     except Fault as fault:
         return fault_render(fault)
     except Exception:

@@ -14,6 +14,11 @@ env = environ.Env()
 DATA_DIR = Path(env.str("PYPIMIRROR_DATA_DIR", default=str(BASE_DIR / "var"))).resolve()
 STORE_DIR = DATA_DIR / "store"
 TMP_DIR = DATA_DIR / "tmp"
+# The whole-index documents (/simple/ and XML-RPC list_packages_with_serial): one current copy
+# each, on a local disk all the node's processes share (apps/index/documents).
+PYPIMIRROR_INDEX_DIR = Path(
+    env.str("PYPIMIRROR_INDEX_DIR", default=str(DATA_DIR / "index"))
+).resolve()
 
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
 DEBUG = env.bool("DJANGO_DEBUG", default=False)

@@ -1,11 +1,13 @@
 """Helpers for the simple-index tests: fetching pages, reading their links, changing the catalog."""
 
 import hashlib
+import json
 import re
 import zipfile
 from html.parser import HTMLParser
 
 from django.db import transaction
+from django.http import HttpResponse
 
 from apps.catalog.models import Release
 from apps.catalog.services import project_lock, release_set_yanked
@@ -40,9 +42,23 @@ class Anchors(HTMLParser):
 
 
 def get(client, url, accept=None, **headers):
+    """The test client's answer; a streamed one (the root) read whole, as a client reads it."""
     if accept is not None:
         headers["Accept"] = accept
-    return client.get(url, headers=headers)
+    return read_whole(client.get(url, headers=headers))
+
+
+def read_whole(response):
+    """``response`` with its streamed body read into ``content`` (and ``json()``)."""
+    if not response.streaming:
+        return response
+    content = b"".join(response.streaming_content)
+    whole = HttpResponse(content, status=response.status_code)
+    for header, value in response.items():
+        whole[header] = value
+    whole.json = lambda: json.loads(content)
+    whole.streamed = True
+    return whole
 
 
 def html_files(client, url="/simple/foo/") -> dict[str, dict]:

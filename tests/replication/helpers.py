@@ -2,6 +2,7 @@
 the blob store against the rows."""
 
 import hashlib
+import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -68,7 +69,8 @@ def node_projects(client: Client) -> dict[str, int]:
     """The node's root listing: project name → its ``_last-serial``."""
     response = client.get("/simple/", HTTP_ACCEPT=JSON_V1)
     assert response.status_code == 200
-    return {p["name"]: p["_last-serial"] for p in response.json()["projects"]}
+    document = json.loads(_body(response))  # streamed from the index's files
+    return {p["name"]: p["_last-serial"] for p in document["projects"]}
 
 
 def _body(response) -> bytes:

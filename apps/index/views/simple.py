@@ -3,9 +3,11 @@
 The format is negotiated by ``QualityContentNegotiation`` (Accept with q-values, or ``?format=``)
 among one renderer per format. A page costs one query for its serial; the serial gives the cache
 key and the ETag (caching.py), so ``If-None-Match`` is answered with 304 before anything is
-fetched or rendered, and a page is rendered once per (page, serial, format, base URL). HEAD gets
-the same headers and no body, never rendering one: its Content-Length comes from the cached
-rendering when there is one, and is left out otherwise.
+fetched or rendered, and a project page is rendered once per (page, serial, format, base URL).
+The root is one of the whole-index documents (apps/index/documents): streamed from its files on
+disk, brought up to the serial first when older, gzipped from its stored deflate. HEAD gets the
+same headers and no body, never rendering one: its Content-Length comes from the cached
+rendering (the root's files) when there is one at that serial, and is left out otherwise.
 
 ``PYPIMIRROR_SIMPLE_MAX_AGE`` (optional setting, default 60) is the Cache-Control max-age.
 """
@@ -23,11 +25,18 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ..caching import cache_peek, cached, etag_for_key, head_response, not_modified, render_key
+from ..documents.responses import document_response
+from ..documents.services import (
+    VERSION,
+    index_documents_current,
+    index_documents_peek,
+    journal_head,
+)
 from ..inputs import project_name_ok
 from ..links import base_url
 from ..negotiation import FORMAT_PARAM, QualityContentNegotiation
 from ..renderers import SimpleHTMLRenderer, SimpleJSONRenderer, TextHTMLRenderer
-from ..selectors import project_simple_detail, project_simple_ref, simple_index, simple_index_serial
+from ..selectors import project_simple_detail, project_simple_ref
 
 
 class SimplePageView(APIView):
@@ -41,31 +50,40 @@ class SimplePageView(APIView):
     throttle_classes = ()
     http_method_names = ["get", "head"]
 
+    def page_headers(self, request: Request, *, scope: str, serial: int) -> tuple[str, dict]:
+        """The cache key of the page as of ``serial`` in the negotiated format, and the headers
+        of its answer."""
+        renderer = request.accepted_renderer
+        key = render_key("simple", scope, serial, renderer.media_type, base_url(request))
+        max_age = getattr(settings, "PYPIMIRROR_SIMPLE_MAX_AGE", 60)
+        headers = {
+            "ETag": etag_for_key(key),
+            "Cache-Control": f"public, max-age={max_age}",
+            "X-PyPI-Last-Serial": str(serial),
+        }
+        return key, headers
+
+    @staticmethod
+    def content_type(request: Request) -> str:
+        renderer = request.accepted_renderer
+        if renderer.charset:
+            return f"{renderer.media_type}; charset={renderer.charset}"
+        return renderer.media_type
+
     def page_response(
         self, request: Request, *, scope: str, serial: int, build: Callable[[], object]
     ) -> HttpResponseBase:
         """The page as of ``serial``: 304 if the client has it, headers alone for HEAD, else
         cached or rendered bytes."""
         renderer = request.accepted_renderer
-        base = base_url(request)
-        key = render_key("simple", scope, serial, renderer.media_type, base)
-        etag = etag_for_key(key)
-        max_age = getattr(settings, "PYPIMIRROR_SIMPLE_MAX_AGE", 60)
-        headers = {
-            "ETag": etag,
-            "Cache-Control": f"public, max-age={max_age}",
-            "X-PyPI-Last-Serial": str(serial),
-        }
+        key, headers = self.page_headers(request, scope=scope, serial=serial)
         if (unchanged := not_modified(request, headers)) is not None:
             return unchanged
         if request.method == "HEAD":
             hit = cache_peek(key)
-            content_type = renderer.media_type
-            if renderer.charset:
-                content_type += f"; charset={renderer.charset}"
-            return head_response(
-                headers, content_type=content_type, length=len(hit[0]) if hit else None
-            )
+            length = len(hit[0]) if hit else None
+            return head_response(headers, content_type=self.content_type(request), length=length)
+        base = base_url(request)
         body = cached(
             key, lambda: renderer.render(build(), renderer.media_type, {"base_url": base})
         )
@@ -73,13 +91,27 @@ class SimplePageView(APIView):
 
 
 class SimpleRootView(SimplePageView):
-    """``/simple/``: every served project with its last serial, versioned by the node's serial."""
+    """``/simple/``: every served project with its last serial, versioned by the node's serial;
+    never older than the serial read first (kept on disk, not in the cache)."""
 
     def get(self, request: Request) -> HttpResponseBase:
-        serial = simple_index_serial()
-        return self.page_response(
-            request, scope="root", serial=serial, build=lambda: simple_index(last_serial=serial)
-        )
+        serial, stamp = journal_head()
+        fmt = request.accepted_renderer.format
+        _, headers = self.page_headers(request, scope="root", serial=serial)
+        if (unchanged := not_modified(request, headers)) is not None:
+            return unchanged
+        content_type = self.content_type(request)
+        if request.method == "HEAD":
+            manifest = index_documents_peek()
+            fresh = manifest is not None and manifest.current(
+                serial=serial, stamp=stamp, version=VERSION
+            )
+            length = manifest.length(fmt) if fresh else None
+            return head_response(headers, content_type=content_type, length=length)
+        manifest = index_documents_current(serial=serial, stamp=stamp)
+        if manifest.serial != serial:  # newer still, made by another process meanwhile
+            _, headers = self.page_headers(request, scope="root", serial=manifest.serial)
+        return document_response(request, manifest, fmt, content_type=content_type, headers=headers)
 
 
 class SimpleProjectView(SimplePageView):
