@@ -21,7 +21,15 @@ BATCH_TASKS = ("apps.replication.tasks.sync_projects", "apps.replication.tasks.s
 
 
 def workers_available(timeout: float = 1.0) -> bool:
-    """True when at least one Celery worker answers a ping (brokers without broadcast: False)."""
+    """True when at least one Celery worker answers a ping. False at once on a broker without
+    broadcast (the embedded SQLite one): no worker could hear the ping, and waiting out the
+    timeout cost every embedded `sync` 1.7 s."""
+    from django.conf import settings
+
+    from pypimirror.broker import broker_broadcasts
+
+    if not broker_broadcasts(settings.CELERY_BROKER_URL):
+        return False
     from pypimirror.celery import app
 
     try:
@@ -76,6 +84,42 @@ def run_in_process(run: SyncRun, names: list[str], *, concurrency: int) -> None:
 
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
         for _ in pool.map(some, batches(names)):
+            pass
+
+
+def shares(names: list[str], parts: int) -> list[list[str]]:
+    """``names`` cut into at most ``parts`` runs of about equal length, in order."""
+    size = max(1, -(-len(names) // max(1, parts)))
+    return [names[i : i + size] for i in range(0, len(names), size)]
+
+
+def batch_sync(
+    run: SyncRun,
+    names: list[str],
+    *,
+    threads: int,
+    redelivered: bool = False,
+    held_elsewhere: Callable | None = None,
+) -> None:
+    """Sync a worker's batch ``threads`` projects at a time: each thread syncs its share in turn
+    (``projects_sync``, with its own leases, publishing and database connection). A project's
+    sync mostly waits on the upstream, so one pool process keeps several downloads going, as
+    the in-process sync does; the pool's processes still share out the CPU."""
+    if threads <= 1 or len(names) <= 1:
+        projects_sync(run=run, names=names, redelivered=redelivered, held_elsewhere=held_elsewhere)
+        return
+
+    def share(part: list[str]) -> None:
+        try:
+            projects_sync(
+                run=run, names=part, redelivered=redelivered, held_elsewhere=held_elsewhere
+            )
+        finally:
+            connections.close_all()  # this thread's: it ends with the batch
+
+    parts = shares(names, threads)
+    with ThreadPoolExecutor(max_workers=len(parts), thread_name_prefix="sync-batch") as pool:
+        for _ in pool.map(share, parts):
             pass
 
 
