@@ -87,57 +87,24 @@ def run_in_process(run: SyncRun, names: list[str], *, concurrency: int) -> None:
             pass
 
 
-def shares(names: list[str], parts: int) -> list[list[str]]:
-    """``names`` cut into at most ``parts`` runs of about equal length, in order."""
-    size = max(1, -(-len(names) // max(1, parts)))
-    return [names[i : i + size] for i in range(0, len(names), size)]
-
-
-def batch_sync(
-    run: SyncRun,
-    names: list[str],
-    *,
-    threads: int,
-    redelivered: bool = False,
-    held_elsewhere: Callable | None = None,
-) -> None:
-    """Sync a worker's batch ``threads`` projects at a time: each thread syncs its share in turn
-    (``projects_sync``, with its own leases, publishing and database connection). A project's
-    sync mostly waits on the upstream, so one pool process keeps several downloads going, as
-    the in-process sync does; the pool's processes still share out the CPU."""
-    if threads <= 1 or len(names) <= 1:
-        projects_sync(run=run, names=names, redelivered=redelivered, held_elsewhere=held_elsewhere)
-        return
-
-    def share(part: list[str]) -> None:
-        try:
-            projects_sync(
-                run=run, names=part, redelivered=redelivered, held_elsewhere=held_elsewhere
-            )
-        finally:
-            connections.close_all()  # this thread's: it ends with the batch
-
-    parts = shares(names, threads)
-    with ThreadPoolExecutor(max_workers=len(parts), thread_name_prefix="sync-batch") as pool:
-        for _ in pool.map(share, parts):
-            pass
-
-
 def wait_for_run(
     run: SyncRun,
     *,
     progress: Progress,
     stop: Callable[[], bool] = lambda: False,
     interval: float = 0.05,
+    pause: Callable[[float], object] = time.sleep,
 ) -> SyncRun:
-    """Poll the run until every planned project has an outcome (or ``stop()``), with progress."""
+    """Poll the run until every planned project has an outcome (or ``stop()``), with progress;
+    ``pause(interval)`` between looks (one that returns early, a thread's ``join``, ends the
+    wait as soon as the work does)."""
     while True:
         run.refresh_from_db()
         progress(run)
         if run.state not in (SyncRun.State.PLANNING, SyncRun.State.RUNNING) or stop():
             run.refresh_from_db()
             return run
-        time.sleep(interval)
+        pause(interval)
 
 
 def run_tasks_live(run_id: int, *, timeout: float = 2.0) -> bool:

@@ -10,7 +10,7 @@ from pypimirror.celery import app
 
 from .clients import UpstreamUnusable
 from .models import SyncRun, Upstream
-from .runner import batch_requeue, batch_sync, dispatch
+from .runner import batch_requeue, dispatch
 from .services import SyncInProgress, projects_sync, sync_run_start
 
 logger = logging.getLogger(__name__)
@@ -55,18 +55,18 @@ def sync_upstream(upstream_id: int, trigger: str = SyncRun.Trigger.SCHEDULE) -> 
 
 @app.task(bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def sync_projects(self, run_id: int, names: list[str], redelivered: bool = False) -> None:
-    """Sync a batch of projects, PYPIMIRROR_WORKER_SYNC_THREADS at a time (batch_sync).
+    """Sync a batch of projects, PYPIMIRROR_WORKER_SYNC_THREADS read upstream at once.
     Acknowledged once done, and given back to the broker when its worker process dies, so a
     killed worker's batch comes again: idempotent, as it skips what the run already counted
     (projects_sync). ``redelivered``: queued again by such a batch (batch_requeue), for
     projects another worker held."""
     delivered_again = bool((self.request.delivery_info or {}).get("redelivered"))
-    batch_sync(
-        SyncRun.objects.select_related("upstream").get(pk=run_id),
-        names,
-        threads=settings.PYPIMIRROR_WORKER_SYNC_THREADS,
+    projects_sync(
+        run=SyncRun.objects.select_related("upstream").get(pk=run_id),
+        names=names,
         redelivered=redelivered or delivered_again,
         held_elsewhere=batch_requeue,
+        fetchers=settings.PYPIMIRROR_WORKER_SYNC_THREADS,
     )
 
 
