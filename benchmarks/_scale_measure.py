@@ -270,7 +270,7 @@ def not_measured_rows() -> list[Row]:
     """Issue 14's other figures: not measured by this script yet, and said so."""
     return [
         Row("scheduled sync of 400 latency-bound projects vs `sync` in the foreground",
-            "not measured yet", "no longer", None),
+            "not measured here (benchmarks/schedule.py)", "no longer", None),
         Row("initial sync vs bandersnatch on the embedded default",
             "not measured here (benchmarks/sync.py)", ">= 2x files/s", None),
         Row("`/metrics` read by a Prometheus client parser", "not measured yet (a test)",

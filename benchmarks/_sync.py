@@ -30,7 +30,7 @@ from benchmarks._common import (
     redis_db,
     run_timed,
 )
-from benchmarks.harness import ROOT, group_cpu_seconds
+from benchmarks.harness import ROOT, clean_env, group_cpu_seconds
 from tests.support import clients
 from tests.support.upstream import NginxUpstream, WarehouseUpstream
 
@@ -179,24 +179,36 @@ class Bandersnatch:
 class Node:
     """One pypimirror node: a fresh PostgreSQL database and data directory; Celery workers when
     ``pool`` is given (``processes`` x ``celery worker --pool=P --concurrency=N``), else the
-    sync command works in-process with ``concurrency`` threads."""
+    sync command works in-process with ``concurrency`` threads. ``embedded``: bin/run's
+    embedded default instead (settings.local, SQLite, the SQLite broker, no workers running:
+    `sync URL` as its user types it, which works in-process)."""
 
     tool = "pypimirror"
 
     def __init__(
-        self, stack, work: Path, *, admin_url: str, broker: str, concurrency: int,
-        pool: str | None = None, processes: int = 1,
+        self, stack, work: Path, *, admin_url: str, broker: str, concurrency: int = 0,
+        pool: str | None = None, processes: int = 1, embedded: bool = False,
+        env: dict[str, str] | None = None,
     ) -> None:  # fmt: skip
+        self.stack, self.work, self.broker = stack, work, broker
+        work.mkdir(parents=True)
+        self.workers: list[subprocess.Popen] = []
+        self.pool = pool
+        if embedded:
+            self.env = clean_env(
+                DJANGO_SETTINGS_MODULE="pypimirror.settings.local",
+                PYPIMIRROR_DATA_DIR=str(work / "data"),
+                **(env or {}),
+            )
+            subprocess.run(manage("migrate", "-v0"), env=self.env, cwd=ROOT, check=True)
+            self.mode, self.options = "embedded default (SQLite): sync URL", []
+            return
         database = postgres_create(admin_url, prefix="pypimirror_bench_sync")
         if database is None:
             sys.exit(f"no PostgreSQL answers at {admin_url} (--postgres URL)")
         stack.callback(postgres_drop, admin_url, database)
-        self.stack, self.work, self.broker = stack, work, broker
-        work.mkdir(parents=True)
-        self.env = node_env(work / "data", database, CELERY_BROKER_URL=broker)
+        self.env = node_env(work / "data", database, CELERY_BROKER_URL=broker, **(env or {}))
         subprocess.run(manage("migrate", "-v0"), env=self.env, cwd=ROOT, check=True)
-        self.workers: list[subprocess.Popen] = []
-        self.pool = pool
         if pool is None:
             self.mode = f"--in-process --concurrency {concurrency}"
             self.options = self.mode.split()
@@ -293,5 +305,6 @@ class Node:
         for process in self.workers:
             kill_group(process)
         self.workers = []
-        redis_db(self.broker).flushdb()  # the next node uses the same broker database
+        if self.pool is not None:
+            redis_db(self.broker).flushdb()  # the next node uses the same broker database
         # The database and data directory go when the whole run ends (module docstring).

@@ -71,12 +71,22 @@ def parse_args() -> argparse.Namespace:
         default="2,8",
         help="--concurrency values of extra in-process rows ('' none)",
     )
+    parser.add_argument(
+        "--no-embedded", action="store_true", help="no row of the embedded default (SQLite)"
+    )
     parser.add_argument("--bandersnatch-workers", type=int, default=10)
     add_postgres_argument(parser)
     parser.add_argument(
         "--redis",
         default="redis://127.0.0.1:6379/13",
         help="the broker; its database must be empty, and is flushed at the end",
+    )
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="for every pypimirror process, e.g. PYPIMIRROR_WORKER_SYNC_THREADS=2 (repeatable)",
     )
     parser.add_argument("--work", default=None, help="where mirrors go (default: a temp dir)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directories")
@@ -88,12 +98,15 @@ def parse_args() -> argparse.Namespace:
 
 def contenders(args, stack, venv, master: str, *, big: bool) -> list:
     """Factories of every tool and mode to run on one upstream, bandersnatch first."""
-    node = {"stack": stack, "admin_url": args.postgres, "broker": args.redis}
+    extra = dict(item.split("=", 1) for item in args.env)
+    node = {"stack": stack, "admin_url": args.postgres, "broker": args.redis, "env": extra}
     pools = [p.strip() for p in args.pools.split(",") if p.strip()]
     found = [lambda d: Bandersnatch(venv, d, master, workers=args.bandersnatch_workers)]
     workers = {"processes": args.worker_processes, "concurrency": args.worker_concurrency}
     for pool in pools[:1] if big else pools:
         found.append(lambda d, p=pool: Node(work=d, pool=p, **workers, **node))
+    if not args.no_embedded:
+        found.append(lambda d: Node(work=d, embedded=True, **node))
     for concurrency in [] if big else [int(c) for c in args.in_process.split(",") if c.strip()]:
         found.append(lambda d, c=concurrency: Node(work=d, concurrency=c, **node))
     return found

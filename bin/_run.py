@@ -173,6 +173,24 @@ def supervise(processes: dict[str, subprocess.Popen]) -> int:
     return code
 
 
+def worker_command(python: str, env: dict[str, str]) -> list[str]:
+    """The Celery worker as bin/run starts it (benchmarks/schedule.py starts it so too): a
+    prefork pool of PYPIMIRROR_WORKER_CONCURRENCY processes (default 2), each syncing
+    PYPIMIRROR_WORKER_SYNC_THREADS projects of its batch at once (apps/replication/runner.py)."""
+    concurrency = env.get("PYPIMIRROR_WORKER_CONCURRENCY", "2")
+    return [python, "-m", "celery", "-A", "pypimirror", "worker", "--loglevel=INFO",
+            f"--concurrency={concurrency}", "--hostname=worker@%h"]  # fmt: skip
+
+
+def commands() -> dict[str, list[str]]:
+    python = sys.executable
+    return {
+        "web": [python, "-m", "gunicorn", "-c", str(ROOT / "deploy" / "gunicorn.conf.py")],
+        "worker": worker_command(python, dict(os.environ)),
+        "beat": [python, "-m", "celery", "-A", "pypimirror", "beat", "--loglevel=INFO"],
+    }
+
+
 def main() -> int:
     os.chdir(ROOT)
     sys.path.insert(0, str(ROOT))
@@ -187,15 +205,7 @@ def main() -> int:
     prepare()
 
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    python = sys.executable
-    concurrency = os.environ.get("PYPIMIRROR_WORKER_CONCURRENCY", "2")
-    commands = {
-        "web": [python, "-m", "gunicorn", "-c", str(ROOT / "deploy" / "gunicorn.conf.py")],
-        "worker": [python, "-m", "celery", "-A", "pypimirror", "worker", "--loglevel=INFO",
-                   f"--concurrency={concurrency}", "--hostname=worker@%h"],
-        "beat": [python, "-m", "celery", "-A", "pypimirror", "beat", "--loglevel=INFO"],
-    }  # fmt: skip
-    processes = {name: start(name, command, env) for name, command in commands.items()}
+    processes = {name: start(name, command, env) for name, command in commands().items()}
     for name, process in processes.items():
         threading.Thread(target=relay, args=(name, process), daemon=True).start()
     threading.Thread(target=announce_when_listening, args=(bind,), daemon=True).start()

@@ -4,8 +4,16 @@ import os
 
 from celery import Celery
 from celery.signals import after_setup_logger, after_setup_task_logger
+from kombu.transport import TRANSPORT_ALIASES
+
+from pypimirror.broker import SCHEMES
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pypimirror.settings.local")
+
+
+# The embedded default's SQLite broker polled every 0.1 s (celery_sqlite.py); imported when used.
+for _scheme in SCHEMES:
+    TRANSPORT_ALIASES[_scheme] = "pypimirror.celery_sqlite:SQLiteTransport"
 
 app = Celery("pypimirror")
 app.config_from_object("django.conf:settings", namespace="CELERY")

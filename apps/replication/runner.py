@@ -21,7 +21,15 @@ BATCH_TASKS = ("apps.replication.tasks.sync_projects", "apps.replication.tasks.s
 
 
 def workers_available(timeout: float = 1.0) -> bool:
-    """True when at least one Celery worker answers a ping (brokers without broadcast: False)."""
+    """True when at least one Celery worker answers a ping. False at once on a broker without
+    broadcast (the embedded SQLite one): no worker could hear the ping, and waiting out the
+    timeout cost every embedded `sync` 1.7 s."""
+    from django.conf import settings
+
+    from pypimirror.broker import broker_broadcasts
+
+    if not broker_broadcasts(settings.CELERY_BROKER_URL):
+        return False
     from pypimirror.celery import app
 
     try:
@@ -85,15 +93,18 @@ def wait_for_run(
     progress: Progress,
     stop: Callable[[], bool] = lambda: False,
     interval: float = 0.05,
+    pause: Callable[[float], object] = time.sleep,
 ) -> SyncRun:
-    """Poll the run until every planned project has an outcome (or ``stop()``), with progress."""
+    """Poll the run until every planned project has an outcome (or ``stop()``), with progress;
+    ``pause(interval)`` between looks (one that returns early, a thread's ``join``, ends the
+    wait as soon as the work does)."""
     while True:
         run.refresh_from_db()
         progress(run)
         if run.state not in (SyncRun.State.PLANNING, SyncRun.State.RUNNING) or stop():
             run.refresh_from_db()
             return run
-        time.sleep(interval)
+        pause(interval)
 
 
 def run_tasks_live(run_id: int, *, timeout: float = 2.0) -> bool:

@@ -4,6 +4,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -17,6 +18,7 @@ from .clients import UpstreamClient, UpstreamError, UpstreamUnusable, client_for
 from .clients.base import NOT_MODIFIED, CrossOriginRedirect, StaleUpstream
 from .clients.detect import upstream_base_url
 from .clients.http import make_http_client
+from .fetch_ahead import fetched_ahead
 from .leases import lease_holder_is_dead, leases_acquire, leases_renewer, new_owner
 from .models import ProjectSyncState, SyncRun, Upstream
 from .outcomes import Outcome, OutcomeRecorder
@@ -211,6 +213,7 @@ def projects_sync(
     names: list[str],
     redelivered: bool = False,
     held_elsewhere: Callable[[SyncRun, list[ProjectSyncState]], None] | None = None,
+    fetchers: int = 1,
 ) -> list[Outcome]:
     """Sync a batch of projects in turn: their states read, their leases taken, the files held
     of them and their sources read in one statement each; a project of another source left
@@ -223,7 +226,8 @@ def projects_sync(
     often fails (run_batch_redelivered), and a project another worker holds is not counted as
     skipped but handed to ``held_elsewhere`` (the task queues it again for when the lease
     lapses: its holder may be a dead worker of another host). A batch of a run already over
-    does nothing: the next run takes its projects.
+    does nothing: the next run takes its projects. ``fetchers``: projects read upstream at
+    once (fetch_ahead.py), while this thread publishes.
     """
     if run.state not in (SyncRun.State.PLANNING, SyncRun.State.RUNNING):
         logger.info(
@@ -245,13 +249,23 @@ def projects_sync(
     fetched: list[tuple[ProjectSyncState, PreparedProject]] = []
     elsewhere: list[ProjectSyncState] = []
     started = 0.0
+
+    def fetch(state: ProjectSyncState) -> "PreparedProject | _Failed":
+        return _project_fetch(
+            run,
+            state,
+            held.get(state.normalized_name, {}),
+            heartbeat if fetchers <= 1 else _no_heartbeat,  # else the waiting thread renews
+            rules=rules,
+        )
+
     try:
+        to_fetch = []
         for state in states:
             source = sources.get(state.normalized_name, run.upstream.source)
             if state.pk not in leased and redelivered:
                 elsewhere.append(state)
-                continue
-            if state.pk not in leased:
+            elif state.pk not in leased:
                 outcomes[state.pk] = Outcome.SKIPPED
                 recorder.add(
                     state, Outcome.SKIPPED, error="another worker is syncing it", leased=False
@@ -262,17 +276,15 @@ def projects_sync(
             elif source != run.upstream.source:  # another source's: not even asked upstream
                 outcomes[state.pk] = Outcome.SHADOWED
                 recorder.add(state, Outcome.SHADOWED, reached=state.serial_wanted, owner=source)
-            elif prepared := _project_fetch(
-                run,
-                state,
-                held.get(state.normalized_name, {}),
-                recorder,
-                heartbeat,
-                outcomes,
-                rules=rules,
-            ):
+            else:
+                to_fetch.append(state)
+        for state, result in fetched_ahead(to_fetch, fetch, threads=fetchers, heartbeat=heartbeat):
+            if isinstance(result, _Failed):
+                outcomes[state.pk] = result.outcome
+                recorder.add(state, result.outcome, error=result.error, reached=result.reached)
+            else:
                 started = started if fetched else time.monotonic()
-                fetched.append((state, prepared))
+                fetched.append((state, result))
             if fetched and (
                 len(fetched) >= PUBLISH_MAX or time.monotonic() - started >= PUBLISH_SECONDS
             ):
@@ -305,18 +317,30 @@ def _states(upstream: Upstream, names: list[str]) -> list[ProjectSyncState]:
     return [found[n] for n in wanted]
 
 
+@dataclass(frozen=True)
+class _Failed:
+    """A project's outcome known without publishing: not modified, skipped or failed."""
+
+    outcome: Outcome
+    error: str
+    reached: int | None
+
+
+def _no_heartbeat() -> None:
+    pass
+
+
 def _project_fetch(
     run: SyncRun,
     state: ProjectSyncState,
     held: dict[str, str],
-    recorder: OutcomeRecorder,
     heartbeat: Callable[[], None],
-    outcomes: dict[int, Outcome],
     *,
     rules: Rules,
-) -> "PreparedProject | None":
+) -> "PreparedProject | _Failed":
     """Read one leased project upstream and fetch the files it lacks here: what is left to
-    publish, or None when its outcome is already recorded (not modified, or failed).
+    publish, or its outcome when there is nothing to publish (not modified, or failed).
+    Touches no database (but through ``heartbeat``): batches run it in threads.
 
     What the rules exclude is not wanted: their files are removed here if held, and a project
     they exclude whole is removed as if gone upstream (not even asked for by name)."""
@@ -334,26 +358,22 @@ def _project_fetch(
         else:
             remote = None
         if remote is NOT_MODIFIED:
-            outcome, error, reached = Outcome.DONE, "", state.serial_wanted
-        else:
-            return prepare_remote_project(
-                http=upstream_client(upstream).http,
-                name=state.name,
-                source=upstream.source,
-                remote=None if remote is None else remote_project_apply(rules, remote),
-                held=held,
-                heartbeat=heartbeat,
-            )
+            return _Failed(Outcome.DONE, "", state.serial_wanted)
+        return prepare_remote_project(
+            http=upstream_client(upstream).http,
+            name=state.name,
+            source=upstream.source,
+            remote=None if remote is None else remote_project_apply(rules, remote),
+            held=held,
+            heartbeat=heartbeat,
+        )
     except StaleUpstream as exc:
-        outcome, error, reached = Outcome.SKIPPED, str(exc), None
+        return _Failed(Outcome.SKIPPED, str(exc), None)
     except UpstreamError as exc:
-        outcome, error, reached = Outcome.FAILED, str(exc), None
+        return _Failed(Outcome.FAILED, str(exc), None)
     except Exception as exc:
         logger.exception("sync of %s failed", state.name)  # one project's bug must not stop the run
-        outcome, error, reached = Outcome.FAILED, f"internal error: {exc!r}", None
-    outcomes[state.pk] = outcome
-    recorder.add(state, outcome, error=error, reached=reached)
-    return None
+        return _Failed(Outcome.FAILED, f"internal error: {exc!r}", None)
 
 
 def _publish(fetched: list, recorder: OutcomeRecorder, outcomes: dict[int, Outcome]) -> None:

@@ -3,6 +3,7 @@
 import logging
 
 from celery.signals import worker_init, worker_process_init
+from django.conf import settings
 from django.db import DatabaseError, connection
 
 from pypimirror.celery import app
@@ -54,16 +55,18 @@ def sync_upstream(upstream_id: int, trigger: str = SyncRun.Trigger.SCHEDULE) -> 
 
 @app.task(bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def sync_projects(self, run_id: int, names: list[str], redelivered: bool = False) -> None:
-    """Sync a batch of projects in turn. Acknowledged once done, and given back to the broker
-    when its worker process dies, so a killed worker's batch comes again: idempotent, as it
-    skips what the run already counted (projects_sync). ``redelivered``: queued again by such
-    a batch (batch_requeue), for projects another worker held."""
+    """Sync a batch of projects, PYPIMIRROR_WORKER_SYNC_THREADS read upstream at once.
+    Acknowledged once done, and given back to the broker when its worker process dies, so a
+    killed worker's batch comes again: idempotent, as it skips what the run already counted
+    (projects_sync). ``redelivered``: queued again by such a batch (batch_requeue), for
+    projects another worker held."""
     delivered_again = bool((self.request.delivery_info or {}).get("redelivered"))
     projects_sync(
         run=SyncRun.objects.select_related("upstream").get(pk=run_id),
         names=names,
         redelivered=redelivered or delivered_again,
         held_elsewhere=batch_requeue,
+        fetchers=settings.PYPIMIRROR_WORKER_SYNC_THREADS,
     )
 
 

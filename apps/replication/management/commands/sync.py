@@ -119,7 +119,15 @@ class Command(BaseCommand):
                     daemon=True,
                 )
                 worker.start()
-                run = wait_for_run(run, progress=self._progress, stop=lambda: not worker.is_alive())
+                # Looked at 4 times a second, not 20: each look (a query and the progress line)
+                # takes the GIL from the threads that sync; the join returns as they finish.
+                run = wait_for_run(
+                    run,
+                    progress=self._progress,
+                    stop=lambda: not worker.is_alive(),
+                    interval=0.25,
+                    pause=worker.join,
+                )
                 worker.join()
             self.stderr.write("")
         self._summary(run)
