@@ -32,7 +32,7 @@ PYPIMIRROR_X_ACCEL_REDIRECT = env.str("PYPIMIRROR_X_ACCEL_REDIRECT", default="")
 # a framework app, Celery, or the project's web and worker modules (admin.py, api.py, urls.py,
 # tasks.py, schedules.py, views, pypimirror/celery.py ...) at module level: ruff enforces it
 # (TID253 in pyproject.toml; README, "Which modules the sync process imports").
-DOMAIN_APPS = ["apps.catalog", "apps.index", "apps.replication"]
+DOMAIN_APPS = ["apps.catalog", "apps.index", "apps.replication", "apps.verification"]
 # What the web process, beat and most commands need besides: the admin and its users, the REST
 # API, the schedules. PYPIMIRROR_APPS=domain leaves them out: manage.py sets it for the commands
 # that need only the domain (`sync`), which then do a quarter less work for a no-op
@@ -243,8 +243,8 @@ PYPIMIRROR_API_ANON_RATE = env.str("PYPIMIRROR_API_ANON_RATE", default="120/minu
 SPECTACULAR_SETTINGS = {
     "TITLE": "pypimirror API",
     "DESCRIPTION": "The mirror network (mirrors, their probes and reports, the best mirror for "
-    "a client, the network's status) and this node's sync runs. Read-only for everyone; a "
-    "mirror posts its own reports with its token.",
+    "a client, the network's status), this node's sync runs, and its verify runs and their "
+    "findings. Read-only for everyone; a mirror posts its own reports with its token.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     # The API only: the index's pages (/simple/ ...) are PEP 503/691, not this API.
@@ -256,6 +256,10 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "SyncRunStateEnum": "apps.replication.models.SyncRun.State",
         "ReportStateEnum": "apps.network.models.StatusReport.State",
+        "VerifyRunStateEnum": "apps.verification.models.VerifyRun.State",
+        "FindingKindEnum": "apps.verification.models.Finding.Kind",
+        "FindingBlobEnum": "apps.verification.models.Finding.Blob",
+        "FindingRepairEnum": "apps.verification.models.Finding.Repair",
     },
 }
 

@@ -1,0 +1,68 @@
+from django.core.management.base import BaseCommand, CommandError
+from django.template.defaultfilters import filesizeformat
+
+from apps.verification.verify import VerifyRefused, verify
+
+
+class Command(BaseCommand):
+    help = (
+        "Re-hash the stored blobs against the catalog (resuming an unfinished verify from its "
+        "cursor) and list missing, corrupt and orphaned blobs: exit 0 when the store is sound "
+        "(or every finding was repaired), 1 when findings remain, 2 when verify could not run."
+    )
+    requires_system_checks = []
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "--repair",
+            action="store_true",
+            help="Fetch missing and corrupt files again from their project's upstream; hide "
+            "from the index (journaled) those that cannot be.",
+        )
+        parser.add_argument(
+            "--delete-orphans", action="store_true", help="Delete the orphaned blobs found."
+        )
+        parser.add_argument(
+            "--project",
+            action="append",
+            default=[],
+            metavar="NAME",
+            help="Only this project's files (repeatable); no orphan walk.",
+        )
+        parser.add_argument(
+            "--in-process",
+            action="store_true",
+            help="Hash here with a thread pool even when Celery workers answer.",
+        )
+        parser.add_argument(
+            "--concurrency", type=int, default=None, help="Threads here (default: the cores)."
+        )
+
+    def handle(self, *args, **options) -> None:
+        from apps.replication.runner import workers_available
+
+        use_workers = not options["in_process"] and workers_available()
+        try:
+            outcome = verify(
+                projects=options["project"],
+                repair=options["repair"],
+                delete_orphans=options["delete_orphans"],
+                use_workers=use_workers,
+                concurrency=options["concurrency"],
+            )
+        except VerifyRefused as exc:
+            raise CommandError(str(exc), returncode=2) from None
+        run = outcome.run
+        resumed = f", resumed after file #{outcome.resumed_from}" if outcome.resumed_from else ""
+        where = "on the Celery workers" if use_workers else "in this process"
+        self.stdout.write(
+            f"verify #{run.pk}{resumed}: {run.files_checked} files, "
+            f"{filesizeformat(run.bytes_checked)} checked {where}"
+        )
+        for finding in run.findings.order_by("kind", "path"):
+            repair = f" [{finding.get_repair_display().lower()}]" if finding.repair else ""
+            self.stdout.write(f"  {finding.kind:8} {finding.path}{repair}")
+        counts = ", ".join(f"{n} {kind}" for kind, n in outcome.findings.items())
+        self.stdout.write(f"findings: {counts}; unresolved: {outcome.unresolved}")
+        if outcome.unresolved:
+            raise SystemExit(1)

@@ -1,0 +1,134 @@
+"""Repairing what a verify found: a missing or corrupt file is fetched again from its
+project's upstream through the sync's own download path (``fetch_file``: streamed, size- and
+sha256-checked before anything is placed) and put back; a file that cannot be (a local
+project, the upstream down, the file gone there) is withdrawn from the index, journaled, until
+a later repair or the project's next sync fetches it again."""
+
+import logging
+from collections import defaultdict
+
+import httpx
+from django.core.files import File
+
+from apps.catalog.blobstore import blob_storage
+from apps.catalog.models import Distribution
+from apps.catalog.withdrawal import distribution_withdraw
+
+from .checking import distribution_check
+from .models import Finding, VerifyRun
+from .services import finding_set_repair
+
+logger = logging.getLogger(__name__)
+
+_REPAIRABLE = (Finding.Kind.MISSING, Finding.Kind.CORRUPT)
+
+
+class CannotRepair(Exception):
+    pass
+
+
+def _row(distribution: Distribution) -> tuple:
+    return (
+        distribution.pk,
+        distribution.project.normalized_name,
+        distribution.filename,
+        distribution.blob_path,
+        distribution.size,
+        distribution.sha256,
+        distribution.core_metadata_sha256,
+        distribution.provenance_sha256,
+    )
+
+
+def _upstream_of(source: str):
+    from apps.replication.models import Upstream
+
+    if not source.startswith("upstream:"):
+        raise CannotRepair(f"its project's source is {source}: no upstream to fetch it from")
+    upstream = Upstream.objects.filter(pk=source.partition(":")[2]).first()
+    if upstream is None or not upstream.protocol:
+        raise CannotRepair(f"its project's upstream ({source}) is gone or was never reached")
+    return upstream
+
+
+def distribution_refetch(distribution: Distribution, findings: list[Finding]) -> None:
+    """Fetch the file again from its project's upstream and put it (with its metadata and
+    provenance) back where the row says; CannotRepair when that fails."""
+    from apps.replication.clients import UpstreamError
+    from apps.replication.fetcher import fetch_file
+    from apps.replication.services import upstream_client
+
+    upstream = _upstream_of(distribution.project.source)
+    client = upstream_client(upstream)
+    try:
+        remote = client.get_project(distribution.project.name)
+    except (UpstreamError, httpx.HTTPError) as exc:
+        raise CannotRepair(f"the upstream {upstream.name} did not answer: {exc}") from None
+    wanted = None
+    if hasattr(remote, "files"):  # None: gone upstream
+        wanted = next(
+            (
+                f
+                for f in remote.files
+                if f.filename == distribution.filename and f.sha256 == distribution.sha256
+            ),
+            None,
+        )
+    if wanted is None:
+        raise CannotRepair(f"the upstream {upstream.name} no longer lists this file")
+    storage = blob_storage()
+    for finding in findings:  # a bad blob is never kept: some storages would not replace it
+        if finding.kind == Finding.Kind.CORRUPT:
+            storage.delete(finding.path)
+    try:
+        fetched = fetch_file(
+            client.http, wanted, page_url=remote.page_url, project=distribution.project.name
+        )
+    except UpstreamError as exc:
+        raise CannotRepair(f"fetching it again failed: {exc}") from None
+    if fetched.file.blob_path != distribution.blob_path:  # stored in the layout of before
+        with storage.open(fetched.file.blob_path, "rb") as content:
+            storage.save(distribution.blob_path, File(content))
+        if distribution.core_metadata_sha256 and storage.exists(
+            f"{fetched.file.blob_path}.metadata"
+        ):
+            with storage.open(f"{fetched.file.blob_path}.metadata", "rb") as content:
+                storage.save(f"{distribution.blob_path}.metadata", File(content))
+
+
+def run_repair(run: VerifyRun) -> dict[str, int]:
+    """Repair the run's missing and corrupt blobs: counts of restored and hidden files."""
+    counts = {"restored": 0, "hidden": 0}
+    by_file: dict[int, list[Finding]] = defaultdict(list)
+    for finding in run.findings.filter(kind__in=_REPAIRABLE, repair=Finding.Repair.NONE):
+        by_file[finding.distribution_id].append(finding)
+    for distribution_id, findings in by_file.items():
+        distribution = (
+            Distribution.objects.select_related("project").filter(pk=distribution_id).first()
+        )
+        if distribution is None:
+            for finding in findings:
+                finding_set_repair(
+                    finding=finding,
+                    repair=Finding.Repair.FAILED,
+                    detail="the file left the catalog",
+                )
+            continue
+        try:
+            distribution_refetch(distribution, findings)
+            left, _read = distribution_check(blob_storage(), _row(distribution))
+            if left:
+                raise CannotRepair(f"still {left[0].get_kind_display().lower()} after fetching it")
+        except CannotRepair as exc:
+            distribution_withdraw(distribution_id=distribution_id)
+            for finding in findings:
+                finding_set_repair(finding=finding, repair=Finding.Repair.HIDDEN, detail=str(exc))
+            counts["hidden"] += 1
+            logger.warning("verify #%s: %s hidden: %s", run.pk, distribution.filename, exc)
+            continue
+        for finding in findings:
+            finding_set_repair(
+                finding=finding, repair=Finding.Repair.RESTORED, detail="fetched from the upstream"
+            )
+        counts["restored"] += 1
+    return counts
