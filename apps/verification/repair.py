@@ -11,7 +11,7 @@ import httpx
 from django.core.files import File
 
 from apps.catalog.blobstore import blob_storage
-from apps.catalog.models import Distribution
+from apps.catalog.models import Distribution, Project
 from apps.catalog.withdrawal import distribution_withdraw
 
 from .checking import distribution_check
@@ -96,9 +96,54 @@ def distribution_refetch(distribution: Distribution, findings: list[Finding]) ->
                 storage.save(f"{distribution.blob_path}.metadata", File(content))
 
 
+def hidden_restore(run: VerifyRun) -> int:
+    """Bring back the files earlier repairs hid: each of their projects is synced from its
+    upstream as a sync would (its rules applied; ``prepare_remote_project`` fetches what the
+    catalog lacks, ``publish_many`` publishes it, journaled). How many files came back."""
+    from apps.replication.catalog_sync import prepare_remote_project, publish_many
+    from apps.replication.clients import UpstreamError
+    from apps.replication.rules import remote_project_apply, rules_from_json
+    from apps.replication.services import upstream_client
+
+    hidden = Finding.objects.filter(kind__in=_REPAIRABLE, repair=Finding.Repair.HIDDEN)
+    by_project: dict[str, list[Finding]] = defaultdict(list)
+    for finding in hidden.exclude(filename=""):
+        by_project[finding.project].append(finding)
+    restored = 0
+    for normalized, findings in by_project.items():
+        project = Project.objects.filter(normalized_name=normalized).first()
+        if project is None:
+            continue
+        try:
+            upstream = _upstream_of(project.source)
+            client = upstream_client(upstream)
+            remote = client.get_project(project.name)
+        except (CannotRepair, UpstreamError, httpx.HTTPError):
+            continue  # still cannot: tried again by the next repair
+        if not hasattr(remote, "files"):
+            continue
+        remote = remote_project_apply(rules_from_json(upstream.rules), remote)
+        prepared = prepare_remote_project(
+            http=client.http, name=project.name, source=upstream.source, remote=remote
+        )
+        publish_many([prepared])
+        back = set(
+            Distribution.objects.filter(
+                project=project, filename__in=[f.filename for f in findings]
+            ).values_list("filename", flat=True)
+        )
+        for finding in findings:
+            if finding.filename in back:
+                detail = f"back in the index: fetched again by verify #{run.pk}"
+                finding_set_repair(finding=finding, repair=Finding.Repair.RESTORED, detail=detail)
+                restored += 1
+    return restored
+
+
 def run_repair(run: VerifyRun) -> dict[str, int]:
-    """Repair the run's missing and corrupt blobs: counts of restored and hidden files."""
-    counts = {"restored": 0, "hidden": 0}
+    """Repair the run's missing and corrupt blobs, then bring back what earlier repairs hid:
+    counts of restored, hidden and brought back files."""
+    counts = {"restored": 0, "hidden": 0, "back": hidden_restore(run)}
     by_file: dict[int, list[Finding]] = defaultdict(list)
     for finding in run.findings.filter(kind__in=_REPAIRABLE, repair=Finding.Repair.NONE):
         by_file[finding.distribution_id].append(finding)

@@ -9,7 +9,7 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from django.db import close_old_connections, connection
+from django.db import connection, connections
 
 from apps.catalog.models import Distribution
 
@@ -89,7 +89,7 @@ def _check_in_process(
         try:
             return batch_check(run=run, first_id=first_id, last_id=last_id)
         finally:
-            close_old_connections()
+            connections.close_all()  # this thread's own: it may not run another batch
 
     in_flight: deque[tuple[int, Future]] = deque()
     after = run.cursor

@@ -9,12 +9,12 @@ from django.core.files.storage import Storage
 from packaging.utils import canonicalize_name
 
 from apps.catalog.blobstore import blob_storage
-from apps.catalog.models import Project
+from apps.catalog.models import Distribution, Project
 
 from .models import Finding, VerifyRun
 from .orphans import orphans_delete, orphans_find
 from .repair import run_repair
-from .runner import files_to_check, run_blobs_check, verify_lock
+from .runner import BATCH_FILES, files_to_check, run_blobs_check, verify_lock
 from .services import VerifyBusy, run_finish, run_orphans_walked, verify_run_start
 
 logger = logging.getLogger(__name__)
@@ -40,11 +40,13 @@ class VerifyOutcome:
 
 
 def store_check_reachable(storage: Storage) -> None:
-    """VerifyRefused when the store cannot be listed (not mounted, no such bucket)."""
+    """VerifyRefused when the store cannot be listed (not mounted, no such bucket); a store
+    not made yet is fine while the catalog holds no file."""
     try:
         storage.listdir("")
     except FileNotFoundError:
-        raise VerifyRefused("the blob store's location does not exist") from None
+        if Distribution.objects.exists():
+            raise VerifyRefused("the blob store's location does not exist") from None
     except Exception as exc:
         raise VerifyRefused(f"the blob store cannot be read: {exc}") from None
 
@@ -69,6 +71,7 @@ def verify(
     trigger: str = VerifyRun.Trigger.COMMAND,
     use_workers: bool = False,
     concurrency: int | None = None,
+    batch_files: int = BATCH_FILES,
     progress: Callable[[VerifyRun], None] = lambda run: None,
 ) -> VerifyOutcome:
     """Run (or resume) a verify; VerifyRefused when it cannot run."""
@@ -89,7 +92,11 @@ def verify(
             run.save(update_fields=["files_total", "updated"])
         try:
             run_blobs_check(
-                run, concurrency=concurrency, use_workers=use_workers, progress=progress
+                run,
+                concurrency=concurrency,
+                use_workers=use_workers,
+                batch_files=batch_files,
+                progress=progress,
             )
             if not run.projects and not run.orphans_walked:
                 orphans_find(run, storage=storage)

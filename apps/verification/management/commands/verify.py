@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.template.defaultfilters import filesizeformat
 
+from apps.verification.runner import BATCH_FILES
 from apps.verification.verify import VerifyRefused, verify
 
 
@@ -35,6 +36,12 @@ class Command(BaseCommand):
             help="Hash here with a thread pool even when Celery workers answer.",
         )
         parser.add_argument(
+            "--batch-size",
+            type=int,
+            default=BATCH_FILES,
+            help=f"Files per batch; the cursor is saved after each (default {BATCH_FILES}).",
+        )
+        parser.add_argument(
             "--concurrency", type=int, default=None, help="Threads here (default: the cores)."
         )
 
@@ -49,6 +56,7 @@ class Command(BaseCommand):
                 delete_orphans=options["delete_orphans"],
                 use_workers=use_workers,
                 concurrency=options["concurrency"],
+                batch_files=max(1, options["batch_size"]),
             )
         except VerifyRefused as exc:
             raise CommandError(str(exc), returncode=2) from None
@@ -62,6 +70,11 @@ class Command(BaseCommand):
         for finding in run.findings.order_by("kind", "path"):
             repair = f" [{finding.get_repair_display().lower()}]" if finding.repair else ""
             self.stdout.write(f"  {finding.kind:8} {finding.path}{repair}")
+        if outcome.repairs or outcome.orphans_deleted:
+            repairs = ", ".join(f"{n} {what}" for what, n in outcome.repairs.items())
+            self.stdout.write(
+                f"repairs: {repairs or 'none'}; {outcome.orphans_deleted} orphans deleted"
+            )
         counts = ", ".join(f"{n} {kind}" for kind, n in outcome.findings.items())
         self.stdout.write(f"findings: {counts}; unresolved: {outcome.unresolved}")
         if outcome.unresolved:
