@@ -32,7 +32,7 @@ PYPIMIRROR_X_ACCEL_REDIRECT = env.str("PYPIMIRROR_X_ACCEL_REDIRECT", default="")
 # a framework app, Celery, or the project's web and worker modules (admin.py, api.py, urls.py,
 # tasks.py, schedules.py, views, pypimirror/celery.py ...) at module level: ruff enforces it
 # (TID253 in pyproject.toml; README, "Which modules the sync process imports").
-DOMAIN_APPS = ["apps.catalog", "apps.index", "apps.replication", "apps.verification"]
+DOMAIN_APPS = ["apps.catalog", "apps.index", "apps.replication"]
 # What the web process, beat and most commands need besides: the admin and its users, the REST
 # API, the schedules. PYPIMIRROR_APPS=domain leaves them out: manage.py sets it for the commands
 # that need only the domain (`sync`), which then do a quarter less work for a no-op
@@ -53,6 +53,9 @@ FRAMEWORK_APPS = [
     # The mirror network (the hub's registry, probes, reports and their API): the sync process
     # has no use for it.
     "apps.network",
+    # Verify (the store re-hashed against the catalog, its runs and findings): run by its
+    # command and the workers, never by the sync process.
+    "apps.verification",
 ]
 APP_SETS = {"all": FRAMEWORK_APPS + DOMAIN_APPS, "domain": DOMAIN_APPS}
 _app_set = env.str("PYPIMIRROR_APPS", default="all")
