@@ -23,7 +23,7 @@ BATCH_FILES = 100
 # A batch queued to workers and not done after this long, with no worker answering, is
 # checked here instead.
 STALL_SECONDS = 60.0
-_LOCK_KEY = 0x7665726966  # "verif": one verify at a time on this database
+LOCK_KEY = 0x7665726966  # "verif": one verify at a time on this database
 
 
 def verify_lock() -> Callable[[], None]:
@@ -33,13 +33,13 @@ def verify_lock() -> Callable[[], None]:
     if connection.vendor != "postgresql":
         return lambda: None
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s)", [_LOCK_KEY])
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [LOCK_KEY])
         if not cursor.fetchone()[0]:
             raise VerifyBusy("another verify is running")
 
     def release() -> None:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s)", [_LOCK_KEY])
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [LOCK_KEY])
 
     return release
 

@@ -204,3 +204,33 @@ def test_repair_hides_a_local_file_it_cannot_fetch_journaled(filled):
     assert not Distribution.objects.filter(pk=lost.pk).exists()
     entry = JournalEntry.objects.filter(action=f"remove file {lost.filename}").get()
     assert entry.normalized_name == lost.project.normalized_name
+
+
+def test_the_weekly_task_verifies_the_whole_store(filled):
+    from apps.verification.tasks import verify_store
+
+    (filled / Distribution.objects.order_by("pk").first().blob_path).unlink()
+
+    run_id = verify_store.run()
+
+    run = VerifyRun.objects.get(pk=run_id)
+    assert (run.trigger, run.state, run.files_checked) == ("schedule", "finished", 12)
+    assert list(run.findings.values_list("kind", flat=True)) == ["missing"]
+
+
+def test_a_second_verify_while_one_runs_exits_2(filled):
+    from django.db import connections
+
+    from apps.verification.runner import LOCK_KEY
+
+    other = connections.create_connection("default")
+    try:
+        with other.cursor() as cursor:  # another process's verify holds the lock
+            cursor.execute("SELECT pg_advisory_lock(%s)", [LOCK_KEY])
+        status, _ = verify()
+    finally:
+        other.close()
+
+    assert status == 2
+    assert not VerifyRun.objects.exists()
+    assert verify()[0] == 0  # the lock went with the other connection
