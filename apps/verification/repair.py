@@ -87,13 +87,27 @@ def distribution_refetch(distribution: Distribution, findings: list[Finding]) ->
     except UpstreamError as exc:
         raise CannotRepair(f"fetching it again failed: {exc}") from None
     if fetched.file.blob_path != distribution.blob_path:  # stored in the layout of before
-        with storage.open(fetched.file.blob_path, "rb") as content:
-            storage.save(distribution.blob_path, File(content))
-        if distribution.core_metadata_sha256 and storage.exists(
-            f"{fetched.file.blob_path}.metadata"
-        ):
-            with storage.open(f"{fetched.file.blob_path}.metadata", "rb") as content:
-                storage.save(f"{distribution.blob_path}.metadata", File(content))
+        for suffix in ("", ".metadata"):
+            placed = f"{fetched.file.blob_path}{suffix}"
+            if storage.exists(placed):
+                with storage.open(placed, "rb") as content:
+                    storage.save(f"{distribution.blob_path}{suffix}", File(content))
+                storage.delete(placed)  # else an orphan: no row names the new layout's path
+
+
+def _not_back_yet(findings: list[Finding], run: VerifyRun) -> list[Finding]:
+    """The findings whose file is still out of the index; those a sync brought back meanwhile
+    are marked restored."""
+    back = set(
+        Distribution.objects.filter(filename__in=[f.filename for f in findings]).values_list(
+            "filename", flat=True
+        )
+    )
+    for finding in findings:
+        if finding.filename in back:
+            detail = f"back in the index (a sync fetched it), seen by verify #{run.pk}"
+            finding_set_repair(finding=finding, repair=Finding.Repair.RESTORED, detail=detail)
+    return [f for f in findings if f.filename not in back]
 
 
 def hidden_restore(run: VerifyRun) -> int:
@@ -113,6 +127,9 @@ def hidden_restore(run: VerifyRun) -> int:
     for normalized, findings in by_project.items():
         project = Project.objects.filter(normalized_name=normalized).first()
         if project is None:
+            continue
+        findings = _not_back_yet(findings, run)
+        if not findings:
             continue
         try:
             upstream = _upstream_of(project.source)
@@ -167,6 +184,8 @@ def run_repair(run: VerifyRun) -> dict[str, int]:
         except CannotRepair as exc:
             distribution_withdraw(distribution_id=distribution_id)
             for finding in findings:
+                if finding.kind == Finding.Kind.CORRUPT:  # never served again, nor kept in the
+                    blob_storage().delete(finding.path)  # way of the bytes a sync fetches
                 finding_set_repair(finding=finding, repair=Finding.Repair.HIDDEN, detail=str(exc))
             counts["hidden"] += 1
             logger.warning("verify #%s: %s hidden: %s", run.pk, distribution.filename, exc)

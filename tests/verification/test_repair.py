@@ -84,3 +84,23 @@ def test_a_file_the_upstream_cannot_give_is_hidden_until_a_later_repair(synced, 
     assert added.pk > removal.pk and sdist.filename in added.action
     page = client.get("/simple/alpha/", HTTP_ACCEPT="application/vnd.pypi.simple.v1+json").json()
     assert sdist.filename in {f["filename"] for f in page["files"]}
+
+
+def test_a_hidden_file_comes_back_with_its_projects_next_sync(synced, server, upstream):
+    sdist = Distribution.objects.get(project__normalized_name="alpha", packagetype="sdist")
+    (synced / sdist.blob_path).unlink()
+    server.add_fault(Fault(status=503), project="alpha", kind="file")
+    assert verify("--repair")[0] == 1
+    server.clear_faults()
+    upstream.add_release("alpha", "2.0")  # a change upstream: the next sync reads alpha
+    upstream.write()
+
+    assert manage("sync", server.url) == 0
+
+    back = Distribution.objects.get(filename=sdist.filename)
+    assert sha256_of(synced / back.blob_path) == sdist.sha256
+    status, output = verify("--repair")
+    assert status == 0, output
+    finding = Finding.objects.get()
+    assert (finding.repair, finding.kind) == ("restored", "missing")
+    assert "a sync fetched it" in finding.repair_detail

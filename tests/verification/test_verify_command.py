@@ -191,19 +191,24 @@ def test_bad_arguments_exit_2(filled):
     assert verify("--no-such-option")[0] == 2
 
 
-def test_repair_hides_a_local_file_it_cannot_fetch_journaled(filled):
-    lost = Distribution.objects.order_by("pk").first()
+def test_repair_hides_local_files_it_cannot_fetch_journaled(filled):
+    lost, rotten = Distribution.objects.order_by("pk")[:2]
     blob(lost, filled).unlink()
+    blob(rotten, filled).write_bytes(b"rot")
 
     status, output = verify("--repair")
 
     assert status == 1, output
-    finding = Finding.objects.get()
-    assert (finding.kind, finding.repair) == ("missing", "hidden")
-    assert "source is local" in finding.repair_detail
-    assert not Distribution.objects.filter(pk=lost.pk).exists()
-    entry = JournalEntry.objects.filter(action=f"remove file {lost.filename}").get()
-    assert entry.normalized_name == lost.project.normalized_name
+    assert set(Finding.objects.values_list("kind", "repair")) == {
+        ("missing", "hidden"),
+        ("corrupt", "hidden"),
+    }
+    assert all("source is local" in f.repair_detail for f in Finding.objects.all())
+    for hidden in (lost, rotten):
+        assert not Distribution.objects.filter(pk=hidden.pk).exists()
+        entry = JournalEntry.objects.filter(action=f"remove file {hidden.filename}").get()
+        assert entry.normalized_name == hidden.project.normalized_name
+    assert not blob(rotten, filled).exists()  # its bad bytes are not kept
 
 
 def test_the_weekly_task_verifies_the_whole_store(filled):
