@@ -25,13 +25,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks._common import (
     add_postgres_argument,
+    celery_ping,
     git_revision,
     interrupt_on_sigterm,
+    kill_group,
     manage,
     markdown_table,
     node_env,
     postgres_create,
     postgres_drop,
+    redis_db,
 )
 from benchmarks.harness import ROOT, cpus, project_compile
 
@@ -65,6 +68,24 @@ def timed(command: list[str], *, env: dict | None = None, shell: bool = False) -
     return wall
 
 
+def start_worker(env: dict, broker: str, workdir: Path) -> subprocess.Popen:
+    """A Celery worker of the node on ``broker`` (emptied first), ready when returned; ``env``
+    then sends the node's commands to it."""
+    redis_db(broker).flushdb()
+    env["CELERY_BROKER_URL"] = broker
+    with (workdir / "worker.log").open("wb") as out:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "pypimirror", "worker", "--loglevel=INFO",
+             f"--concurrency={cpus()}", "--without-gossip", "--without-mingle"],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while celery_ping(broker) < 1:
+        if time.monotonic() > deadline or worker.poll() is not None:
+            raise SystemExit(f"the worker did not start: see {workdir / 'worker.log'}")
+    return worker
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--gb", type=float, default=3.0, help="the store's size (default 3)")
@@ -72,6 +93,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--cold", action="store_true", help="drop the page cache before each")
     parser.add_argument("--workdir", type=Path, default=None, help="where the store goes")
+    parser.add_argument(
+        "--celery",
+        metavar="BROKER",
+        default="",
+        help="also verify through a Celery worker (prefork, one process per core) on this "
+        "broker (e.g. redis://127.0.0.1:6379/6), which it flushes",
+    )
     add_postgres_argument(parser)
     args = parser.parse_args()
     interrupt_on_sigterm()
@@ -108,6 +136,13 @@ def main() -> None:
             ),
             f'sha256sum (xargs -P "$(nproc)" -n {per_call})': ([sha256sum], True),
         }
+        worker = None
+        if args.celery:
+            worker = start_worker(env, args.celery, workdir)
+            tools["pypimirror verify (Celery worker, prefork = cores)"] = (
+                manage("verify"),
+                False,
+            )
         walls: dict[str, list[float]] = {name: [] for name in tools}
         cold = args.cold and drop_caches()
         for _ in range(args.rounds):
@@ -115,6 +150,8 @@ def main() -> None:
                 if cold:
                     drop_caches()
                 walls[name].append(timed(command, env=env, shell=shell))
+        if worker is not None:
+            kill_group(worker)
         best = {name: min(values) for name, values in walls.items()}
         reference = best[next(n for n in tools if n.startswith("sha256sum"))]
         rows = [

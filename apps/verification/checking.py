@@ -19,9 +19,7 @@ class BatchResult:
     findings: list[Finding]
 
 
-def batch_distributions(
-    *, first_id: int, last_id: int, projects: list[str]
-) -> list[tuple[int, str, str, str, int, str | None, str | None]]:
+def batch_distributions(*, first_id: int, last_id: int, projects: list[str]) -> list[tuple]:
     """The rows of a batch, as (id, project, filename, blob_path, size, sha256, metadata
     sha256, provenance sha256) tuples: no model instances for millions of rows."""
     rows = Distribution.objects.filter(pk__gte=first_id, pk__lte=last_id)
