@@ -8,7 +8,7 @@ dropped: both read the same warm files (the machine's RAM holds them); --cold dr
 each command when the machine allows it. Wall time, throughput and the ratio to sha256sum are
 printed as a table. See benchmarks/README.md.
 
-    .venv/bin/python benchmarks/verify.py [--gb 3 --file-mb 4 --rounds 3]
+    .venv/bin/python benchmarks/verify.py [--gb 3 --file-mb 4 --rounds 3 --celery BROKER]
 """
 
 import argparse
