@@ -1,8 +1,14 @@
+import time
+
 from django.core.management.base import BaseCommand, CommandError
 from django.template.defaultfilters import filesizeformat
 
+from apps.verification.models import VerifyRun
 from apps.verification.runner import BATCH_FILES
 from apps.verification.verify import VerifyRefused, verify
+
+PROGRESS_SECONDS = 30
+LISTED_MAX = 1000  # findings printed; every one is in the admin and the API
 
 
 class Command(BaseCommand):
@@ -49,6 +55,17 @@ class Command(BaseCommand):
         from apps.replication.runner import workers_available
 
         use_workers = not options["in_process"] and workers_available()
+        shown = [time.monotonic()]
+
+        def progress(run: VerifyRun) -> None:
+            """A line every PROGRESS_SECONDS, so a long verify shows it moves."""
+            if time.monotonic() - shown[0] >= PROGRESS_SECONDS:
+                shown[0] = time.monotonic()
+                self.stdout.write(
+                    f"verify #{run.pk}: {run.files_checked:,}/{run.files_total:,} files, "
+                    f"{filesizeformat(run.bytes_checked)}, cursor at file #{run.cursor}"
+                )
+
         try:
             outcome = verify(
                 projects=options["project"],
@@ -57,6 +74,7 @@ class Command(BaseCommand):
                 use_workers=use_workers,
                 concurrency=options["concurrency"],
                 batch_files=max(1, options["batch_size"]),
+                progress=progress,
             )
         except VerifyRefused as exc:
             raise CommandError(str(exc), returncode=2) from None
@@ -67,9 +85,14 @@ class Command(BaseCommand):
             f"verify #{run.pk}{resumed}: {run.files_checked} files, "
             f"{filesizeformat(run.bytes_checked)} checked {where}"
         )
-        for finding in run.findings.order_by("kind", "path"):
+        for finding in run.findings.order_by("kind", "path")[:LISTED_MAX]:
             repair = f" [{finding.get_repair_display().lower()}]" if finding.repair else ""
             self.stdout.write(f"  {finding.kind:8} {finding.path}{repair}")
+        if run.findings_count > LISTED_MAX:
+            self.stdout.write(
+                f"  ... and {run.findings_count - LISTED_MAX:,} more: see the admin "
+                f"(Verification > Findings) or /api/v1/verify-findings/?run={run.pk}"
+            )
         if outcome.repairs or outcome.orphans_deleted:
             repairs = ", ".join(f"{n} {what}" for what, n in outcome.repairs.items())
             self.stdout.write(
