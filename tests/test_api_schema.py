@@ -39,11 +39,17 @@ def test_the_schema_covers_the_whole_api_and_nothing_else(client):
         "/api/v1/reports/",
         "/api/v1/sync-runs/",
         "/api/v1/sync-runs/{id}/",
+        "/api/v1/verify-runs/",
+        "/api/v1/verify-runs/{id}/",
+        "/api/v1/verify-findings/",
+        "/api/v1/verify-findings/{id}/",
     }
     best = schema["paths"]["/api/v1/mirrors/best/"]["get"]
     assert {p["name"] for p in best["parameters"]} == {"country", "protocol", "trace"}
     runs = schema["paths"]["/api/v1/sync-runs/"]["get"]
     assert {"upstream", "state", "page"} <= {p["name"] for p in runs["parameters"]}
+    findings = schema["paths"]["/api/v1/verify-findings/"]["get"]
+    assert {"run", "kind", "page"} <= {p["name"] for p in findings["parameters"]}
     report = schema["paths"]["/api/v1/mirrors/{name}/reports/"]["post"]
     assert report["security"] == [{"mirrorToken": []}]
     assert schema["components"]["securitySchemes"]["mirrorToken"]["scheme"] == "bearer"

@@ -58,6 +58,9 @@ FRAMEWORK_APPS = [
     # The mirror network (the hub's registry, probes, reports and their API): the sync process
     # has no use for it.
     "apps.network",
+    # Verify (the store re-hashed against the catalog, its runs and findings): run by its
+    # command and the workers, never by the sync process.
+    "apps.verification",
 ]
 APP_SETS = {"all": FRAMEWORK_APPS + DOMAIN_APPS, "domain": DOMAIN_APPS}
 _app_set = env.str("PYPIMIRROR_APPS", default="all")
@@ -248,8 +251,8 @@ PYPIMIRROR_API_ANON_RATE = env.str("PYPIMIRROR_API_ANON_RATE", default="120/minu
 SPECTACULAR_SETTINGS = {
     "TITLE": "pypimirror API",
     "DESCRIPTION": "The mirror network (mirrors, their probes and reports, the best mirror for "
-    "a client, the network's status) and this node's sync runs. Read-only for everyone; a "
-    "mirror posts its own reports with its token.",
+    "a client, the network's status), this node's sync runs, and its verify runs and their "
+    "findings. Read-only for everyone; a mirror posts its own reports with its token.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     # The API only: the index's pages (/simple/ ...) are PEP 503/691, not this API.
@@ -261,6 +264,10 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "SyncRunStateEnum": "apps.replication.models.SyncRun.State",
         "ReportStateEnum": "apps.network.models.StatusReport.State",
+        "VerifyRunStateEnum": "apps.verification.models.VerifyRun.State",
+        "FindingKindEnum": "apps.verification.models.Finding.Kind",
+        "FindingBlobEnum": "apps.verification.models.Finding.Blob",
+        "FindingRepairEnum": "apps.verification.models.Finding.Repair",
     },
 }
 

@@ -1,0 +1,91 @@
+"""Verify runs and their findings in the admin: read-only (verify writes them)."""
+
+from django.contrib import admin
+from django.template.defaultfilters import filesizeformat
+from django.utils.html import format_html
+
+from pypimirror.admin import DateHierarchyAdmin
+
+from .models import Finding, VerifyRun
+
+
+class ReadOnlyAdmin(DateHierarchyAdmin):
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(VerifyRun)
+class VerifyRunAdmin(ReadOnlyAdmin):
+    list_display = ("id", "state", "trigger", "progress", "checked", "findings", "started")
+    list_filter = ("state", "trigger", "repair")
+    date_hierarchy = "started"
+    fields = readonly_fields = (
+        "state",
+        "trigger",
+        "repair",
+        "delete_orphans",
+        "projects",
+        "started",
+        "updated",
+        "finished",
+        "progress",
+        "cursor",
+        "files_checked",
+        "checked",
+        "orphans_walked",
+        "resumed",
+        "findings",
+        "error",
+    )
+
+    @admin.display(description="Progress")
+    def progress(self, obj: VerifyRun) -> str:
+        return format_html(
+            '<progress max="{}" value="{}"></progress> {}/{}',
+            obj.files_total or 1,
+            obj.files_checked,
+            obj.files_checked,
+            obj.files_total,
+        )
+
+    @admin.display(description="Checked", ordering="bytes_checked")
+    def checked(self, obj: VerifyRun) -> str:
+        return filesizeformat(obj.bytes_checked)
+
+    @admin.display(description="Findings", ordering="findings_count")
+    def findings(self, obj: VerifyRun) -> str:
+        if obj.state == VerifyRun.State.RUNNING:
+            return "-"
+        url = f"../finding/?run__id__exact={obj.pk}"
+        return format_html('<a href="{}">{}</a>', url, obj.findings_count)
+
+
+@admin.register(Finding)
+class FindingAdmin(ReadOnlyAdmin):
+    list_display = ("path", "kind", "blob", "project", "repair", "run", "found")
+    list_filter = ("kind", "blob", "repair", "run")
+    search_fields = ("path", "project", "filename")
+    date_hierarchy = "found"
+    fields = readonly_fields = (
+        "run",
+        "kind",
+        "blob",
+        "path",
+        "project",
+        "filename",
+        "distribution_id",
+        "expected_sha256",
+        "actual_sha256",
+        "expected_size",
+        "actual_size",
+        "found",
+        "repair",
+        "repair_detail",
+        "repaired",
+    )

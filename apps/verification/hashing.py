@@ -1,0 +1,64 @@
+"""Reading a stored blob back: its sha256 and size, through the storage API (so any storage
+works), or straight from disk when the storage has local paths."""
+
+import hashlib
+import os
+from dataclasses import dataclass
+
+from django.core.files.storage import Storage
+
+CHUNK_SIZE = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Digest:
+    sha256: str
+    size: int
+
+
+def blob_digest(storage: Storage, name: str) -> Digest | None:
+    """The blob's sha256 and size; None when it is not there. hashlib lets go of the GIL while
+    it hashes a chunk, so threads hash files in parallel."""
+    try:
+        path = storage.path(name)
+    except NotImplementedError:  # not on local disk (S3)
+        return _digest_via_storage(storage, name)
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        return None
+    try:
+        if not os.path.isfile(path):
+            return None
+        return _digest_fd(fd)
+    finally:
+        os.close(fd)
+
+
+def _digest_fd(fd: int) -> Digest:
+    sha256 = hashlib.sha256()
+    buffer = bytearray(CHUNK_SIZE)
+    view = memoryview(buffer)
+    size = 0
+    while count := os.readv(fd, [buffer]):
+        sha256.update(view[:count])
+        size += count
+    return Digest(sha256.hexdigest(), size)
+
+
+def _digest_via_storage(storage: Storage, name: str) -> Digest | None:
+    try:
+        handle = storage.open(name, "rb")
+    except FileNotFoundError:
+        return None
+    except OSError:
+        if not storage.exists(name):
+            return None
+        raise
+    sha256 = hashlib.sha256()
+    size = 0
+    with handle:
+        while chunk := handle.read(CHUNK_SIZE):
+            sha256.update(chunk)
+            size += len(chunk)
+    return Digest(sha256.hexdigest(), size)

@@ -1,0 +1,106 @@
+"""``verify --repair`` against a live upstream on loopback: a corrupted and a deleted blob are
+fetched again (checked like any download) and put back; a file the upstream cannot give is
+hidden from the index, journaled, and a later repair brings it back."""
+
+import hashlib
+
+import pytest
+
+from apps.catalog.models import Distribution, JournalEntry
+from apps.verification.models import Finding, VerifyRun
+from tests.replication.test_sync_command import manage
+from tests.support.upstream import Fault
+
+from .test_verify_command import verify
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def synced(server, upstream, blob_store):
+    for name in ("alpha", "beta"):
+        upstream.add_release(name, "1.0")
+    upstream.write()
+    assert manage("sync", server.url) == 0
+    return blob_store
+
+
+def sha256_of(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_repair_restores_a_corrupted_and_a_deleted_blob_from_the_upstream(synced, client):
+    wheel = Distribution.objects.get(project__normalized_name="alpha", packagetype="bdist_wheel")
+    sdist = Distribution.objects.get(project__normalized_name="beta", packagetype="sdist")
+    (synced / wheel.blob_path).write_bytes(b"rotten" * 100)
+    (synced / sdist.blob_path).unlink()
+    serial = JournalEntry.objects.latest("id").pk
+
+    status, output = verify("--repair")
+
+    assert status == 0, output
+    assert sha256_of(synced / wheel.blob_path) == wheel.sha256
+    assert sha256_of(synced / sdist.blob_path) == sdist.sha256
+    assert set(Finding.objects.values_list("kind", "repair")) == {
+        ("corrupt", "restored"),
+        ("missing", "restored"),
+    }
+    assert JournalEntry.objects.latest("id").pk == serial  # nothing left the index
+    assert "2 restored" in output
+    response = client.get(
+        f"/packages/{wheel.sha256[:2]}/{wheel.sha256[2:4]}/{wheel.sha256[4:]}/{wheel.filename}"
+    )
+    assert response.status_code == 200
+    assert verify()[0] == 0
+
+
+def test_a_file_the_upstream_cannot_give_is_hidden_until_a_later_repair(synced, server, client):
+    sdist = Distribution.objects.get(project__normalized_name="alpha", packagetype="sdist")
+    (synced / sdist.blob_path).unlink()
+    server.add_fault(Fault(status=503), project="alpha", kind="file")
+
+    status, output = verify("--repair")
+
+    assert status == 1, output
+    finding = Finding.objects.get()
+    assert (finding.kind, finding.repair) == ("missing", "hidden")
+    assert "HTTP 503" in finding.repair_detail
+    assert not Distribution.objects.filter(filename=sdist.filename).exists()
+    removal = JournalEntry.objects.latest("id")
+    assert (removal.normalized_name, removal.action) == ("alpha", f"remove file {sdist.filename}")
+    page = client.get("/simple/alpha/", HTTP_ACCEPT="application/vnd.pypi.simple.v1+json").json()
+    assert sdist.filename not in {f["filename"] for f in page["files"]}
+
+    server.clear_faults()
+    status, output = verify("--repair")
+
+    assert status == 0, output
+    back = Distribution.objects.get(filename=sdist.filename)
+    assert sha256_of(synced / back.blob_path) == sdist.sha256
+    finding.refresh_from_db()
+    assert finding.repair == "restored"
+    assert f"verify #{VerifyRun.objects.order_by('pk').last().pk}" in finding.repair_detail
+    added = JournalEntry.objects.latest("id")
+    assert added.pk > removal.pk and sdist.filename in added.action
+    page = client.get("/simple/alpha/", HTTP_ACCEPT="application/vnd.pypi.simple.v1+json").json()
+    assert sdist.filename in {f["filename"] for f in page["files"]}
+
+
+def test_a_hidden_file_comes_back_with_its_projects_next_sync(synced, server, upstream):
+    sdist = Distribution.objects.get(project__normalized_name="alpha", packagetype="sdist")
+    (synced / sdist.blob_path).unlink()
+    server.add_fault(Fault(status=503), project="alpha", kind="file")
+    assert verify("--repair")[0] == 1
+    server.clear_faults()
+    upstream.add_release("alpha", "2.0")  # a change upstream: the next sync reads alpha
+    upstream.write()
+
+    assert manage("sync", server.url) == 0
+
+    back = Distribution.objects.get(filename=sdist.filename)
+    assert sha256_of(synced / back.blob_path) == sdist.sha256
+    status, output = verify("--repair")
+    assert status == 0, output
+    finding = Finding.objects.get()
+    assert (finding.repair, finding.kind) == ("restored", "missing")
+    assert "a sync fetched it" in finding.repair_detail
