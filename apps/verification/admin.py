@@ -4,12 +4,12 @@ from django.contrib import admin
 from django.template.defaultfilters import filesizeformat
 from django.utils.html import format_html
 
-from pypimirror.admin import DateHierarchyAdmin
+from pypimirror.admin_lists import LargeTableAdmin
 
 from .models import Finding, VerifyRun
 
 
-class ReadOnlyAdmin(DateHierarchyAdmin):
+class ReadOnlyAdmin(LargeTableAdmin):
     def has_add_permission(self, request) -> bool:
         return False
 
