@@ -8,7 +8,6 @@ from django.utils import timezone
 
 from apps.catalog.models import Project
 from apps.replication.clients import client_for
-from apps.replication.clients.base import ChangelogUnavailable, UpstreamError
 from apps.replication.models import ProjectSyncState, Upstream
 from apps.replication.planner import plan_sync
 from tests.support.upstream.faults import Fault
@@ -339,67 +338,3 @@ def test_named_projects_the_rules_exclude_are_not_planned(listed, upstream):
     ruled({"block": ["alpha"]})
 
     assert set(plan(listed, only=["alpha", "beta"]).projects) == {"beta"}
-
-
-def test_pypi_json_plan_reads_the_changelog_when_the_upstream_answers_it(listed, upstream):
-    kept(plan(listed))
-    reached(upstream, alpha=0)
-    ProjectSyncState.objects.filter(normalized_name="alpha").update(
-        serial_wanted=upstream.project("alpha").last_serial, next_retry=timezone.now()
-    )
-    upstream.add_release("gamma", "2.0", sdist=False)
-    upstream.delete_project("beta")
-    upstream.write()
-    listed.clear_requests()
-
-    result = plan(listed)
-
-    assert result.projects == {
-        "alpha": ("Alpha", upstream.project("alpha").last_serial),  # its retry is due
-        "gamma": ("gamma", upstream.project("gamma").last_serial),
-        "beta": ("beta", upstream.serial),
-    }
-    assert result.serial == upstream.serial
-    assert [r.kind for r in listed.requests()] == ["xmlrpc"]  # never the listing
-
-
-def test_changelog_plan_visits_removals_left_unfinished(listed, upstream):
-    kept(plan(listed))
-    reached(upstream)
-    Project.objects.create(name="Old", normalized_name="old")  # its removal failed last time
-    ProjectSyncState.objects.create(
-        upstream=Upstream.objects.get(), normalized_name="old", name="Old", listed=False
-    )
-
-    result = plan(listed)
-
-    assert (result.projects, result.gone) == ({"old": ("old", None)}, {"old"})
-
-
-@pytest.mark.parametrize(
-    "fault",
-    [Fault(status=404), Fault(status=500), Fault(malformed_json=True), Fault(truncate=10)],
-    ids=["404", "500", "garbled", "cut-short"],
-)
-def test_pypi_json_plan_reads_the_listing_when_the_changelog_fails(listed, upstream, fault):
-    kept(plan(listed))
-    reached(upstream)
-    upstream.add_release("beta", "2.0", sdist=False)
-    upstream.write()
-    listed.add_fault(fault, kind="xmlrpc")
-    listed.clear_requests()
-
-    result = plan(listed)
-
-    assert set(result.projects) == {"beta"}
-    assert [r.kind for r in listed.requests()] == ["xmlrpc", "root"]
-
-
-def test_xmlrpc_plan_fails_when_its_changelog_fails(listed, upstream):
-    plan(listed, protocol="xmlrpc")
-    Upstream.objects.update(last_serial=upstream.serial)
-    listed.add_fault(Fault(status=500), kind="xmlrpc")
-
-    with pytest.raises(UpstreamError) as failure:
-        plan(listed, protocol="xmlrpc")
-    assert not isinstance(failure.value, ChangelogUnavailable)
