@@ -2,26 +2,7 @@
 
 from django.db import migrations
 
-TASK_NAME = "catalog: remove stale temporary files"
-
-
-def schedule(apps, schema_editor):
-    IntervalSchedule = apps.get_model("django_celery_beat", "IntervalSchedule")
-    PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
-    every_hour, _ = IntervalSchedule.objects.get_or_create(every=1, period="hours")
-    PeriodicTask.objects.get_or_create(
-        name=TASK_NAME,
-        defaults={
-            "task": "apps.catalog.tasks.remove_stale_temporary_files",
-            "interval": every_hour,
-            "description": "Deletes files older than a day in the temporary folder "
-            "(left by downloads or imports that never finished).",
-        },
-    )
-
-
-def unschedule(apps, schema_editor):
-    apps.get_model("django_celery_beat", "PeriodicTask").objects.filter(name=TASK_NAME).delete()
+from pypimirror.migration_operations import periodic_task
 
 
 class Migration(migrations.Migration):
@@ -30,4 +11,15 @@ class Migration(migrations.Migration):
         ("django_celery_beat", "0018_improve_crontab_helptext"),
     ]
 
-    operations = [migrations.RunPython(schedule, unschedule)]
+    operations = [
+        periodic_task(
+            "catalog: remove stale temporary files",
+            "apps.catalog.tasks.remove_stale_temporary_files",
+            every=1,
+            period="hours",
+            description=(
+                "Deletes files older than a day in the temporary folder "
+                "(left by downloads or imports that never finished)."
+            ),
+        )
+    ]

@@ -4,27 +4,7 @@ hit on the hour."""
 
 from django.db import migrations
 
-TASK_NAME = "network: probe the mirrors"
-
-
-def schedule(apps, schema_editor):
-    IntervalSchedule = apps.get_model("django_celery_beat", "IntervalSchedule")
-    PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
-    every_hour, _ = IntervalSchedule.objects.get_or_create(every=1, period="hours")
-    PeriodicTask.objects.get_or_create(
-        name=TASK_NAME,
-        defaults={
-            "task": "apps.network.tasks.probe_mirrors_scheduled",
-            "interval": every_hour,
-            "description": "Probes every mirror URL of the network (freshness, integrity), "
-            "after a random delay of up to PYPIMIRROR_NETWORK_PROBE_JITTER seconds; disables a "
-            "mirror after PYPIMIRROR_NETWORK_DISABLE_AFTER failed probes in a row.",
-        },
-    )
-
-
-def unschedule(apps, schema_editor):
-    apps.get_model("django_celery_beat", "PeriodicTask").objects.filter(name=TASK_NAME).delete()
+from pypimirror.migration_operations import periodic_task
 
 
 class Migration(migrations.Migration):
@@ -33,4 +13,16 @@ class Migration(migrations.Migration):
         ("django_celery_beat", "0018_improve_crontab_helptext"),
     ]
 
-    operations = [migrations.RunPython(schedule, unschedule)]
+    operations = [
+        periodic_task(
+            "network: probe the mirrors",
+            "apps.network.tasks.probe_mirrors_scheduled",
+            every=1,
+            period="hours",
+            description=(
+                "Probes every mirror URL of the network (freshness, integrity), "
+                "after a random delay of up to PYPIMIRROR_NETWORK_PROBE_JITTER seconds; disables a "
+                "mirror after PYPIMIRROR_NETWORK_DISABLE_AFTER failed probes in a row."
+            ),
+        )
+    ]

@@ -3,28 +3,7 @@ interval, or its kwargs: {"repair": true} to repair what it finds)."""
 
 from django.db import migrations
 
-TASK_NAME = "verification: verify the blob store"
-
-
-def schedule(apps, schema_editor):
-    IntervalSchedule = apps.get_model("django_celery_beat", "IntervalSchedule")
-    PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
-    every_week, _ = IntervalSchedule.objects.get_or_create(every=7, period="days")
-    PeriodicTask.objects.get_or_create(
-        name=TASK_NAME,
-        defaults={
-            "task": "apps.verification.tasks.verify_store",
-            "interval": every_week,
-            "kwargs": '{"repair": false, "delete_orphans": false}',
-            "description": "Re-hashes every stored blob against the catalog and lists missing, "
-            "corrupt and orphaned blobs (Verification > Findings); resumes a verify that was "
-            "stopped. Set repair to true to fetch bad files again from their upstream.",
-        },
-    )
-
-
-def unschedule(apps, schema_editor):
-    apps.get_model("django_celery_beat", "PeriodicTask").objects.filter(name=TASK_NAME).delete()
+from pypimirror.migration_operations import periodic_task
 
 
 class Migration(migrations.Migration):
@@ -33,4 +12,17 @@ class Migration(migrations.Migration):
         ("django_celery_beat", "0018_improve_crontab_helptext"),
     ]
 
-    operations = [migrations.RunPython(schedule, unschedule)]
+    operations = [
+        periodic_task(
+            "verification: verify the blob store",
+            "apps.verification.tasks.verify_store",
+            every=7,
+            period="days",
+            kwargs='{"repair": false, "delete_orphans": false}',
+            description=(
+                "Re-hashes every stored blob against the catalog and lists missing, "
+                "corrupt and orphaned blobs (Verification > Findings); resumes a verify that was "
+                "stopped. Set repair to true to fetch bad files again from their upstream."
+            ),
+        )
+    ]
