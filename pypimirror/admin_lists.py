@@ -23,6 +23,7 @@ from django.core.paginator import Paginator
 from django.db import connections
 from django.forms.models import BaseInlineFormSet
 from django.utils.functional import cached_property
+from django.utils.html import format_html
 
 # Rows a change list counts at most: enough for 100 pages of 100, cheap through any index.
 COUNT_LIMIT = 10_000
@@ -138,4 +139,24 @@ class LimitedInline(admin.TabularInline):
         return False
 
     def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+def progress_bar(done: int, total: int) -> str:
+    """A run's progress as a bar and its figures, for a list or change page."""
+    return format_html(
+        '<progress max="{}" value="{}"></progress> {}/{}', total or 1, done, done, total
+    )
+
+
+class ReadOnlyAdminMixin:
+    """For rows that services alone write (probes, reports, verify runs): staff look only."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
         return False

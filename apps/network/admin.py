@@ -10,6 +10,8 @@ from django.utils.html import format_html
 from django.utils.text import Truncator
 from django_countries.filters import CountryFilter
 
+from pypimirror.admin_lists import ReadOnlyAdminMixin
+
 from .geography import CONTINENT_NAMES, continent_countries, country_continent
 from .models import (
     Mirror,
@@ -220,17 +222,8 @@ class ProbeLocationAdmin(admin.ModelAdmin):
     list_display = ("name", "country", "is_hub")
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Written by the network's services only (probes, reports): staff look."""
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(Probe)

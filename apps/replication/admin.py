@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from packaging.utils import canonicalize_name
 
-from pypimirror.admin_lists import LargeTableAdmin
+from pypimirror.admin_lists import LargeTableAdmin, progress_bar
 
 from .clients import UpstreamUnusable
 from .models import ProjectSyncState, SyncRun, Upstream
@@ -219,13 +219,7 @@ class SyncRunAdmin(LargeTableAdmin):
 
     @admin.display(description="Progress")
     def progress(self, obj: SyncRun) -> str:
-        return format_html(
-            '<progress max="{}" value="{}"></progress> {}/{}',
-            obj.projects_planned or 1,
-            obj.projects_finished,
-            obj.projects_finished,
-            obj.projects_planned,
-        )
+        return progress_bar(obj.projects_finished, obj.projects_planned)
 
     @admin.display(description="Failed", ordering="projects_failed")
     def failed(self, obj: SyncRun) -> int:

@@ -4,20 +4,13 @@ from django.contrib import admin
 from django.template.defaultfilters import filesizeformat
 from django.utils.html import format_html
 
-from pypimirror.admin_lists import LargeTableAdmin
+from pypimirror.admin_lists import LargeTableAdmin, ReadOnlyAdminMixin, progress_bar
 
 from .models import Finding, VerifyRun
 
 
-class ReadOnlyAdmin(LargeTableAdmin):
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
+class ReadOnlyAdmin(ReadOnlyAdminMixin, LargeTableAdmin):
+    """Written by verify alone: staff look."""
 
 
 @admin.register(VerifyRun)
@@ -46,13 +39,7 @@ class VerifyRunAdmin(ReadOnlyAdmin):
 
     @admin.display(description="Progress")
     def progress(self, obj: VerifyRun) -> str:
-        return format_html(
-            '<progress max="{}" value="{}"></progress> {}/{}',
-            obj.files_total or 1,
-            obj.files_checked,
-            obj.files_checked,
-            obj.files_total,
-        )
+        return progress_bar(obj.files_checked, obj.files_total)
 
     @admin.display(description="Checked", ordering="bytes_checked")
     def checked(self, obj: VerifyRun) -> str:
