@@ -64,6 +64,23 @@ def postgres_create(admin_url: str, prefix: str = "pypimirror_bench") -> str | N
     return re.sub(r"/[^/]*$", f"/{name}", admin_url)
 
 
+def postgres_ensure(url: str, admin_url: str) -> str | None:
+    """Make the database ``url`` names on the server of ``admin_url`` when it does not exist;
+    None when it exists or was made, else why it cannot be had."""
+    import psycopg
+
+    name = url.split("?", 1)[0].rsplit("/", 1)[1]
+    try:
+        with psycopg.connect(admin_url, autocommit=True, connect_timeout=3) as conn:
+            found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+            if not found:
+                conn.execute(f'CREATE DATABASE "{name}"')
+                print(f"Made the database {name}", flush=True)
+    except psycopg.Error as exc:
+        return f"cannot make the database {name} through {admin_url}: {exc}"
+    return None
+
+
 def postgres_drop(admin_url: str, url: str) -> None:
     import psycopg
 

@@ -33,6 +33,7 @@ from benchmarks._common import (
     node_env,
     postgres_create,
     postgres_drop,
+    postgres_ensure,
     redis_db,
 )
 from benchmarks._scale_admin import admin_pages, admin_rows
@@ -140,6 +141,8 @@ def main() -> int:
     with contextlib.ExitStack() as stack:
         stack.callback(lambda: None if args.keep else shutil.rmtree(work, ignore_errors=True))
         url = args.database_url
+        if url is not None and (problem := postgres_ensure(url, args.postgres)):
+            sys.exit(problem)
         if url is None:
             url = postgres_create(args.postgres, prefix="pypimirror_bench_scale")
             if url is None:

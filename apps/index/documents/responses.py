@@ -1,14 +1,16 @@
-"""A whole-index document as an HTTP answer: streamed from its segment files, with its length,
-and gzipped when the client takes gzip, from the stored deflate (compressed once, at update
-time; GZipMiddleware leaves an answer with a Content-Encoding alone)."""
+"""A whole-index document as an HTTP answer: sent from its whole file (whole.py), or streamed
+from its segment files when that cannot be had, with its length; gzipped when the client takes
+gzip, from the stored deflate (compressed once, at update time; GZipMiddleware leaves an
+answer with a Content-Encoding alone)."""
 
 import re
 from collections.abc import Mapping
 
-from django.http import HttpRequest, StreamingHttpResponse
+from django.http import FileResponse, HttpRequest, StreamingHttpResponse
 from django.utils.cache import patch_vary_headers
 
 from .store import Manifest
+from .whole import whole_open
 
 # GZipMiddleware's own test of Accept-Encoding, so that the two never disagree.
 _ACCEPTS_GZIP = re.compile(r"\bgzip\b")
@@ -25,14 +27,20 @@ def document_response(
     *,
     content_type: str,
     headers: Mapping[str, str],
-) -> StreamingHttpResponse:
+) -> StreamingHttpResponse | FileResponse:
     """``manifest``'s document ``fmt``; a strong ETag in ``headers`` turns weak when gzipped,
     as GZipMiddleware makes it (caching.not_modified compares weakly)."""
     gzip = accepts_gzip(request)
-    response = StreamingHttpResponse(
-        manifest.chunks(fmt, gzip=gzip), content_type=content_type, headers=headers
-    )
-    response["Content-Length"] = str(manifest.length(fmt, gzip=gzip))
+    whole = whole_open(manifest, fmt, gzip=gzip)
+    if whole is not None:
+        # FileResponse sets Content-Length from the file; no Content-Disposition: a page
+        response = FileResponse(whole, content_type=content_type, headers=headers)
+        del response["Content-Disposition"]
+    else:
+        response = StreamingHttpResponse(
+            manifest.chunks(fmt, gzip=gzip), content_type=content_type, headers=headers
+        )
+        response["Content-Length"] = str(manifest.length(fmt, gzip=gzip))
     if gzip:
         response["Content-Encoding"] = "gzip"
         etag = response.get("ETag")

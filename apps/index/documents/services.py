@@ -39,6 +39,7 @@ from .store import (
     segment_write,
     segments_prune,
 )
+from .whole import whole_prune
 
 logger = logging.getLogger(__name__)
 
@@ -130,6 +131,7 @@ def _refresh(directory) -> Manifest:
     )
     manifest_write(manifest)
     segments_prune(manifest, now=now)
+    whole_prune(manifest)
     logger.info(
         "index documents at serial %s (%s, %d segments) in %.2f s",
         serial,

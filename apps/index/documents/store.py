@@ -106,6 +106,14 @@ class Manifest:
         return (self.serial, self.stamp, self.version) == (serial, stamp, version)
 
     @cached_property
+    def key(self) -> str:
+        """Names these documents' bytes: their serial, then a digest of what makes them."""
+        digest = hashlib.sha256(f"{self.version}\n{self.stamp}".encode())
+        for segment in self.segments:
+            digest.update(segment.file.encode())
+        return f"{self.serial}-{digest.hexdigest()[:16]}"
+
+    @cached_property
     def _frames(self) -> dict[str, tuple[bytes, bytes, bytes, bytes]]:
         """(head, tail, head as a deflate piece, tail ending the stream) of each format."""
         frames = {}
