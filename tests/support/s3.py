@@ -9,10 +9,12 @@ node (the production settings read it).
 import contextlib
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 
@@ -55,34 +57,38 @@ def _free_port() -> int:
 
 @contextlib.contextmanager
 def moto_server() -> Iterator[S3Server]:
-    """moto's S3 server in a subprocess on loopback, stopped on exit."""
+    """moto's S3 server in a subprocess on loopback, stopped on exit. Its log (a line per
+    request) goes to a file: a pipe nobody reads would fill and stop the server."""
     port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    server = S3Server(url=f"http://127.0.0.1:{port}")
-    try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"moto server exited:\n{process.stderr.read().decode()}")
-            with contextlib.suppress(httpx.TransportError):
-                httpx.get(f"{server.url}/moto-api/", timeout=2)
-                break
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"moto server did not answer in {STARTUP_TIMEOUT}s")
-            time.sleep(0.05)
-        yield server
-    finally:
-        process.terminate()
+    with tempfile.TemporaryDirectory(prefix="pm-moto-") as scratch:
+        log_path = Path(scratch) / "moto.log"
+        with log_path.open("wb") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        server = S3Server(url=f"http://127.0.0.1:{port}")
         try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+            deadline = time.monotonic() + STARTUP_TIMEOUT
+            while True:
+                if process.poll() is not None:
+                    raise RuntimeError(f"moto server exited:\n{log_path.read_text()}")
+                with contextlib.suppress(httpx.TransportError):
+                    httpx.get(f"{server.url}/moto-api/", timeout=2)
+                    break
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"moto server did not answer in {STARTUP_TIMEOUT}s")
+                time.sleep(0.05)
+            yield server
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
 
 
 def s3_blob_storage_settings(server: S3Server, bucket: str, *, serve: str = "redirect") -> dict:
