@@ -16,7 +16,8 @@ Range and Content-Length itself).
 On S3 (``apps/catalog/storage_s3.py``) the storage's ``serve`` decides: ``redirect`` answers a
 302 to a presigned URL of the object once the request is checked (validators and 304 first, as
 here); ``stream`` reads the object as a local blob is read, through the storage's streaming
-file (a Range is one ranged GET to S3), and HEAD still answers from the catalog.
+file (for a Range, the GET of the open is dropped for one ranged GET), and HEAD still answers
+from the catalog.
 """
 
 import logging
