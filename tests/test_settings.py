@@ -101,3 +101,15 @@ def test_check_deploy_names_what_an_operator_turned_off():
     assert result.returncode != 0
     assert "security.W004" in result.stderr
     assert "security.W008" in result.stderr
+
+
+def test_s3_settings_refuse_x_accel_redirect_and_an_unknown_serving_mode():
+    accel = check_deploy(PYPIMIRROR_S3_BUCKET="blobs")
+    assert accel.returncode != 0
+    assert "PYPIMIRROR_X_ACCEL_REDIRECT sends files from the local store" in accel.stderr
+
+    mode = check_deploy(
+        PYPIMIRROR_S3_BUCKET="blobs", PYPIMIRROR_X_ACCEL_REDIRECT="", PYPIMIRROR_S3_SERVE="proxy"
+    )
+    assert mode.returncode != 0
+    assert "PYPIMIRROR_S3_SERVE is redirect or stream, not 'proxy'" in mode.stderr

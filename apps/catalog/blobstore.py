@@ -6,8 +6,9 @@ so local disk and S3 are one code path: 256 folders, as git keeps its objects. A
 file on a first sync, each several times dearer to make than the file, and a disk block each;
 the URLs clients see keep PyPI's layout (``file_url_path``), whatever the storage's. A filename
 too long for the flat name, and blobs stored before, keep PyPI's layout in the storage too.
-A blob is written to a temporary file, verified, and only then moved into place; it is never
-rewritten with other bytes.
+A blob is written to a temporary file, verified, and only then moved into place (on S3, which
+has no rename: uploaded once under its final key, ``storage_s3.py``); it is never rewritten
+with other bytes.
 """
 
 import contextlib

@@ -67,13 +67,19 @@ CHECKS: dict[str, Callable[[], None]] = {
 
 
 def _secrets() -> list[str]:
-    """The passwords of the configured URLs, which an error message could repeat."""
+    """The passwords of the configured URLs and S3's secret key, which an error message could
+    repeat."""
     found = [str(db.get("PASSWORD") or "") for db in settings.DATABASES.values()]
     for url in (settings.CELERY_BROKER_URL, os.environ.get("DATABASE_URL", "")):
         try:
             found.append(urlsplit(url).password or "")
         except ValueError:
             continue
+    # S3's credentials (boto3 reads them from the environment; django-storages' options may
+    # hold them too): botocore's messages do not repeat them, and this keeps it so.
+    options = settings.STORAGES.get("blobs", {}).get("OPTIONS", {})
+    found += [str(options.get(key) or "") for key in ("secret_key", "security_token")]
+    found += [os.environ.get(key, "") for key in ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")]
     return [secret for secret in found if secret]
 
 

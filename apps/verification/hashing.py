@@ -1,5 +1,7 @@
 """Reading a stored blob back: its sha256 and size, through the storage API (so any storage
-works), or straight from disk when the storage has local paths."""
+works), or straight from disk when the storage has local paths. On S3 the storage's file
+streams the object (apps/catalog/storage_s3.py): one GET, read a chunk at a time, never the
+whole object in memory."""
 
 import hashlib
 import os

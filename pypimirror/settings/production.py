@@ -3,7 +3,7 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import SECRET_KEY, STORAGES, env
+from .base import PYPIMIRROR_X_ACCEL_REDIRECT, SECRET_KEY, STORAGES, env
 
 if not SECRET_KEY:
     raise ImproperlyConfigured("Set DJANGO_SECRET_KEY for the production settings.")
@@ -26,13 +26,27 @@ SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
 SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=True)
 
-# PYPIMIRROR_S3_BUCKET moves the blob store to S3 through django-storages; same code path.
+# PYPIMIRROR_S3_BUCKET moves the blob store to S3 through django-storages; same code path
+# (apps/catalog/storage_s3.py). Credentials come from boto3's usual sources (AWS_ACCESS_KEY_ID
+# and AWS_SECRET_ACCESS_KEY, a profile, an instance role), never from a setting of ours, so no
+# page or error of the node can show them.
 if bucket := env.str("PYPIMIRROR_S3_BUCKET", default=""):
+    if PYPIMIRROR_X_ACCEL_REDIRECT:
+        raise ImproperlyConfigured(
+            "PYPIMIRROR_X_ACCEL_REDIRECT sends files from the local store; with "
+            "PYPIMIRROR_S3_BUCKET leave it unset (PYPIMIRROR_S3_SERVE says how files are sent)."
+        )
+    _serve = env.str("PYPIMIRROR_S3_SERVE", default="redirect")
+    if _serve not in ("redirect", "stream"):
+        raise ImproperlyConfigured(f"PYPIMIRROR_S3_SERVE is redirect or stream, not {_serve!r}.")
     STORAGES["blobs"] = {
-        "BACKEND": "storages.backends.s3.S3Storage",
+        "BACKEND": "apps.catalog.storage_s3.BlobS3Storage",
         "OPTIONS": {
             "bucket_name": bucket,
-            "file_overwrite": True,
-            "querystring_auth": False,
+            "endpoint_url": env.str("PYPIMIRROR_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("PYPIMIRROR_S3_REGION", default="") or None,
+            "addressing_style": env.str("PYPIMIRROR_S3_ADDRESSING_STYLE", default="") or None,
+            "serve": _serve,
+            "url_expiry": env.int("PYPIMIRROR_S3_URL_EXPIRY", default=300),
         },
     }

@@ -49,3 +49,18 @@ def counted_opens(settings, blob_store) -> list[str]:
     OpenCountingBlobStorage.opened.clear()
     yield OpenCountingBlobStorage.opened
     OpenCountingBlobStorage.opened.clear()
+
+
+@pytest.fixture(params=["disk", "s3"])
+def streamed_from(request, settings, blob_store) -> str:
+    """The blob store on disk, then in S3 with the node streaming the objects
+    (``PYPIMIRROR_S3_SERVE=stream``): a test taking it (before the files it publishes) serves
+    from both. Which one, by name."""
+    if request.param == "s3":
+        request.getfixturevalue("s3_bucket")
+        blobs = settings.STORAGES["blobs"]
+        settings.STORAGES = {
+            **settings.STORAGES,
+            "blobs": {**blobs, "OPTIONS": {**blobs["OPTIONS"], "serve": "stream"}},
+        }
+    return request.param

@@ -61,7 +61,7 @@ def body(response) -> bytes:
     return b"".join(response.streaming_content) if response.streaming else response.content
 
 
-def test_file_is_served_whole_with_its_headers(client, wheel):
+def test_file_is_served_whole_with_its_headers(client, streamed_from, wheel):
     response = client.get(file_url(wheel))
     content = wheel.read_bytes()
     assert response.status_code == 200
@@ -76,7 +76,7 @@ def test_file_is_served_whole_with_its_headers(client, wheel):
     assert response["Last-Modified"] == http_date(upload_time.timestamp())
 
 
-def test_metadata_file_is_the_wheels_metadata_byte_for_byte(client, wheel):
+def test_metadata_file_is_the_wheels_metadata_byte_for_byte(client, streamed_from, wheel):
     response = client.get(file_url(wheel) + ".metadata")
     metadata = wheel_metadata(wheel)
     assert response.status_code == 200
@@ -92,7 +92,7 @@ def test_sdist_has_no_metadata_file(client, publish):
     assert client.get(file_url(sdist) + ".metadata").status_code == 404
 
 
-def test_matching_etag_gets_304(client, wheel):
+def test_matching_etag_gets_304(client, streamed_from, wheel):
     etag = client.get(file_url(wheel))["ETag"]
     for header in (etag, f"W/{etag}", f'"other", {etag}', "*"):
         response = client.get(file_url(wheel), headers={"If-None-Match": header})
@@ -122,7 +122,7 @@ def test_if_modified_since_the_upload_gets_304(client, wheel):
         ("BYTES = 3 - 4", 3, 4),
     ],
 )
-def test_single_range_gets_206_with_those_bytes(client, wheel, header, start, end):
+def test_single_range_gets_206_with_those_bytes(client, streamed_from, wheel, header, start, end):
     content = wheel.read_bytes()
     size = len(content)
     start = eval(start, {"size": size}) if isinstance(start, str) else start
@@ -135,7 +135,7 @@ def test_single_range_gets_206_with_those_bytes(client, wheel, header, start, en
 
 
 @pytest.mark.parametrize("header", ["bytes=SIZE-", "bytes=SIZE-SIZE", "bytes=-0"])
-def test_range_past_the_end_gets_416(client, wheel, header):
+def test_range_past_the_end_gets_416(client, streamed_from, wheel, header):
     size = wheel.stat().st_size
     response = client.get(file_url(wheel), headers={"Range": header.replace("SIZE", str(size))})
     assert response.status_code == 416
@@ -143,13 +143,13 @@ def test_range_past_the_end_gets_416(client, wheel, header):
 
 
 @pytest.mark.parametrize("header", ["bytes=0-1,5-9", "bytes=9-5", "items=0-5", "bytes=x-y"])
-def test_several_or_malformed_ranges_get_the_whole_file(client, wheel, header):
+def test_several_or_malformed_ranges_get_the_whole_file(client, streamed_from, wheel, header):
     response = client.get(file_url(wheel), headers={"Range": header})
     assert response.status_code == 200
     assert body(response) == wheel.read_bytes()
 
 
-def test_range_is_honoured_only_while_if_range_names_the_file(client, wheel):
+def test_range_is_honoured_only_while_if_range_names_the_file(client, streamed_from, wheel):
     etag = client.get(file_url(wheel))["ETag"]
     same = client.get(file_url(wheel), headers={"Range": "bytes=0-9", "If-Range": etag})
     assert same.status_code == 206
@@ -158,7 +158,7 @@ def test_range_is_honoured_only_while_if_range_names_the_file(client, wheel):
     assert body(other) == wheel.read_bytes()
 
 
-def test_range_applies_to_the_metadata_file(client, wheel):
+def test_range_applies_to_the_metadata_file(client, streamed_from, wheel):
     response = client.get(file_url(wheel) + ".metadata", headers={"Range": "bytes=0-15"})
     assert response.status_code == 206
     assert body(response) == wheel_metadata(wheel)[:16]
@@ -216,7 +216,7 @@ def test_head_with_a_matching_etag_gets_304(client, wheel, counted_opens):
     assert counted_opens == []
 
 
-def test_files_are_not_gzipped_even_when_the_client_accepts_it(client, wheel):
+def test_files_are_not_gzipped_even_when_the_client_accepts_it(client, streamed_from, wheel):
     response = client.get(file_url(wheel), headers={"Accept-Encoding": "gzip"})
     assert "Content-Encoding" not in response
     assert response["Content-Length"] == str(wheel.stat().st_size)

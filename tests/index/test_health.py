@@ -57,3 +57,27 @@ def test_a_reason_never_repeats_a_configured_password(settings):
     settings.CELERY_BROKER_URL = DEAD_REDIS
     reason = health._reason(ConnectionError("AUTH failed for hunter2-secret at 127.0.0.1:1"))
     assert reason == "ConnectionError: AUTH failed for *** at 127.0.0.1:1"
+
+
+def test_readyz_on_s3_is_200_with_the_bucket_and_503_without_showing_the_secret_key(
+    client, settings, s3_bucket
+):
+    from tests.support.s3 import SECRET_KEY
+
+    assert client.get("/readyz").status_code == 200
+
+    blobs = settings.STORAGES["blobs"]
+    options = {**blobs["OPTIONS"], "bucket_name": "no-such-bucket"}
+    settings.STORAGES = {**settings.STORAGES, "blobs": {**blobs, "OPTIONS": options}}
+    response = client.get("/readyz")
+
+    assert response.status_code == 503
+    assert response.json()["failing"] == ["store"]
+    assert "NoSuchBucket" in response.json()["checks"]["store"]
+    assert SECRET_KEY.encode() not in response.content
+
+
+def test_a_reason_never_repeats_the_s3_secret_key(settings, monkeypatch):
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI-example")
+    reason = health._reason(PermissionError("signed with wJalrXUtnFEMI-example: refused"))
+    assert reason == "PermissionError: signed with ***: refused"

@@ -12,6 +12,12 @@ With ``PYPIMIRROR_X_ACCEL_REDIRECT`` set to a path prefix (e.g. ``/_store/``), t
 checks the request and answers ``X-Accel-Redirect: <prefix><blob path>``, and nginx sends the
 bytes from an ``internal`` location whose alias is the store directory (nginx then handles
 Range and Content-Length itself).
+
+On S3 (``apps/catalog/storage_s3.py``) the storage's ``serve`` decides: ``redirect`` answers a
+302 to a presigned URL of the object once the request is checked (validators and 304 first, as
+here); ``stream`` reads the object as a local blob is read, through the storage's streaming
+file (for a Range, the GET of the open is dropped for one ranged GET), and HEAD still answers
+from the catalog.
 """
 
 import logging
@@ -19,7 +25,7 @@ from urllib.parse import quote
 
 from django.conf import settings
 from django.db import connection
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils.http import http_date
 from django.views.decorators.http import require_safe
 
@@ -103,11 +109,14 @@ def serve_stored(request: HttpRequest, stored: StoredFile | None) -> HttpRespons
         response = HttpResponse(content_type=stored.content_type, headers=headers)
         response["X-Accel-Redirect"] = accel_prefix.rstrip("/") + "/" + quote(stored.storage_path)
         return response
+    storage = blob_storage()
+    if getattr(storage, "serve", None) == "redirect":
+        return _presigned_redirect(request, storage, stored)
     if request.method == "HEAD":
         return _head(stored, headers)
 
     try:
-        blob = blob_storage().open(stored.storage_path, "rb")
+        blob = storage.open(stored.storage_path, "rb")
         size = stored.size if stored.size is not None else blob.size
     except OSError:
         logger.exception("stored blob %s cannot be read", stored.storage_path)
@@ -141,6 +150,18 @@ def serve_stored(request: HttpRequest, stored: StoredFile | None) -> HttpRespons
     del response["Content-Disposition"]
     response.block_size = BLOCK_SIZE
     _pooled_connection_release()
+    return response
+
+
+def _presigned_redirect(request: HttpRequest, storage, stored: StoredFile) -> HttpResponse:
+    """S3 with ``PYPIMIRROR_S3_SERVE=redirect``: a 302 to a URL of the object signed for this
+    method (GET or HEAD) and valid ``PYPIMIRROR_S3_URL_EXPIRY`` seconds; the bytes, ranges
+    included, then come from S3. Signing is local: no request to S3 is made here. The 302 is
+    never stored by a cache (``no-store``): its URL expires, the file's own URL does not."""
+    response = HttpResponseRedirect(
+        storage.presigned_url(stored.storage_path, method=request.method)
+    )
+    response["Cache-Control"] = "no-store"
     return response
 
 

@@ -1,0 +1,195 @@
+"""The blob store's S3 backend (django-storages): one upload per blob, reads that stream.
+
+S3 has no rename, so nothing is staged in the bucket: the blob writer hashes and checks the
+bytes in its temporary file on local disk first, and only then are they uploaded, once, under
+their final key. An S3 PUT (and a multipart upload, at its completion) makes an object visible
+whole or not at all, and a failed multipart upload is aborted by boto3, so no reader ever sees
+part of a blob. Keys come from the sha256 layout of ``blobstore.py`` alone.
+
+django-storages' own S3File reads a whole object into a temporary buffer (in memory, by its
+default) before the first byte is returned; ``S3BlobFile`` here streams instead, so verify
+hashes a 20 GB file and the node streams it to a client in bounded memory.
+"""
+
+import io
+import os
+
+from botocore.config import Config
+from botocore.exceptions import ClientError
+from django.core.files.base import File
+from storages.backends.s3 import S3Storage
+from storages.utils import clean_name
+
+from .blobstore import CHUNK_SIZE
+
+# What S3 answers a GET of these objects with (a presigned URL sends clients straight there).
+# Never a Content-Encoding: guessed from ".tar.gz" it would be "gzip", and clients would unpack
+# an sdist on the way and find its sha256 wrong.
+OCTET_STREAM = "application/octet-stream"
+PROVENANCE_CONTENT_TYPE = "application/vnd.pypi.integrity.v1+json"
+IMMUTABLE = "public, max-age=31536000, immutable"
+SERVE_MODES = ("redirect", "stream")
+
+
+def _missing(error: ClientError) -> bool:
+    code = error.response.get("Error", {}).get("Code", "")
+    status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    return status == 404 or code in {"NoSuchKey", "404", "NotFound"}
+
+
+class S3BlobFile(File):
+    """A stored object, read-only, streamed: a read takes bytes from one GET of the object from
+    the current position (a ``Range`` GET after a seek elsewhere), never the whole object first.
+
+    Opening it sends that GET, so a missing object is FileNotFoundError at once and the size is
+    known; a seek to where the open GET already is costs nothing.
+    """
+
+    def __init__(self, storage: "BlobS3Storage", name: str) -> None:
+        self._storage = storage
+        self.name = name
+        self.mode = "rb"
+        self._key = storage._normalize_name(clean_name(name))
+        self._position = 0
+        self._body = None
+        self._body_position = 0
+        self._closed = False
+        self._get(0)
+
+    def _get(self, start: int) -> None:
+        self._close_body()
+        arguments = {"Bucket": self._storage.bucket_name, "Key": self._key}
+        if start:
+            arguments["Range"] = f"bytes={start}-"
+        try:
+            answer = self._storage.connection.meta.client.get_object(**arguments)
+        except ClientError as error:
+            if _missing(error):
+                raise FileNotFoundError(f"no such blob: {self.name}") from None
+            if error.response.get("Error", {}).get("Code") == "InvalidRange":
+                self._body, self._body_position = io.BytesIO(), start  # at or past the end
+                return
+            raise
+        if not start:
+            self._size = answer["ContentLength"]
+        self._body, self._body_position = answer["Body"], start
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    def read(self, size: int = -1) -> bytes:
+        if self._position >= self._size:
+            return b""
+        if self._body is None or self._body_position != self._position:
+            self._get(self._position)
+        data = self._body.read(None if size is None or size < 0 else size)
+        self._position += len(data)
+        self._body_position += len(data)
+        return data
+
+    def chunks(self, chunk_size: int | None = None):
+        self.seek(0)
+        while data := self.read(chunk_size or CHUNK_SIZE):
+            yield data
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        base = {os.SEEK_SET: 0, os.SEEK_CUR: self._position, os.SEEK_END: self._size}[whence]
+        self._position = max(0, base + offset)
+        return self._position
+
+    def tell(self) -> int:
+        return self._position
+
+    def seekable(self) -> bool:
+        return True
+
+    def readable(self) -> bool:
+        return True
+
+    def _close_body(self) -> None:
+        if self._body is not None:
+            self._body.close()
+            self._body = None
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def close(self) -> None:
+        self._close_body()
+        self._closed = True
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+
+class BlobS3Storage(S3Storage):
+    """Content-addressed storage in an S3 bucket: one key always holds the same bytes.
+
+    ``serve`` says how the files reach clients (apps/index/views/files.py): ``redirect`` (a 302
+    to a presigned URL valid ``url_expiry`` seconds: the bytes go from S3 to the client) or
+    ``stream`` (the node reads the object and sends it: for a bucket clients cannot reach).
+    """
+
+    def __init__(self, *, serve: str = "redirect", url_expiry: int = 300, **options) -> None:
+        if serve not in SERVE_MODES:
+            raise ValueError(f"serve must be one of {', '.join(SERVE_MODES)}, not {serve!r}")
+        options.setdefault("file_overwrite", True)
+        options.setdefault("signature_version", "s3v4")  # presigned URLs too (SigV2 is gone)
+        super().__init__(**options)
+        if options.get("client_config") is None:
+            # boto3 waits 60 s for a connection by default: /readyz would outwait its prober.
+            self.client_config = self.client_config.merge(
+                Config(connect_timeout=5, read_timeout=60, retries={"mode": "standard"})
+            )
+        self.serve = serve
+        self.url_expiry = url_expiry
+
+    def get_available_name(self, name: str, max_length: int | None = None) -> str:
+        return name
+
+    def _get_write_parameters(self, name: str, content=None) -> dict:
+        content_type = OCTET_STREAM
+        if name.startswith("provenance/") or "/provenance/" in name:
+            content_type = PROVENANCE_CONTENT_TYPE
+        return {**self.get_object_parameters(name), "ContentType": content_type,
+                "CacheControl": IMMUTABLE}  # fmt: skip
+
+    def _open(self, name: str, mode: str = "rb") -> S3BlobFile:
+        if "w" in mode or "+" in mode or "a" in mode:
+            raise ValueError("blobs are written through save(), never opened for writing")
+        return S3BlobFile(self, name)
+
+    def place_staged(self, staged: str, name: str) -> bool:
+        """Upload a staged file (the blob writer's, already checked) under its final key, then
+        remove the staged copy: True, as a move. An existing object of that key is replaced by
+        the same bytes, as on disk. Nothing is visible under the key until the upload is whole.
+        """
+        key = self._normalize_name(clean_name(name))
+        self.bucket.upload_file(
+            staged, key, ExtraArgs=self._get_write_parameters(key), Config=self.transfer_config
+        )
+        os.unlink(staged)
+        return True
+
+    def save_bytes(self, name: str, data: bytes) -> None:
+        """``save`` for bytes in memory (a metadata or provenance file): one PUT."""
+        key = self._normalize_name(clean_name(name))
+        self.connection.meta.client.put_object(
+            Bucket=self.bucket_name, Key=key, Body=data, **self._get_write_parameters(key)
+        )
+
+    def presigned_url(self, name: str, *, method: str = "GET") -> str:
+        """A URL that lets anyone ``method`` (GET or HEAD) this object for ``url_expiry``
+        seconds, signed here with the node's credentials (no request to S3 is made)."""
+        key = self._normalize_name(clean_name(name))
+        operation = "head_object" if method == "HEAD" else "get_object"
+        return self.connection.meta.client.generate_presigned_url(
+            operation,
+            Params={"Bucket": self.bucket_name, "Key": key},
+            ExpiresIn=self.url_expiry,
+        )
