@@ -248,10 +248,10 @@ def test_unknown_hash_is_404(client):
     assert client.get("/packages/ab/cd/" + "e" * 60 + "/foo-1.0.tar.gz").status_code == 404
 
 
-def test_file_of_a_blocked_project_is_404(client, wheel):
+def test_file_of_a_blocked_project_is_410_gone(client, wheel):
     services.project_set_blocked(project=Project.objects.get(), blocked=True)
-    assert client.get(file_url(wheel)).status_code == 404
-    assert client.get(file_url(wheel) + ".metadata").status_code == 404
+    assert client.get(file_url(wheel)).status_code == 410
+    assert client.get(file_url(wheel) + ".metadata").status_code == 410
 
 
 def test_a_blob_stored_in_pypis_layout_as_before_is_still_served(client, wheel, blob_store):
