@@ -45,52 +45,84 @@ class TakedownError(CatalogError):
     changed."""
 
 
+@dataclass
+class _Target:
+    """What a takedown would take down: found, not yet touched."""
+
+    scope: str
+    version: str = ""
+    filename: str = ""
+    distributions: list[Distribution] = field(default_factory=list)
+    release: Release | None = None
+
+
+def _target(project: Project, *, version: str | None, filename: str | None) -> _Target:
+    """The release or file (or the whole project) named; TakedownError when there is no such
+    thing here or it is taken down already."""
+    standing = project.takedowns.filter(lifted_at__isnull=True)
+    if filename:
+        dist = (
+            Distribution.objects.filter(project=project, filename=filename)
+            .select_related("release")
+            .first()
+        )
+        if dist is None:
+            if standing.filter(files__filename=filename).exists():
+                raise TakedownError(f"{filename} is already taken down")
+            raise TakedownError(f"{project.name} has no file named {filename!r} here")
+        return _Target(Takedown.Scope.FILE, dist.release.version, filename, distributions=[dist])
+    if version:
+        release = Release.objects.filter(project=project, version=version).first()
+        if release is None:
+            if standing.filter(scope=Takedown.Scope.RELEASE, version=version).exists():
+                raise TakedownError(f"{project.name} {version} is already taken down")
+            raise TakedownError(f"{project.name} has no release {version!r} here")
+        dists = list(release.distributions.select_related("release"))
+        return _Target(Takedown.Scope.RELEASE, version, distributions=dists, release=release)
+    if standing.filter(scope=Takedown.Scope.PROJECT).exists():
+        raise TakedownError(f"{project.name} is already taken down")
+    return _Target(Takedown.Scope.PROJECT)
+
+
+def takedown_check(
+    *, name: str, version: str | None = None, filename: str | None = None, reason: str
+) -> None:
+    """What ``takedown_create`` would refuse, found without changing anything (the admin's
+    form shows it before anything is taken down): TakedownError saying why."""
+    reason = _checked(name=name, version=version, filename=filename, reason=reason)
+    project = Project.objects.filter(normalized_name=canonicalize_name(name)).first()
+    if project is None:
+        raise TakedownError(f"no project named {name!r} here")
+    _target(project, version=version, filename=filename)
+
+
 def takedown_create(
     *, name: str, version: str | None = None, filename: str | None = None, reason: str, actor: str
 ) -> Takedown:
     """Take the project (or one of its releases, or one file) down, with the reason and who did
     it; TakedownError, nothing changed, for an unknown target, one already taken down, a missing
     reason or both a release and a file."""
-    _check_input(name=name, version=version, filename=filename)
-    reason = reason.strip()
-    if not reason:
-        raise TakedownError("a takedown needs a reason")
-    if version and filename:
-        raise TakedownError("take down a release or a file, not both")
+    reason = _checked(name=name, version=version, filename=filename, reason=reason)
     with transaction.atomic():
         project = _project_locked(name)
-        standing = project.takedowns.filter(lifted_at__isnull=True)
-        takedown = Takedown(project=project, reason=reason, created_by=actor[:255])
-        if filename:
-            dist = (
-                Distribution.objects.filter(project=project, filename=filename)
-                .select_related("release")
-                .first()
-            )
-            if dist is None:
-                if standing.filter(files__filename=filename).exists():
-                    raise TakedownError(f"{filename} is already taken down")
-                raise TakedownError(f"{project.name} has no file named {filename!r} here")
-            takedown.scope, takedown.filename = Takedown.Scope.FILE, filename
-            takedown.version = dist.release.version
-            _remove(takedown, project, [dist])
-        elif version:
-            release = Release.objects.filter(project=project, version=version).first()
-            if release is None:
-                if standing.filter(scope=Takedown.Scope.RELEASE, version=version).exists():
-                    raise TakedownError(f"{project.name} {version} is already taken down")
-                raise TakedownError(f"{project.name} has no release {version!r} here")
-            takedown.scope, takedown.version = Takedown.Scope.RELEASE, version
-            _remove(takedown, project, list(release.distributions.select_related("release")))
-            if Release.objects.filter(pk=release.pk).exists():  # a release without files
-                release.delete()
-                journal_write(project=project, action=Action.REMOVE_RELEASE, version=version)
-        else:
-            if standing.filter(scope=Takedown.Scope.PROJECT).exists():
-                raise TakedownError(f"{project.name} is already taken down")
-            takedown.scope = Takedown.Scope.PROJECT
-            takedown.save()
+        target = _target(project, version=version, filename=filename)
+        takedown = Takedown(
+            project=project,
+            scope=target.scope,
+            version=target.version,
+            filename=target.filename,
+            reason=reason,
+            created_by=actor[:255],
+        )
+        takedown.save()
+        if target.scope == Takedown.Scope.PROJECT:
             project_set_blocked(project=project, blocked=True)
+            return takedown
+        _remove(takedown, project, target.distributions)
+        release = target.release
+        if release is not None and Release.objects.filter(pk=release.pk).exists():
+            release.delete()  # a release without files: distributions_remove left it
+            journal_write(project=project, action=Action.REMOVE_RELEASE, version=release.version)
     return takedown
 
 
@@ -166,6 +198,18 @@ def _check_input(*, name: str, version: str | None, filename: str | None) -> Non
             raise TakedownError(f"no such {what}: {text[:100]!r}")
 
 
+def _checked(*, name: str, version: str | None, filename: str | None, reason: str) -> str:
+    """The reason, stripped, once the arguments are ones a takedown can have."""
+    _check_input(name=name, version=version, filename=filename)
+    if "\x00" in reason:
+        raise TakedownError("a reason cannot hold a NUL character")
+    if not reason.strip():
+        raise TakedownError("a takedown needs a reason")
+    if version and filename:
+        raise TakedownError("take down a release or a file, not both")
+    return reason.strip()
+
+
 def _project_locked(name: str) -> Project:
     project = project_lock(name=canonicalize_name(name)) if name.strip() else None
     if project is None:
@@ -175,7 +219,6 @@ def _project_locked(name: str) -> Project:
 
 def _remove(takedown: Takedown, project: Project, dists: list[Distribution]) -> None:
     """Keep the files' rows on the takedown, then remove them, journaled."""
-    takedown.save()
     TakedownFile.objects.bulk_create(
         TakedownFile(
             takedown=takedown,
