@@ -112,7 +112,10 @@ class TakedownAdmin(admin.ModelAdmin):
 
     @admin.display(description="Files held (removed, their blobs kept for a lift)")
     def held_files(self, obj: Takedown) -> str:
-        return ", ".join(obj.files.values_list("filename", flat=True)) or "-"
+        """Each with its blob's path in the store (where the bytes are, should they have to
+        go: deploy/README.md)."""
+        rows = obj.files.values_list("filename", "blob_path")
+        return format_html_join(", ", "{} (store/{})", rows) or "-"
 
     def save_form(self, request, form, change):
         """The takedown is made by the service (removal, journal, who), not saved from the

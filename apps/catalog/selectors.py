@@ -236,10 +236,11 @@ class TakedownBlocks:
         return self.project or filename in self.filenames or version in self.versions
 
 
-def takedown_blocks(*, names: Iterable[str]) -> dict[str, TakedownBlocks]:
+def takedown_blocks(*, names: Iterable[str], with_status: bool = True) -> dict[str, TakedownBlocks]:
     """The standing takedowns of the projects (normalized names), those with none left out: one
     statement, on the index of standing takedowns. A project blocked without a takedown record
-    (before takedowns were kept) counts as taken down."""
+    (before takedowns were kept) counts as taken down, found by a second statement unless the
+    caller knows the projects' status (``with_status=False``)."""
     wanted = list(names)
     if not wanted:
         return {}
@@ -255,9 +256,8 @@ def takedown_blocks(*, names: Iterable[str]) -> dict[str, TakedownBlocks]:
             entry["versions"].add(version)
         else:
             entry["filenames"].add(filename)
-    for name in Project.objects.filter(
-        normalized_name__in=wanted, status=Project.Status.BLOCKED
-    ).values_list("normalized_name", flat=True):
+    blocked = Project.objects.filter(normalized_name__in=wanted, status=Project.Status.BLOCKED)
+    for name in blocked.values_list("normalized_name", flat=True) if with_status else ():
         found.setdefault(name, {"project": False, "versions": set(), "filenames": set()})
         found[name]["project"] = True
     return {

@@ -135,7 +135,7 @@ def distributions_publish(
     """
     if project.status == Project.Status.BLOCKED:
         raise CatalogError(f"{project.name} is blocked; its files are not accepted")
-    blocks = takedown_blocks(names=[project.normalized_name]) if new else {}
+    blocks = takedown_blocks(names=[project.normalized_name], with_status=False) if new else {}
     for item in new if project.normalized_name in blocks else ():
         blocks_here = blocks[project.normalized_name]
         if blocks_here.blocks(filename=item.file.filename, version=item.version):

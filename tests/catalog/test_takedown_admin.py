@@ -69,11 +69,15 @@ def test_lift_action_records_who_and_serves_the_file_again(admin_client, admin_u
 
 
 def test_the_takedown_page_and_the_project_page_show_it(admin_client, published):
+    blob_path = Distribution.objects.get().blob_path
+    held = takedown_create(name="foo-bar", filename=WHEEL, reason="malware", actor="alice")
     takedown = takedown_create(name="foo-bar", reason="a legal request", actor="alice")
 
     page = admin_client.get(reverse("admin:catalog_takedown_change", args=[takedown.pk]))
     assert page.status_code == 200
     assert "a legal request" in page.content.decode()
+    page = admin_client.get(reverse("admin:catalog_takedown_change", args=[held.pk]))
+    assert f"{WHEEL} (store/{blob_path})" in page.content.decode()
     project_page = admin_client.get(reverse("admin:catalog_project_change", args=[published.pk]))
     text = project_page.content.decode()
     assert "a legal request" in text
