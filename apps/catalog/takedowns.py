@@ -34,6 +34,7 @@ from .services import (
     distributions_publish,
     distributions_remove,
     project_lock,
+    project_remove,
     project_set_blocked,
     release_set_yanked,
 )
@@ -160,6 +161,8 @@ def takedown_lift(*, takedown_id: int, actor: str) -> Lifted:
                 scope=Takedown.Scope.PROJECT, lifted_at__isnull=True
             ).exists():
                 project_set_blocked(project=project, blocked=False)
+                if not project.releases.exists():  # taken down once deleted: deleted again
+                    project_remove(project=project)
         else:
             _restore(lifted, project)
         transaction.on_commit(

@@ -8,7 +8,12 @@ from apps.catalog.blobstore import blob_storage
 from apps.catalog.importing import distribution_import
 from apps.catalog.mirroring import ListedFile, MirrorChange, projects_mirror
 from apps.catalog.models import Distribution, JournalEntry, Project, Release, Takedown
-from apps.catalog.services import NewDistribution, distribution_remove, release_set_yanked
+from apps.catalog.services import (
+    NewDistribution,
+    distribution_remove,
+    project_remove,
+    release_set_yanked,
+)
 from apps.catalog.takedowns import TakedownError, takedown_create, takedown_lift
 from tests.support.dists import DistSpec, build_sdist, build_wheel
 
@@ -239,6 +244,18 @@ def test_lift_of_a_project_takedown_unblocks_it(project):
     assert project.status == Project.Status.ACTIVE
     assert actions(before) == ["unblock project"]
     assert Distribution.objects.count() == 4
+
+
+def test_a_deleted_project_taken_down_is_deleted_again_when_lifted(project):
+    project_remove(project=project)
+    takedown = take_down()  # so that no sync brings the name back
+    before = serial()
+
+    takedown_lift(takedown_id=takedown.pk, actor="bob")
+
+    project.refresh_from_db()
+    assert project.status == Project.Status.DELETED
+    assert actions(before) == ["unblock project", "remove project"]
 
 
 def test_lift_of_an_unknown_takedown_is_refused():
