@@ -21,6 +21,7 @@ DOMAIN_MODULES = [
     "apps/catalog/blobstore.py",
     "apps/index/selectors.py",
     "apps/replication/services.py",
+    "apps/replication/batch_sync.py",
     "apps/replication/runner.py",
     "apps/replication/planner.py",
     "apps/replication/clients/http.py",

@@ -256,8 +256,8 @@ def _snapshot(dist: Distribution) -> dict:
 
 def _restore(lifted: Lifted, project: Project) -> None:
     """Publish again the files the takedown removed whose blobs are all still in the store."""
-    if project.status != Project.Status.ACTIVE:
-        lifted.left = {f.filename: "the project is not served" for f in lifted.takedown.files.all()}
+    if project.status == Project.Status.BLOCKED:
+        lifted.left = {f.filename: "the project is taken down" for f in lifted.takedown.files.all()}
         return
     blocks = takedown_blocks(names=[project.normalized_name]).get(project.normalized_name)
     storage = blob_storage()
@@ -280,6 +280,10 @@ def _restore(lifted: Lifted, project: Project) -> None:
         new.append(_new_distribution(held))
         if row["release_yanked"] is not None:
             yanks[row["version"]] = row["release_yanked"]
+    if new and project.status == Project.Status.DELETED:
+        # it held nothing but what the takedown removed: served again (its next sync, which
+        # reads it afresh, removes it again if its upstream has deleted it meanwhile)
+        project = project_lock(name=project.name, create=True)
     distributions_publish(project=project, new=new)
     lifted.restored = [n.file.filename for n in new]
     for release in Release.objects.filter(project=project, version__in=list(yanks)):

@@ -9,10 +9,10 @@ from concurrent.futures import ThreadPoolExecutor
 from django.db import close_old_connections, connections
 from django.utils import timezone
 
+from .batch_sync import projects_sync
 from .leases import LEASE
 from .models import ProjectSyncState, SyncRun
 from .run_projects import run_lease_mark
-from .services import projects_sync
 
 logger = logging.getLogger(__name__)
 

@@ -8,10 +8,11 @@ from django.db import DatabaseError, connection
 
 from pypimirror.celery import app
 
+from .batch_sync import projects_sync
 from .clients import UpstreamUnusable
 from .models import SyncRun, Upstream
 from .runner import batch_requeue, dispatch
-from .services import SyncInProgress, projects_sync, sync_run_start
+from .services import SyncInProgress, sync_run_start
 
 logger = logging.getLogger(__name__)
 

@@ -44,10 +44,12 @@ def test_release_and_project_takedowns_and_their_lifts():
     assert Takedown.objects.filter(created_by="legal team").exists()
 
     assert "Lifted takedown" in takedown("foo", "--lift", "--by", "bob")
-    assert Project.objects.get().status == Project.Status.ACTIVE
+    # its one release still taken down, it holds nothing: deleted, as before the block
+    assert Project.objects.get().status == Project.Status.DELETED
     output = takedown("foo", "--release", "1.0", "--lift")
     assert "Served again: " in output
     assert Distribution.objects.count() == 2
+    assert Project.objects.get().status == Project.Status.ACTIVE
 
 
 def test_lift_says_what_is_left_to_the_next_sync():

@@ -7,7 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from apps.catalog.models import Distribution, JournalEntry, Project, Release
-from apps.replication import services
+from apps.replication import batch_sync, services
 from apps.replication.models import ProjectSyncState, SyncRun, Upstream
 
 from .helpers import assert_catalog_consistent, assert_node_mirrors, store_problems, upstream_for
@@ -16,13 +16,13 @@ from .test_services import PROJECTS, populate
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def sync_in_one_batch(server) -> tuple[SyncRun, list[services.Outcome], list[str]]:
+def sync_in_one_batch(server) -> tuple[SyncRun, list[batch_sync.Outcome], list[str]]:
     """Plan, then sync every project in one batch, as one worker's task; returns the SQL too."""
     run, names = services.sync_run_start(
         upstream=upstream_for(server), trigger=SyncRun.Trigger.COMMAND
     )
     with CaptureQueriesContext(connection) as queries:
-        outcomes = services.projects_sync(run=run, names=names)
+        outcomes = batch_sync.projects_sync(run=run, names=names)
     run.refresh_from_db()
     return run, outcomes, [q["sql"] for q in queries.captured_queries]
 
@@ -70,14 +70,14 @@ def test_new_projects_published_together_leave_what_one_by_one_would(
     names = [*PROJECTS, "yanked-thrice"]
     files = sum(len(upstream.project(p).files()) for p in names)
     done = ("succeeded", len(names), files)
-    monkeypatch.setattr(services, "PUBLISH_MAX", 1)
+    monkeypatch.setattr(batch_sync, "PUBLISH_MAX", 1)
     run, _outcomes, sql = sync_in_one_batch(server)
     assert (run.state, run.projects_done, run.files_fetched) == done, run.errors
     one_by_one = catalog_snapshot()
     assert sum('INSERT INTO "catalog_project"' in q for q in sql) == len(names)
     forget_catalog()
 
-    monkeypatch.setattr(services, "PUBLISH_MAX", 50)
+    monkeypatch.setattr(batch_sync, "PUBLISH_MAX", 50)
     run, _outcomes, sql = sync_in_one_batch(server)
 
     assert (run.state, run.projects_done, run.files_fetched) == done, run.errors
@@ -111,7 +111,7 @@ def test_a_project_that_cannot_go_with_the_others_fails_alone(server, upstream, 
     assert (run.projects_done, run.projects_failed) == (5, 1)
     assert [e["project"] for e in run.errors] == ["gamma"]
     assert "already present with other bytes" in run.errors[0]["error"]
-    assert outcomes.count(services.Outcome.FAILED) == 1
+    assert outcomes.count(batch_sync.Outcome.FAILED) == 1
     for name in set(PROJECTS) - {"gamma"}:
         assert_node_mirrors(client, upstream, name)
     assert not Project.objects.filter(normalized_name="gamma").exists()

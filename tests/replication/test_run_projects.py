@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from apps.replication import services
+from apps.replication import batch_sync, services
 from apps.replication.models import ProjectSyncState, RunProject, SyncRun
 from apps.replication.run_projects import (
     MAX_REDELIVERIES,
@@ -48,9 +48,9 @@ def test_a_run_keeps_its_plan_one_pending_row_a_project(served):
 
 def test_a_batch_delivered_again_skips_what_the_run_counted(served, upstream, client):
     run, names = start(served)
-    services.projects_sync(run=run, names=names[:2])  # then the worker died
+    batch_sync.projects_sync(run=run, names=names[:2])  # then the worker died
 
-    again = services.projects_sync(run=run, names=names, redelivered=True)
+    again = batch_sync.projects_sync(run=run, names=names, redelivered=True)
 
     run.refresh_from_db()
     assert len(again) == 2  # only the two the run had not counted
@@ -62,9 +62,9 @@ def test_a_batch_delivered_again_skips_what_the_run_counted(served, upstream, cl
 
 def test_a_batch_done_twice_counts_each_project_once(served):
     run, names = start(served)
-    services.projects_sync(run=run, names=names[:2])
+    batch_sync.projects_sync(run=run, names=names[:2])
 
-    services.projects_sync(run=run, names=names[:2])  # the same batch, once more
+    batch_sync.projects_sync(run=run, names=names[:2])  # the same batch, once more
 
     run.refresh_from_db()
     assert (run.state, run.projects_done) == (SyncRun.State.RUNNING, 2)
@@ -77,7 +77,7 @@ def test_a_batch_delivered_again_leaves_a_project_another_worker_holds_uncounted
         lease_owner="elsewhere:1:x", lease_until=timezone.now() + timedelta(minutes=1)
     )
 
-    services.projects_sync(run=run, names=names, redelivered=True)
+    batch_sync.projects_sync(run=run, names=names, redelivered=True)
 
     run.refresh_from_db()
     assert (run.projects_done, run.projects_skipped) == (len(PROJECTS) - 1, 0)
@@ -110,7 +110,7 @@ def test_a_project_another_worker_holds_is_queued_again_for_when_its_lease_lapse
         lease_owner="elsewhere:1:x", lease_until=timezone.now() + timedelta(seconds=30)
     )
 
-    services.projects_sync(run=run, names=names, redelivered=True, held_elsewhere=batch_requeue)
+    batch_sync.projects_sync(run=run, names=names, redelivered=True, held_elsewhere=batch_requeue)
 
     [(args, kwargs, eta)] = queued_batches()
     assert (args, kwargs) == ([run.pk, [names[0]]], {"redelivered": True})
@@ -123,13 +123,13 @@ def test_a_batch_of_a_run_that_is_over_does_nothing(served):
     run_finish_lost(run=run)
     run.refresh_from_db()
 
-    assert services.projects_sync(run=run, names=names, redelivered=True) == []
+    assert batch_sync.projects_sync(run=run, names=names, redelivered=True) == []
     assert not ProjectSyncState.objects.filter(serial_reached__gt=0).exists()
 
 
 def test_a_lost_run_ends_partial_naming_its_projects_and_the_next_run_takes_them(served):
     run, names = start(served)
-    services.projects_sync(run=run, names=names[:1])
+    batch_sync.projects_sync(run=run, names=names[:1])
 
     lost = run_finish_lost(run=run)
 
@@ -171,11 +171,11 @@ def test_a_batch_delivered_again_too_often_fails_its_pending_projects_for_the_ne
         run_batch_redelivered(run=run, states=list(ProjectSyncState.objects.all()))
     died_holding_leases()
 
-    services.projects_sync(run=run, names=names, redelivered=True)
+    batch_sync.projects_sync(run=run, names=names, redelivered=True)
 
     run.refresh_from_db()
     assert (run.state, run.projects_failed) == (SyncRun.State.PARTIAL, len(PROJECTS))
-    assert {e["error"] for e in run.errors} == {services.POISON_ERROR}
+    assert {e["error"] for e in run.errors} == {batch_sync.POISON_ERROR}
     failed = ProjectSyncState.objects.get(normalized_name=names[0])
     assert (failed.attempts, failed.serial_reached) == (1, 0)  # retried, with backoff
     assert not ProjectSyncState.objects.exclude(lease_owner="").exists()
@@ -188,7 +188,7 @@ def test_a_batch_delivered_again_within_the_limit_syncs_its_projects(served):
         run_batch_redelivered(run=run, states=list(ProjectSyncState.objects.all()))
     died_holding_leases()
 
-    services.projects_sync(run=run, names=names, redelivered=True)
+    batch_sync.projects_sync(run=run, names=names, redelivered=True)
 
     run.refresh_from_db()
     assert (run.state, run.projects_done) == (SyncRun.State.SUCCEEDED, len(PROJECTS))
