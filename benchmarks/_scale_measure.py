@@ -20,12 +20,13 @@ import xmlrpc.client
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
 import psycopg
 
 from benchmarks._common import descendants, manage, redis_db
-from benchmarks.harness import ROOT, Server
+from benchmarks.harness import ROOT, Server, free_port, nginx_static
 
 MB = 1024 * 1024
 HTML = "text/html"
@@ -73,6 +74,9 @@ class Document:
     new: list[float] = field(default_factory=list)  # seconds, first fetch at a new serial
     repeat: list[float] = field(default_factory=list)
     size: int = 0  # bytes on the wire
+    # nginx sending the same bytes as a static file, fetched as the repeats are: the floor this
+    # client and machine set, whatever the server
+    peer: list[float] = field(default_factory=list)
 
 
 @dataclass
@@ -140,7 +144,7 @@ def serial_change(env: dict[str, str], name: str) -> int:
 
 def measure_index(
     node: Server, *, env: dict[str, str], database_url: str, serials: int, repeats: int,
-    redis_url: str | None, log: Callable[[str], None],
+    redis_url: str | None, log: Callable[[str], None], work: Path,
 ) -> IndexFigures:  # fmt: skip
     with psycopg.connect(database_url) as conn:
         top = conn.execute("SELECT max(id) FROM catalog_project").fetchone()[0]
@@ -154,6 +158,7 @@ def measure_index(
     documents = [Document(label) for label, *_ in DOCUMENTS]
     workers = sorted(descendants([node.process.pid]) - {node.process.pid})
     figures = IndexFigures(documents, {pid: [] for pid in workers}, {})
+    bodies: dict[str, bytes] = {}
     for n, project_id in enumerate(ids):
         began = time.monotonic()
         normalized, name = names[project_id]
@@ -177,6 +182,7 @@ def measure_index(
                 (document.repeat if attempt else document.new).append(seconds)
                 document.size = size
                 if not attempt:
+                    bodies[label] = data
                     gzipped = encoding == "gzip"
                     document_check(label, data, gzipped=gzipped, serial=serial, name=name)
         rss = {pid: _status(pid, "VmRSS") for pid in workers}
@@ -190,6 +196,7 @@ def measure_index(
             + " MB"
         )
     figures.worker_peaks = {pid: _status(pid, "VmHWM") for pid in workers}
+    _measure_peer(documents, bodies, work=work, log=log)
     if redis_url:
         redis = redis_db(redis_url)
         figures.redis_used = int(redis.info("memory")["used_memory"])
@@ -197,6 +204,30 @@ def measure_index(
         figures.redis_keys = len(keys)
         figures.redis_key_bytes = sum(redis.memory_usage(key) or 0 for key in keys)
     return figures
+
+
+def _measure_peer(
+    documents: list[Document], bodies: dict[str, bytes], *, work: Path, log: Callable[[str], None]
+) -> None:
+    """Each document's last body served by nginx as a static file, fetched as often as the
+    node's repeats, on a new connection each (GET: nginx sends no file to a POST)."""
+    static = work / "static"
+    static.mkdir(parents=True, exist_ok=True)
+    for n, document in enumerate(documents):
+        (static / f"{n}.bin").write_bytes(bodies[document.label])
+    nginx = nginx_static(static, port=free_port(), workdir=work, workers=2)
+    if nginx is None:
+        log("  nginx is not installed: no static peer (apt-get install nginx)")
+        return
+    try:
+        for n, document in enumerate(documents):
+            for _ in document.repeat:
+                seconds, response, size, _data = fetch(nginx.url, "GET", f"/{n}.bin", {}, None)
+                if response.status_code != 200 or size != len(bodies[document.label]):
+                    raise RuntimeError(f"nginx: HTTP {response.status_code}, {size} bytes")
+                document.peer.append(seconds)
+    finally:
+        nginx.close()
 
 
 def _size(size: int) -> str:
@@ -222,7 +253,10 @@ def index_rows(figures: IndexFigures, *, redis: bool) -> list[Row]:
         rows.append(Row(
             f"{document.label}: repeat at the same serial, median of {len(document.repeat)}",
             _spread(document.repeat, 1000, "{:.0f}") + f" ms; {slow} of "
-            f"{len(document.repeat)} took 50 ms or more", "< 50 ms, each", slow == 0,
+            f"{len(document.repeat)} took 50 ms or more"
+            + (f"; nginx, the same bytes as a static file: {_spread(document.peer, 1000, '{:.0f}')}"
+               " ms" if document.peer else ""),
+            "< 50 ms, each", slow == 0,
         ))  # fmt: skip
     for n, (pid, series) in enumerate(figures.workers.items(), 1):
         peak = figures.worker_peaks.get(pid, 0)

@@ -203,7 +203,7 @@ def main() -> int:
             print(f"Whole-index documents, {args.serials} serial changes ...", flush=True)
             index = measure_index(
                 node, env=env, database_url=url, serials=args.serials, repeats=args.repeats,
-                redis_url=args.redis_url, log=lambda s: print(s, flush=True),
+                redis_url=args.redis_url, log=lambda s: print(s, flush=True), work=work,
             )  # fmt: skip
             rows.extend(index_rows(index, redis=bool(args.redis_url)))
         counts = catalog_counts(url)

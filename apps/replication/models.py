@@ -26,6 +26,9 @@ class Upstream(models.Model):
     # The ETag of the project listing that plan read, when it gave every project's serial: a
     # listing unchanged since (HTTP 304) is then planned without reading it again.
     listing_etag = models.CharField(max_length=200, default="", blank=True, editable=False)
+    # When the upstream last answered that it has no XML-RPC changelog (HTTP 404, 405 or 501,
+    # as a static mirror does): its plans read the listing without asking again for a day.
+    changelog_missing_since = models.DateTimeField(null=True, blank=True, editable=False)
     # Partial mirrors: what of the upstream this node takes (rules.py gives the format).
     rules = models.JSONField(
         default=dict,

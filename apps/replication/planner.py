@@ -7,6 +7,7 @@ sync, after a rules change, or when the changelog is not answered.
 
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.db.models import F, Q
 from django.utils import timezone
@@ -21,6 +22,9 @@ from .rules import Rules, project_allowed, rules_fingerprint, rules_from_json
 logger = logging.getLogger(__name__)
 
 ETAG_MAX_LENGTH = Upstream._meta.get_field("listing_etag").max_length
+# An upstream that said it has no changelog is asked again after this long (it may have been
+# moved behind a server that has one).
+CHANGELOG_ASK_AGAIN = timedelta(days=1)
 
 
 @dataclass
@@ -35,6 +39,9 @@ class Plan:
     # The fingerprint of the rules this plan applied, and whether they differ from the last's.
     rules_applied: str = ""
     rules_changed: bool = False
+    # The changelog asked for: True when the upstream said it has none, False when it
+    # answered; None when not asked.
+    changelog_missing: bool | None = None
 
 
 def plan_sync(*, upstream: Upstream, client: UpstreamClient, only: list[str] | None = None) -> Plan:
@@ -54,11 +61,18 @@ def plan_sync(*, upstream: Upstream, client: UpstreamClient, only: list[str] | N
         return Plan(projects=projects, serial=listing.serial if listing else None)
 
     changed_rules = fingerprint != upstream.rules_applied
-    if client.offers_changelog and upstream.last_serial and not changed_rules:
+    changelog_missing = None
+    if (
+        client.offers_changelog
+        and upstream.last_serial
+        and not changed_rules
+        and not _changelog_known_missing(upstream)
+    ):
         try:
             changed, serial = client.changed_since(upstream.last_serial)
         except ChangelogUnavailable as exc:
             logger.info("%s: no changelog (%s); planning from the listing", upstream.name, exc)
+            changelog_missing = True if exc.lasting else None
         else:
             projects = {n: v for n, v in changed.items() if _allowed(rules, n)}
             projects.update(_due_for_retry(upstream, rules, exclude=projects))
@@ -66,8 +80,22 @@ def plan_sync(*, upstream: Upstream, client: UpstreamClient, only: list[str] | N
             # anew (then it is an ordinary visit, and listed again).
             gone = _unfinished_removals(upstream) - set(projects)
             projects.update({n: (n, None) for n in gone})
-            return Plan(projects=projects, serial=serial, gone=gone, rules_applied=fingerprint)
+            return Plan(
+                projects=projects,
+                serial=serial,
+                gone=gone,
+                rules_applied=fingerprint,
+                changelog_missing=False,
+            )
+    plan = _plan_from_listing(upstream, client, rules, fingerprint=fingerprint)
+    plan.changelog_missing = changelog_missing
+    return plan
 
+
+def _plan_from_listing(
+    upstream: Upstream, client: UpstreamClient, rules: Rules, *, fingerprint: str
+) -> Plan:
+    changed_rules = fingerprint != upstream.rules_applied
     # Asked conditionally only when a previous plan kept its serial with the listing's ETag
     # (and applied the same rules: otherwise every project is compared again).
     shortcut = bool(upstream.last_serial) and not changed_rules
@@ -148,6 +176,12 @@ def _served(names: set[str]) -> set[str]:
 
 
 _CHUNK = 10_000
+
+
+def _changelog_known_missing(upstream: Upstream) -> bool:
+    """Whether the upstream said, less than CHANGELOG_ASK_AGAIN ago, that it has no changelog."""
+    since = upstream.changelog_missing_since
+    return since is not None and timezone.now() - since < CHANGELOG_ASK_AGAIN
 
 
 def _plan_unchanged(upstream: Upstream, rules: Rules, *, serial: int, listing_etag: str) -> Plan:

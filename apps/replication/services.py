@@ -155,6 +155,9 @@ def sync_run_start(
         Upstream.objects.filter(pk=upstream.pk).update(
             last_serial=plan.serial, listing_etag=plan.listing_etag
         )
+    if plan.changelog_missing is not None:
+        missing = timezone.now() if plan.changelog_missing else None
+        Upstream.objects.filter(pk=upstream.pk).update(changelog_missing_since=missing)
     if plan.rules_changed:
         # Every project the rules let in is visited: none may answer "not modified", and none
         # counts as reached until the new rules are applied to it (one that fails is retried).

@@ -5,7 +5,9 @@ from django.utils import timezone
 
 from apps.catalog.models import Project
 from apps.replication.clients.base import ChangelogUnavailable, UpstreamError
-from apps.replication.models import ProjectSyncState, Upstream
+from apps.replication.models import ProjectSyncState, SyncRun, Upstream
+from apps.replication.planner import CHANGELOG_ASK_AGAIN
+from apps.replication.services import sync_run_start
 from tests.replication import test_planner
 from tests.replication.test_planner import kept, plan, reached
 from tests.support.upstream.faults import Fault
@@ -77,3 +79,43 @@ def test_xmlrpc_plan_fails_when_its_changelog_fails(listed, upstream):
     with pytest.raises(UpstreamError) as failure:
         plan(listed, protocol="xmlrpc")
     assert not isinstance(failure.value, ChangelogUnavailable)
+
+
+@pytest.mark.parametrize(
+    ("fault", "missing"),
+    [(Fault(status=404), True), (Fault(status=405), True), (Fault(status=501), True),
+     (Fault(status=500), None), (Fault(status=503), None), (Fault(truncate=10), None)],
+    ids=["404", "405", "501", "500", "503", "cut-short"],
+)  # fmt: skip
+def test_an_upstream_without_xmlrpc_is_told_apart_from_one_that_failed(
+    listed, upstream, fault, missing
+):
+    kept(plan(listed))
+    reached(upstream)
+    listed.add_fault(fault, kind="xmlrpc")
+
+    assert plan(listed).changelog_missing is missing
+
+
+def test_a_sync_remembers_for_a_day_that_the_upstream_has_no_changelog(listed, upstream):
+    kept(plan(listed))
+    reached(upstream)
+    listed.add_fault(Fault(status=404), kind="xmlrpc")
+    row = Upstream.objects.get()
+
+    sync_run_start(upstream=row, trigger=SyncRun.Trigger.COMMAND)
+    row.refresh_from_db()
+    assert row.changelog_missing_since is not None
+    listed.clear_requests()
+    sync_run_start(upstream=row, trigger=SyncRun.Trigger.COMMAND)
+    assert [r.kind for r in listed.requests()] == ["root"]  # not asked again
+
+    # a day later it is asked again; once it answers, it is asked every time
+    Upstream.objects.update(changelog_missing_since=timezone.now() - CHANGELOG_ASK_AGAIN)
+    listed.clear_faults()
+    row.refresh_from_db()
+    listed.clear_requests()
+    sync_run_start(upstream=row, trigger=SyncRun.Trigger.COMMAND)
+    assert [r.kind for r in listed.requests()] == ["xmlrpc"]
+    row.refresh_from_db()
+    assert row.changelog_missing_since is None

@@ -22,7 +22,11 @@ class StaleUpstream(UpstreamError):
 
 class ChangelogUnavailable(UpstreamError):
     """The upstream does not answer its changelog (no XML-RPC, or an error): plan from its
-    listing instead."""
+    listing instead. ``lasting``: it has no XML-RPC at all, so asking again soon is no use."""
+
+    def __init__(self, message: str, *, lasting: bool = False) -> None:
+        super().__init__(message)
+        self.lasting = lasting
 
 
 class CrossOriginRedirect(UpstreamError):

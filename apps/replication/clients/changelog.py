@@ -13,6 +13,13 @@ from .base import UpstreamError
 from .http import http_errors
 
 MAX_RESPONSE_SIZE = 256 * 1024 * 1024
+# What a server without XML-RPC answers a POST to /pypi: no such page, no such method.
+NOT_OFFERED = frozenset({404, 405, 501})
+
+
+class XMLRPCNotOffered(UpstreamError):
+    """The upstream has no XML-RPC endpoint at all (a static mirror, pypiserver), as opposed
+    to one that failed this once."""
 
 
 def xmlrpc_call(http: httpx.Client, base_url: str, method: str, *params) -> object:
@@ -22,6 +29,8 @@ def xmlrpc_call(http: httpx.Client, base_url: str, method: str, *params) -> obje
     body = xmlrpc.client.dumps(params, method).encode()
     with http_errors(url):
         response = http.post(url, content=body, headers={"Content-Type": "text/xml"})
+    if response.status_code in NOT_OFFERED:
+        raise XMLRPCNotOffered(f"{url}: XML-RPC {method}: HTTP {response.status_code}")
     if response.status_code != 200:
         raise UpstreamError(f"{url}: XML-RPC {method}: HTTP {response.status_code}")
     if len(response.content) > MAX_RESPONSE_SIZE:

@@ -27,7 +27,7 @@ from .base import (
     UpstreamError,
     project_listing,
 )
-from .changelog import changelog_changes, xmlrpc_call
+from .changelog import XMLRPCNotOffered, changelog_changes, xmlrpc_call
 from .http import fetch_document, header_serial, parse_json
 from .parsing import (
     file_facts,
@@ -129,7 +129,8 @@ class PyPIJSONClient:
             answer = xmlrpc_call(self.http, self.base_url, "changelog_since_serial", serial)
             return changelog_changes(answer, serial)
         except UpstreamError as exc:
-            raise ChangelogUnavailable(str(exc)) from None
+            lasting = isinstance(exc, XMLRPCNotOffered)
+            raise ChangelogUnavailable(str(exc), lasting=lasting) from None
 
     def simple_page(self, name: str) -> SimplePage | None:
         """The project's PEP 691 page (PEP 792 status, PEP 740 provenance); None: 404."""
