@@ -132,6 +132,15 @@ def on_starting(server) -> None:
         stale.unlink(missing_ok=True)
 
 
+def post_fork(server, worker) -> None:
+    """gevent workers send files with the kernel's sendfile (pypimirror/gevent_sendfile.py)."""
+    if worker_class == "gevent":
+        from pypimirror.gevent_sendfile import install
+
+        if not install():
+            server.log.warning("this gevent has no hook for sendfile: files are sent by reading")
+
+
 def child_exit(server, worker) -> None:
     """A worker is gone (recycled after ``max_requests``, or dead): its counts are added to one
     archive file and its own files removed, so a scrape reads as many files as there are
