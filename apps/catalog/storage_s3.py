@@ -11,16 +11,17 @@ default) before the first byte is returned; ``S3BlobFile`` here streams instead,
 hashes a 20 GB file and the node streams it to a client in bounded memory.
 """
 
+import contextlib
 import io
 import os
 
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 from django.core.files.base import File
 from storages.backends.s3 import S3Storage
 from storages.utils import clean_name
 
-from .blobstore import CHUNK_SIZE
+from .blobstore import CHUNK_SIZE, BlobStoreUnavailable
 
 # What S3 answers a GET of these objects with (a presigned URL sends clients straight there).
 # Never a Content-Encoding: guessed from ".tar.gz" it would be "gzip", and clients would unpack
@@ -32,9 +33,38 @@ SERVE_MODES = ("redirect", "stream")
 
 
 def _missing(error: ClientError) -> bool:
+    """Whether S3 says the object is not there (a bucket that is not there says nothing of
+    the object: the store is misconfigured or gone)."""
     code = error.response.get("Error", {}).get("Code", "")
     status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    if code == "NoSuchBucket":
+        return False
     return status == 404 or code in {"NoSuchKey", "404", "NotFound"}
+
+
+def _unavailable(error: Exception) -> BlobStoreUnavailable:
+    """The error of a request S3 did not answer about the object, as BlobStoreUnavailable: S3's
+    error code and HTTP status, or botocore's words for what failed (no credential is in either)."""
+    if isinstance(error, ClientError):
+        code = error.response.get("Error", {}).get("Code") or "an error"
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", "?")
+        operation = getattr(error, "operation_name", "") or "a request"
+        return BlobStoreUnavailable(f"S3 answered {operation} with {code} (HTTP {status})")
+    return BlobStoreUnavailable(f"S3 could not be asked: {type(error).__name__}: {error}")
+
+
+@contextlib.contextmanager
+def _s3_errors():
+    """botocore's errors, but a missing object, as BlobStoreUnavailable. Some of them (timeouts)
+    are OSErrors, which callers would take for a missing file."""
+    try:
+        yield
+    except ClientError as error:
+        if _missing(error):
+            raise
+        raise _unavailable(error) from error
+    except BotoCoreError as error:
+        raise _unavailable(error) from error
 
 
 class S3BlobFile(File):
@@ -42,7 +72,8 @@ class S3BlobFile(File):
     the current position (a ``Range`` GET after a seek elsewhere), never the whole object first.
 
     Opening it sends that GET, so a missing object is FileNotFoundError at once and the size is
-    known; a seek to where the open GET already is costs nothing.
+    known; a seek to where the open GET already is costs nothing. An S3 that cannot answer (down,
+    refusing, throttling) is BlobStoreUnavailable, never FileNotFoundError.
     """
 
     def __init__(self, storage: "BlobS3Storage", name: str) -> None:
@@ -69,7 +100,9 @@ class S3BlobFile(File):
             if error.response.get("Error", {}).get("Code") == "InvalidRange":
                 self._body, self._body_position = io.BytesIO(), start  # at or past the end
                 return
-            raise
+            raise _unavailable(error) from error
+        except BotoCoreError as error:
+            raise _unavailable(error) from error
         if not start:
             self._size = answer["ContentLength"]
         self._body, self._body_position = answer["Body"], start
@@ -164,6 +197,12 @@ class BlobS3Storage(S3Storage):
             raise ValueError("blobs are written through save(), never opened for writing")
         return S3BlobFile(self, name)
 
+    def size(self, name: str) -> int:
+        """The object's size (a HEAD); FileNotFoundError when it is missing,
+        BlobStoreUnavailable when S3 cannot say."""
+        with _s3_errors():
+            return super().size(name)
+
     def place_staged(self, staged: str, name: str) -> bool:
         """Upload a staged file (the blob writer's, already checked) under its final key, then
         remove the staged copy: True, as a move. An existing object of that key is replaced by
@@ -185,11 +224,13 @@ class BlobS3Storage(S3Storage):
 
     def presigned_url(self, name: str, *, method: str = "GET") -> str:
         """A URL that lets anyone ``method`` (GET or HEAD) this object for ``url_expiry``
-        seconds, signed here with the node's credentials (no request to S3 is made)."""
+        seconds, signed here with the node's credentials (no request to S3 is made, but finding
+        the credentials may ask a metadata service): BlobStoreUnavailable when there are none."""
         key = self._normalize_name(clean_name(name))
         operation = "head_object" if method == "HEAD" else "get_object"
-        return self.connection.meta.client.generate_presigned_url(
-            operation,
-            Params={"Bucket": self.bucket_name, "Key": key},
-            ExpiresIn=self.url_expiry,
-        )
+        with _s3_errors():
+            return self.connection.meta.client.generate_presigned_url(
+                operation,
+                Params={"Bucket": self.bucket_name, "Key": key},
+                ExpiresIn=self.url_expiry,
+            )

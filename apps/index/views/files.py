@@ -17,7 +17,9 @@ On S3 (``apps/catalog/storage_s3.py``) the storage's ``serve`` decides: ``redire
 302 to a presigned URL of the object once the request is checked (validators and 304 first, as
 here); ``stream`` reads the object as a local blob is read, through the storage's streaming
 file (for a Range, the GET of the open is dropped for one ranged GET), and HEAD still answers
-from the catalog.
+from the catalog. An S3 that cannot answer (down, refusing the node's credentials, throttling,
+no such bucket), or credentials that cannot be found to sign a redirect, is a 503 with
+Retry-After, never a 404 or a 500: the file is there as far as anyone knows.
 """
 
 import logging
@@ -29,7 +31,7 @@ from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRed
 from django.utils.http import http_date
 from django.views.decorators.http import require_safe
 
-from apps.catalog.blobstore import blob_storage
+from apps.catalog.blobstore import BlobStoreUnavailable, blob_storage
 
 from ..caching import head_response, not_modified
 from ..files import StoredFile, stored_file_resolve, stored_provenance_resolve
@@ -39,6 +41,7 @@ logger = logging.getLogger(__name__)
 
 CACHE_CONTROL = "public, max-age=31536000, immutable"
 BLOCK_SIZE = 64 * 1024
+RETRY_AFTER = 30  # seconds: an outage of the store is seldom shorter
 
 
 class _Slice:
@@ -65,10 +68,26 @@ def _not_found() -> HttpResponse:
     return HttpResponse("Not Found\n", status=404, content_type="text/plain; charset=utf-8")
 
 
+def _store_unavailable(stored: StoredFile, problem: BlobStoreUnavailable) -> HttpResponse:
+    """503: the store could not be asked. Logged here once, with the reason; the client is told
+    no more than that (no bucket, no endpoint, no credential)."""
+    logger.error("blob %s not served: the store is unavailable: %s", stored.storage_path, problem)
+    response = HttpResponse(
+        "Service Unavailable: the file store cannot be reached; try again later.\n",
+        status=503,
+        content_type="text/plain; charset=utf-8",
+        headers={"Retry-After": str(RETRY_AFTER), "Cache-Control": "no-store"},
+    )
+    response._has_been_logged = True  # by the line above: django.request's would say less
+    return response
+
+
 def _head(stored: StoredFile, headers: dict[str, str]) -> HttpResponse:
     """HEAD: the size from the row, or (a metadata file) from the storage, never the bytes."""
     try:
         size = stored.size if stored.size is not None else blob_storage().size(stored.storage_path)
+    except BlobStoreUnavailable as problem:
+        return _store_unavailable(stored, problem)
     except OSError:
         logger.exception("stored blob %s cannot be read", stored.storage_path)
         return _not_found()
@@ -118,6 +137,8 @@ def serve_stored(request: HttpRequest, stored: StoredFile | None) -> HttpRespons
     try:
         blob = storage.open(stored.storage_path, "rb")
         size = stored.size if stored.size is not None else blob.size
+    except BlobStoreUnavailable as problem:
+        return _store_unavailable(stored, problem)
     except OSError:
         logger.exception("stored blob %s cannot be read", stored.storage_path)
         return _not_found()
@@ -158,9 +179,11 @@ def _presigned_redirect(request: HttpRequest, storage, stored: StoredFile) -> Ht
     method (GET or HEAD) and valid ``PYPIMIRROR_S3_URL_EXPIRY`` seconds; the bytes, ranges
     included, then come from S3. Signing is local: no request to S3 is made here. The 302 is
     never stored by a cache (``no-store``): its URL expires, the file's own URL does not."""
-    response = HttpResponseRedirect(
-        storage.presigned_url(stored.storage_path, method=request.method)
-    )
+    try:
+        location = storage.presigned_url(stored.storage_path, method=request.method)
+    except BlobStoreUnavailable as problem:
+        return _store_unavailable(stored, problem)
+    response = HttpResponseRedirect(location)
     response["Cache-Control"] = "no-store"
     return response
 
