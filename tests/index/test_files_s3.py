@@ -1,16 +1,18 @@
-"""Files on S3 when S3 cannot answer: a 503 with Retry-After, logged once with the reason and
-telling the client nothing of the bucket or the credentials; against the loopback S3 server
-(a bucket it does not have), a closed port (S3 down) and no credentials at all (a redirect
-cannot be signed). No part of boto is replaced."""
+"""Files on S3, what the node asks of S3: a Range streamed is one GET; an S3 that cannot
+answer is a 503 with Retry-After, logged once with the reason and telling the client nothing of
+the bucket or the credentials. Against the loopback S3 server (a bucket it does not have), a
+closed port (S3 down) and no credentials at all (a redirect cannot be signed); the requests are
+counted by an event hook on the node's own boto3 client, no part of which is replaced."""
 
 import logging
 
 import pytest
 
+from apps.catalog.blobstore import blob_storage
 from tests.support.dists import DistSpec
 from tests.support.s3 import ACCESS_KEY, SECRET_KEY
 
-from .test_files import body, file_url
+from .test_files import body, file_url, wheel_metadata
 
 pytestmark = pytest.mark.django_db
 
@@ -96,3 +98,49 @@ def test_a_redirect_without_credentials_to_sign_it_is_503(
     assert_unavailable(response, names=())
     (record,) = store_errors(caplog)
     assert "NoCredentialsError" in record.getMessage()
+
+
+@pytest.fixture
+def gets(settings, wheel) -> list[str | None]:
+    """Stream mode; the Range header of each GetObject the node sends S3 (None: no Range)."""
+    blobs_options(settings, serve="stream")
+    sent = []
+
+    def record(request, **kwargs) -> None:
+        header = request.headers.get("Range")
+        sent.append(header.decode() if isinstance(header, bytes) else header)
+
+    client = blob_storage().connection.meta.client
+    client.meta.events.register("before-send.s3.GetObject", record)
+    yield sent
+    client.meta.events.unregister("before-send.s3.GetObject", record)
+
+
+@pytest.mark.parametrize(
+    ("header", "sent"),
+    [("bytes=100-199", "bytes=100-199"), ("bytes=-10", "bytes=SIZE-10-SIZE-1"), (None, None)],
+)
+def test_a_streamed_file_is_one_get_of_just_the_bytes_asked(client, wheel, gets, header, sent):
+    content = wheel.read_bytes()
+    size = len(content)
+    asked = {"Range": header} if header else {}
+
+    response = client.get(file_url(wheel), headers=asked)
+
+    got = body(response)
+    assert response.status_code == (206 if header else 200)
+    if sent:
+        sent = sent.replace("SIZE-10", str(size - 10)).replace("SIZE-1", str(size - 1))
+        start, end = (int(n) for n in sent.removeprefix("bytes=").split("-"))
+        assert got == content[start : end + 1]
+    else:
+        assert got == content
+    assert gets == [sent]
+
+
+def test_a_range_of_a_metadata_file_is_its_one_get_read_up_to_the_range(client, wheel, gets):
+    response = client.get(file_url(wheel) + ".metadata", headers={"Range": "bytes=20-39"})
+
+    assert response.status_code == 206
+    assert body(response) == wheel_metadata(wheel)[20:40]
+    assert gets == [None]  # its size is S3's: the open's GET, then read on to byte 20
