@@ -17,6 +17,7 @@ def test_api_root_lists_what_the_apps_registered(client):
         "network/status": "http://testserver/api/v1/network/status/",
         "reports": "http://testserver/api/v1/reports/",
         "sync-runs": "http://testserver/api/v1/sync-runs/",
+        "takedowns": "http://testserver/api/v1/takedowns/",
         "verify-runs": "http://testserver/api/v1/verify-runs/",
         "verify-findings": "http://testserver/api/v1/verify-findings/",
     }

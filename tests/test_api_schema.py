@@ -39,6 +39,8 @@ def test_the_schema_covers_the_whole_api_and_nothing_else(client):
         "/api/v1/reports/",
         "/api/v1/sync-runs/",
         "/api/v1/sync-runs/{id}/",
+        "/api/v1/takedowns/",
+        "/api/v1/takedowns/{id}/",
         "/api/v1/verify-runs/",
         "/api/v1/verify-runs/{id}/",
         "/api/v1/verify-findings/",

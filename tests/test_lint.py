@@ -30,6 +30,8 @@ DOMAIN_MODULES = [
 # Modules only the web process, the workers and beat import.
 WEB_AND_WORKER_MODULES = [
     "apps/catalog/admin.py",
+    "apps/catalog/admin_takedowns.py",
+    "apps/catalog/api.py",
     "apps/replication/api.py",
     "apps/replication/tasks.py",
     "apps/replication/schedules.py",

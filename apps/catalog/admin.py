@@ -12,6 +12,7 @@ from django.utils.html import format_html
 from pypimirror.admin_lists import LargeTableAdmin, LimitedInline
 
 from . import admin_search, services
+from .admin_takedowns import project_takedowns_html
 from .models import Distribution, JournalEntry, Project, Release
 from .sources import source_choices, source_label
 
@@ -98,9 +99,9 @@ class ProjectAdmin(LargeTableAdmin):
         "updated",
         "releases",
         "files",
+        "takedown_list",
     )
     inlines = [ReleaseInline]
-    actions = ["block", "unblock"]
 
     def has_add_permission(self, request) -> bool:
         return False  # projects come from imports and replication, with their journal
@@ -134,20 +135,10 @@ class ProjectAdmin(LargeTableAdmin):
                 messages.SUCCESS,
             )
 
-    @admin.action(description="Take down (block) the selected projects")
-    def block(self, request, queryset) -> None:
-        self._set_blocked(request, queryset, blocked=True)
-
-    @admin.action(description="Restore (unblock) the selected projects")
-    def unblock(self, request, queryset) -> None:
-        self._set_blocked(request, queryset, blocked=False)
-
-    def _set_blocked(self, request, queryset, *, blocked: bool) -> None:
-        for project in queryset:
-            with transaction.atomic():
-                locked = services.project_lock(name=project.normalized_name)
-                services.project_set_blocked(project=locked, blocked=blocked)
-        self.message_user(request, f"{queryset.count()} project(s) updated.", messages.SUCCESS)
+    @admin.display(description="Takedowns")
+    def takedown_list(self, obj: Project) -> str:
+        """Its takedowns, and a link to the takedown form (a takedown needs a reason)."""
+        return project_takedowns_html(obj)
 
 
 class DistributionInline(LimitedInline):

@@ -13,7 +13,7 @@ A project of another source is never changed: its result names the owner (shadow
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.db import connection, transaction
 from django.db.models import Case, Value, When
@@ -23,6 +23,7 @@ from packaging.utils import canonicalize_name
 from .bulk import insert_returning_ids
 from .journal import Action, journal_batch, journal_entry
 from .models import Distribution, JournalEntry, Project, Release
+from .selectors import takedown_blocks
 from .services import (
     CatalogError,
     NewDistribution,
@@ -128,6 +129,7 @@ def projects_mirror(changes: Sequence[MirrorChange]) -> list[MirrorResult]:
     """``project_mirror`` for each, in order; the projects new to this node together, in one
     transaction. When that fails, or for a project it leaves out (a name held meanwhile), each
     goes on its own, so that one bad project fails alone, with its error."""
+    changes = _without_takedowns(changes)
     results: dict[int, MirrorResult] = {}
     new = [
         i for i, c in enumerate(changes) if c.listed is not None and not c.held_any and c.fetched
@@ -154,6 +156,29 @@ def projects_mirror(changes: Sequence[MirrorChange]) -> list[MirrorResult]:
                 logger.exception("publishing %s failed", change.name)
                 results[i] = MirrorResult(error=f"internal error: {exc!r}")
     return [results[i] for i in range(len(changes))]
+
+
+def _without_takedowns(changes: Sequence[MirrorChange]) -> list[MirrorChange]:
+    """The changes without the files standing takedowns hold (takedowns.py), read for all of
+    them in one statement: a sync never brings those back. A takedown made after this read is
+    refused under the project's lock (``distributions_publish``): that project fails, and its
+    next sync leaves the file out."""
+    blocks = takedown_blocks(names={canonicalize_name(c.name) for c in changes})
+    if not blocks:
+        return list(changes)
+    kept = []
+    for change in changes:
+        held = blocks.get(canonicalize_name(change.name))
+        if held is not None and not held.project and change.listed is not None:
+            fetched = [
+                f
+                for f in change.fetched
+                if not held.blocks(filename=f.file.filename, version=f.version)
+            ]
+            listed = {n: f for n, f in change.listed.items() if n not in held.filenames}
+            change = replace(change, fetched=fetched, listed=listed)
+        kept.append(change)
+    return kept
 
 
 def release_yanks(change: MirrorChange) -> dict[str, str]:

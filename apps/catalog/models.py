@@ -134,3 +134,67 @@ class JournalEntry(models.Model):
     @property
     def serial(self) -> int:
         return self.pk
+
+
+class Takedown(models.Model):
+    """Staff took a project, a release or a file down, and why (takedowns.py).
+
+    Kept after a lift (who lifted it and when), so the history stays. Who acted is text, not a
+    user: the catalog runs without django.contrib.auth (``PYPIMIRROR_APPS=domain``), and the
+    command line has no user. The version and filename are text too: the rows they named are
+    removed while the takedown stands.
+    """
+
+    class Scope(models.TextChoices):
+        PROJECT = "project", "Project"
+        RELEASE = "release", "Release"
+        FILE = "file", "File"
+
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="takedowns")
+    scope = models.CharField(max_length=16, choices=Scope)
+    version = models.CharField(max_length=255, blank=True, default="")
+    filename = models.CharField(max_length=255, blank=True, default="", db_index=True)
+    reason = models.TextField()
+    created_by = models.CharField(max_length=255)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    lifted_by = models.CharField(max_length=255, blank=True, default="")
+    lifted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # What a sync and a file's 410 ask: the standing takedowns of some projects.
+            models.Index(
+                fields=["project"],
+                condition=models.Q(lifted_at__isnull=True),
+                name="takedown_standing",
+            )
+        ]
+
+    def __str__(self) -> str:
+        target = {
+            self.Scope.PROJECT: "",
+            self.Scope.RELEASE: f" {self.version}",
+            self.Scope.FILE: f" {self.filename}",
+        }[self.scope]
+        return f"{self.project.name}{target}"
+
+    @property
+    def standing(self) -> bool:
+        return self.lifted_at is None
+
+
+class TakedownFile(models.Model):
+    """A file a release or file takedown removed: what its row was, so that a lift puts it back
+    from the blob still in the store (no download), its URLs answer 410 meanwhile, and verify
+    does not take the blob for an orphan."""
+
+    takedown = models.ForeignKey(Takedown, on_delete=models.CASCADE, related_name="files")
+    filename = models.CharField(max_length=255, db_index=True)
+    sha256 = models.CharField(max_length=64)
+    blob_path = models.CharField(max_length=512, db_index=True)
+    # The removed row's fields and its release's (takedowns.py, ``_snapshot``).
+    row = models.JSONField(default=dict)
+
+    def __str__(self) -> str:
+        return self.filename

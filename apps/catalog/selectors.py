@@ -1,7 +1,7 @@
 """Reads of the catalog that the index, the network and the admin share."""
 
 import bisect
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -10,7 +10,7 @@ from django.db import connection
 from django.db.models import Count, Max, Q, Sum
 from django.utils import timezone
 
-from .models import Distribution, JournalEntry, Project, Release
+from .models import Distribution, JournalEntry, Project, Release, Takedown, TakedownFile
 
 
 def project_get_active(*, normalized_name: str) -> Project | None:
@@ -222,3 +222,89 @@ def catalog_summary() -> CatalogSummary:
         )
         cache.set(SUMMARY_KEY, summary, SUMMARY_TIMEOUT)
     return summary
+
+
+@dataclass(frozen=True)
+class TakedownBlocks:
+    """What standing takedowns hold of one project: all of it, some releases, some files."""
+
+    project: bool = False
+    versions: frozenset[str] = frozenset()
+    filenames: frozenset[str] = frozenset()
+
+    def blocks(self, *, filename: str, version: str | None) -> bool:
+        return self.project or filename in self.filenames or version in self.versions
+
+
+def takedown_blocks(*, names: Iterable[str], with_status: bool = True) -> dict[str, TakedownBlocks]:
+    """The standing takedowns of the projects (normalized names), those with none left out: one
+    statement, on the index of standing takedowns. A project blocked without a takedown record
+    (before takedowns were kept) counts as taken down, found by a second statement unless the
+    caller knows the projects' status (``with_status=False``)."""
+    wanted = list(names)
+    if not wanted:
+        return {}
+    found: dict[str, dict] = {}
+    rows = Takedown.objects.filter(
+        project__normalized_name__in=wanted, lifted_at__isnull=True
+    ).values_list("project__normalized_name", "scope", "version", "filename")
+    for name, scope, version, filename in rows:
+        entry = found.setdefault(name, {"project": False, "versions": set(), "filenames": set()})
+        if scope == Takedown.Scope.PROJECT:
+            entry["project"] = True
+        elif scope == Takedown.Scope.RELEASE:
+            entry["versions"].add(version)
+        else:
+            entry["filenames"].add(filename)
+    blocked = Project.objects.filter(normalized_name__in=wanted, status=Project.Status.BLOCKED)
+    for name in blocked.values_list("normalized_name", flat=True) if with_status else ():
+        found.setdefault(name, {"project": False, "versions": set(), "filenames": set()})
+        found[name]["project"] = True
+    return {
+        name: TakedownBlocks(
+            project=e["project"],
+            versions=frozenset(e["versions"]),
+            filenames=frozenset(e["filenames"]),
+        )
+        for name, e in found.items()
+    }
+
+
+def file_taken_down(*, filename: str, sha256: str | None = None) -> bool:
+    """Whether the file (with that sha256, when given) is held by a standing takedown, or is
+    of a blocked project: its URLs then answer 410 Gone, not 404. Asked only once the file is
+    known not to be served."""
+    held = TakedownFile.objects.filter(filename=filename, takedown__lifted_at__isnull=True)
+    blocked = Distribution.objects.filter(filename=filename, project__status=Project.Status.BLOCKED)
+    if sha256 is not None:
+        held, blocked = held.filter(sha256=sha256), blocked.filter(sha256=sha256)
+    return held.exists() or blocked.exists()
+
+
+def takedown_held_blob_paths(*, paths: Iterable[str]) -> set[str]:
+    """Those of the blob paths (a file's, or its ``.metadata``) that standing takedowns hold:
+    blobs kept for a lift, not orphans."""
+    wanted = {p.removesuffix(".metadata") for p in paths}
+    held: set[str] = set()
+    if not wanted:
+        return held
+    rows = TakedownFile.objects.filter(
+        blob_path__in=list(wanted), takedown__lifted_at__isnull=True
+    ).values_list("blob_path", "row")
+    for path, row in rows:
+        held.add(path)
+        if row.get("core_metadata_sha256"):
+            held.add(f"{path}.metadata")
+    return held
+
+
+def takedown_held_provenance(*, sha256s: Iterable[str]) -> set[str]:
+    """Those of the provenance documents (by sha256) that files held by standing takedowns
+    name. Few rows: read whole, not looked up in their JSON."""
+    wanted = set(sha256s)
+    if not wanted:
+        return set()
+    rows = TakedownFile.objects.filter(takedown__lifted_at__isnull=True).values_list(
+        "row", flat=True
+    )
+    return {row["provenance_sha256"] for row in rows if row.get("provenance_sha256") in wanted}

@@ -13,6 +13,7 @@ from .blobstore import VerifiedFile
 from .bulk import insert_returning_ids
 from .journal import Action, journal_batch, journal_pending, journal_write
 from .models import Distribution, Project, Release
+from .selectors import takedown_blocks
 from .sources import LOCAL, source_label
 
 
@@ -127,12 +128,18 @@ def distributions_publish(
 ) -> list[Distribution]:
     """Make verified files visible, with their releases, journal entries and serial: a few
     statements whatever their number. A file already present with the same bytes is returned
-    as it is; with other bytes, CatalogError (nothing written).
+    as it is; with other bytes, or one a standing takedown holds, CatalogError (nothing
+    written).
 
     Call inside ``transaction.atomic()`` holding ``project_lock``.
     """
     if project.status == Project.Status.BLOCKED:
         raise CatalogError(f"{project.name} is blocked; its files are not accepted")
+    blocks = takedown_blocks(names=[project.normalized_name], with_status=False) if new else {}
+    for item in new if project.normalized_name in blocks else ():
+        blocks_here = blocks[project.normalized_name]
+        if blocks_here.blocks(filename=item.file.filename, version=item.version):
+            raise CatalogError(f"{item.file.filename} is taken down; it is not accepted")
     present = {
         d.filename: d
         for d in Distribution.objects.filter(filename__in=[n.file.filename for n in new])

@@ -21,7 +21,11 @@ from apps.catalog.blobstore import (
     provenance_blob_path,
     validate_filename,
 )
-from apps.catalog.selectors import distribution_get_by_path, distribution_get_provenance
+from apps.catalog.selectors import (
+    distribution_get_by_path,
+    distribution_get_provenance,
+    file_taken_down,
+)
 
 from .inputs import MAX_FILENAME_LENGTH, project_name_ok, version_ok
 
@@ -133,3 +137,19 @@ def stored_provenance_resolve(*, project: str, version: str, filename: str) -> S
         last_modified=distribution.upload_time,
         content_type=PROVENANCE_CONTENT_TYPE,
     )
+
+
+def stored_file_gone(path: str) -> bool:
+    """Whether the file (or its ``.metadata``) that ``path`` names is taken down here, so
+    that it answers 410 Gone; asked only after ``stored_file_resolve`` found nothing."""
+    parsed = file_path_parse(path)
+    return parsed is not None and file_taken_down(filename=parsed.filename, sha256=parsed.sha256)
+
+
+def stored_provenance_gone(*, filename: str) -> bool:
+    """Whether the file whose provenance is asked for is taken down here (410 Gone)."""
+    try:
+        validate_filename(filename)
+    except BlobError:
+        return False
+    return file_taken_down(filename=filename)

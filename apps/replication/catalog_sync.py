@@ -12,7 +12,7 @@ from packaging.utils import canonicalize_name
 
 from apps.catalog.maintenance import temporary_blobs_remove_dead
 from apps.catalog.mirroring import ListedFile, MirrorChange, projects_mirror
-from apps.catalog.selectors import projects_held_files
+from apps.catalog.selectors import TakedownBlocks, projects_held_files, takedown_blocks
 from apps.catalog.services import NewDistribution
 
 from .clients.base import RemoteFile, RemoteProject, UpstreamError
@@ -58,20 +58,27 @@ def prepare_remote_project(
     remote: RemoteProject | None,
     held: dict[str, str] | None = None,
     heartbeat: Callable[[], None] = lambda: None,
+    blocks: TakedownBlocks | None = None,
 ) -> PreparedProject:
     """Fetch what the project lacks here. A file that fails is reported in ``errors`` and left
     out; the rest of the project's change is still made, so one bad file never hides good ones.
+    A file a standing takedown holds here is neither fetched nor offered to the catalog.
 
-    ``held``: the project's files here (``projects_held_files``), when the caller read them.
+    ``held``, ``blocks``: the project's files here (``projects_held_files``) and its
+    takedowns (``takedown_blocks``), when the caller read them.
     """
+    normalized = canonicalize_name(name)
     if held is None:
-        normalized = canonicalize_name(name)
         held = projects_held_files(names=[normalized]).get(normalized, {})
+    if blocks is None:
+        blocks = takedown_blocks(names=[normalized]).get(normalized, TakedownBlocks())
     prepared = PreparedProject(name=name, source=source, remote=remote, held=held)
     temporary_blobs_remove_dead(project=name)  # what its downloads killed before left behind
     if remote is None or remote.status == "quarantined":
         return prepared  # PEP 792: a quarantined project's files are neither offered nor fetched
     for remote_file in remote.files:
+        if blocks.blocks(filename=remote_file.filename, version=remote_file.version):
+            continue  # taken down here: never brought back while the takedown stands
         if remote_file.filename in prepared.wanted:
             prepared.errors.append(f"{remote_file.filename}: listed twice by the upstream")
             continue

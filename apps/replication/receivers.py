@@ -15,6 +15,13 @@ def project_handed_over(*, project, previous: str, source: str, **_kwargs) -> No
     ).update(serial_reached=0, etag="", last_modified="", attempts=0, next_retry=None)
 
 
+def project_taken_down_lifted(*, project, **_kwargs) -> None:
+    """A takedown was lifted: the project's upstream reads it afresh at its next sync, even
+    if its serial has not moved there, so what the lift could not put back from the store
+    (and any change it missed while taken down) comes back from there."""
+    project_handed_over(project=project, previous=project.source, source=project.source)
+
+
 def run_reported_to_hub(*, run_id: int, **_kwargs) -> None:
     """A sync run ended: tell the hub, when this node belongs to a network (hub_report.py; a
     few seconds at most, a warning when the hub cannot be told)."""

@@ -12,7 +12,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from packaging.utils import canonicalize_name
 
-from apps.catalog.selectors import projects_held_files, projects_sources
+from apps.catalog.selectors import (
+    TakedownBlocks,
+    projects_held_files,
+    projects_sources,
+    takedown_blocks,
+)
 
 from .clients import UpstreamClient, UpstreamError, UpstreamUnusable, client_for, detect_protocol
 from .clients.base import NOT_MODIFIED, CrossOriginRedirect, StaleUpstream
@@ -243,6 +248,7 @@ def projects_sync(
     mine = [s.normalized_name for s in states if s.pk in leased]
     held = projects_held_files(names=mine)
     sources = projects_sources(names=mine)
+    blocks = takedown_blocks(names=mine)
     recorder = OutcomeRecorder(run=run, owner=owner)
     heartbeat = leases_renewer(ids=leased, owner=owner)
     outcomes: dict[int, Outcome] = {}
@@ -257,6 +263,7 @@ def projects_sync(
             held.get(state.normalized_name, {}),
             heartbeat if fetchers <= 1 else _no_heartbeat,  # else the waiting thread renews
             rules=rules,
+            blocks=blocks.get(state.normalized_name, TakedownBlocks()),
         )
 
     try:
@@ -337,16 +344,20 @@ def _project_fetch(
     heartbeat: Callable[[], None],
     *,
     rules: Rules,
+    blocks: TakedownBlocks,
 ) -> "PreparedProject | _Failed":
     """Read one leased project upstream and fetch the files it lacks here: what is left to
     publish, or its outcome when there is nothing to publish (not modified, or failed).
     Touches no database (but through ``heartbeat``): batches run it in threads.
 
     What the rules exclude is not wanted: their files are removed here if held, and a project
-    they exclude whole is removed as if gone upstream (not even asked for by name)."""
+    they exclude whole is removed as if gone upstream (not even asked for by name). A project
+    taken down here is not asked for at all: its takedown's lift has it read afresh."""
     from .catalog_sync import prepare_remote_project  # see projects_sync
 
     upstream = run.upstream
+    if blocks.project:
+        return _Failed(Outcome.DONE, "", state.serial_wanted)
     try:
         if rules.is_empty or project_allowed(rules, state.normalized_name):
             try:
@@ -366,6 +377,7 @@ def _project_fetch(
             remote=None if remote is None else remote_project_apply(rules, remote),
             held=held,
             heartbeat=heartbeat,
+            blocks=blocks,
         )
     except StaleUpstream as exc:
         return _Failed(Outcome.SKIPPED, str(exc), None)

@@ -1,6 +1,7 @@
 """Orphaned blobs: files in the store's ``packages/`` and ``provenance/`` trees that no catalog
-row names. Listed through the storage (listdir, so S3 works too) and looked up in batches of
-paths with the catalog's unique indexes; deleted only when asked."""
+row names (nor a standing takedown, which keeps its files' blobs for a lift). Listed through the
+storage (listdir, so S3 works too) and looked up in batches of paths with the catalog's unique
+indexes; deleted only when asked."""
 
 import logging
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ from django.utils import timezone
 
 from apps.catalog.blobstore import METADATA_SUFFIX, blob_storage
 from apps.catalog.models import Distribution
+from apps.catalog.selectors import takedown_held_blob_paths, takedown_held_provenance
 
 from .models import Finding, VerifyRun
 from .services import finding_set_repair, findings_record
@@ -67,6 +69,10 @@ def _unnamed(paths: list[str]) -> list[str]:
         )
     )
     named |= {path for path, sha256 in provenance.items() if sha256 in held}
+    # Blobs of files taken down (apps/catalog/takedowns.py) are kept for a lift: not orphans.
+    named |= takedown_held_blob_paths(paths=(files | metadata) - named)
+    kept = takedown_held_provenance(sha256s=set(provenance.values()) - held)
+    named |= {path for path, sha256 in provenance.items() if sha256 in kept}
     return [p for p in paths if p not in named]
 
 

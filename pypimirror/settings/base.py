@@ -251,8 +251,9 @@ PYPIMIRROR_API_ANON_RATE = env.str("PYPIMIRROR_API_ANON_RATE", default="120/minu
 SPECTACULAR_SETTINGS = {
     "TITLE": "pypimirror API",
     "DESCRIPTION": "The mirror network (mirrors, their probes and reports, the best mirror for "
-    "a client, the network's status), this node's sync runs, and its verify runs and their "
-    "findings. Read-only for everyone; a mirror posts its own reports with its token.",
+    "a client, the network's status), this node's sync runs, its verify runs and their "
+    "findings, and its takedowns (staff only). Read-only for everyone; a mirror posts its own "
+    "reports with its token.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     # The API only: the index's pages (/simple/ ...) are PEP 503/691, not this API.
@@ -268,6 +269,8 @@ SPECTACULAR_SETTINGS = {
         "FindingKindEnum": "apps.verification.models.Finding.Kind",
         "FindingBlobEnum": "apps.verification.models.Finding.Blob",
         "FindingRepairEnum": "apps.verification.models.Finding.Repair",
+        "TakedownScopeEnum": "apps.catalog.models.Takedown.Scope",
+        "MirrorScopeEnum": ["country", "continent", "world"],  # best mirror: how far it looked
     },
 }
 

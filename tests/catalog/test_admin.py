@@ -36,16 +36,6 @@ def test_change_page_shows_the_object(admin_client, published, model):
     assert response.status_code == 200
 
 
-def test_block_action_takes_the_project_down_with_a_journal_entry(admin_client, published):
-    url = reverse("admin:catalog_project_changelist")
-    response = admin_client.post(url, {"action": "block", "_selected_action": [published.pk]})
-    assert response.status_code == 302
-    published.refresh_from_db()
-    assert published.status == Project.Status.BLOCKED
-    assert JournalEntry.objects.latest("id").action == "block project"
-    assert admin_client.get("/simple/foo-bar/").status_code == 404
-
-
 def test_journal_entries_cannot_be_deleted(admin_client, published):
     entry = JournalEntry.objects.first()
     url = reverse("admin:catalog_journalentry_delete", args=[entry.pk])

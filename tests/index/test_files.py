@@ -248,10 +248,29 @@ def test_unknown_hash_is_404(client):
     assert client.get("/packages/ab/cd/" + "e" * 60 + "/foo-1.0.tar.gz").status_code == 404
 
 
-def test_file_of_a_blocked_project_is_404(client, wheel):
+def test_file_of_a_blocked_project_is_410_gone(client, wheel):
     services.project_set_blocked(project=Project.objects.get(), blocked=True)
-    assert client.get(file_url(wheel)).status_code == 404
-    assert client.get(file_url(wheel) + ".metadata").status_code == 404
+    assert client.get(file_url(wheel)).status_code == 410
+    assert client.get(file_url(wheel) + ".metadata").status_code == 410
+
+
+def test_a_taken_down_file_and_its_metadata_and_provenance_are_410_gone(client, wheel):
+    from apps.catalog.takedowns import takedown_create, takedown_lift
+
+    url = file_url(wheel)
+    provenance = f"/integrity/foo/1.0/{wheel.name}/provenance"
+    takedown = takedown_create(name="foo", filename=wheel.name, reason="malware", actor="alice")
+
+    for path in (url, url + ".metadata", provenance):
+        response = client.get(path)
+        assert response.status_code == 410, path
+        assert b"taken down" in response.content
+    assert client.head(url).status_code == 410
+    assert client.get(url.replace(wheel.name, "foo-9.9-py3-none-any.whl")).status_code == 404
+
+    takedown_lift(takedown_id=takedown.pk, actor="bob")
+    assert client.get(url).status_code == 200
+    assert client.get(provenance).status_code == 404  # served again, with no provenance
 
 
 def test_a_blob_stored_in_pypis_layout_as_before_is_still_served(client, wheel, blob_store):

@@ -35,7 +35,13 @@ from django.views.decorators.http import require_safe
 from apps.catalog.blobstore import BlobStoreUnavailable, blob_storage
 
 from ..caching import head_response, not_modified
-from ..files import StoredFile, stored_file_resolve, stored_provenance_resolve
+from ..files import (
+    StoredFile,
+    stored_file_gone,
+    stored_file_resolve,
+    stored_provenance_gone,
+    stored_provenance_resolve,
+)
 from ..ranges import ByteRange, Unsatisfiable, requested_range
 
 logger = logging.getLogger(__name__)
@@ -95,15 +101,28 @@ def _head(stored: StoredFile, headers: dict[str, str]) -> HttpResponse:
     return head_response(headers, content_type=stored.content_type, length=size, compressible=False)
 
 
+def _gone() -> HttpResponse:
+    """A file taken down here (apps/catalog/takedowns.py): 410, so that clients and caches
+    know it was removed on purpose and is not coming back at this URL by itself."""
+    return HttpResponse(
+        "Gone: this file was taken down\n", status=410, content_type="text/plain; charset=utf-8"
+    )
+
+
 @require_safe
 def serve_file(request: HttpRequest, path: str) -> HttpResponse:
-    return serve_stored(request, stored_file_resolve(path))
+    stored = stored_file_resolve(path)
+    if stored is None and stored_file_gone(path):
+        return _gone()
+    return serve_stored(request, stored)
 
 
 @require_safe
 def serve_provenance(request: HttpRequest, project: str, version: str, filename: str):
     """PEP 740: a file's provenance document, stored by its sha256 like the file itself."""
     stored = stored_provenance_resolve(project=project, version=version, filename=filename)
+    if stored is None and stored_provenance_gone(filename=filename):
+        return _gone()
     return serve_stored(request, stored)
 
 
