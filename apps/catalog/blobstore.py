@@ -59,6 +59,13 @@ class BlobError(Exception):
     """Bytes that cannot be accepted into the store; nothing was stored."""
 
 
+class BlobStoreUnavailable(Exception):
+    """The store could not be asked about a blob (S3 unreachable, refusing the node's
+    credentials, throttling, no such bucket): no news of the blob, which may be sound. Not an
+    OSError, so no caller takes it for a missing file. Its message is the reason, for a log
+    line; it never holds a credential."""
+
+
 def blob_storage() -> Storage:
     return storages["blobs"]
 

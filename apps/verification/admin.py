@@ -15,7 +15,16 @@ class ReadOnlyAdmin(ReadOnlyAdminMixin, LargeTableAdmin):
 
 @admin.register(VerifyRun)
 class VerifyRunAdmin(ReadOnlyAdmin):
-    list_display = ("id", "state", "trigger", "progress", "checked", "findings", "started")
+    list_display = (
+        "id",
+        "state",
+        "trigger",
+        "progress",
+        "checked",
+        "orphan_walk",
+        "findings",
+        "started",
+    )
     list_filter = ("state", "trigger", "repair")
     date_hierarchy = "started"
     fields = readonly_fields = (
@@ -31,7 +40,7 @@ class VerifyRunAdmin(ReadOnlyAdmin):
         "cursor",
         "files_checked",
         "checked",
-        "orphans_walked",
+        "orphan_walk",
         "resumed",
         "findings",
         "error",
@@ -40,6 +49,17 @@ class VerifyRunAdmin(ReadOnlyAdmin):
     @admin.display(description="Progress")
     def progress(self, obj: VerifyRun) -> str:
         return progress_bar(obj.files_checked, obj.files_total)
+
+    @admin.display(description="Orphan walk")
+    def orphan_walk(self, obj: VerifyRun) -> str:
+        """Done, skipped (a --project run), or the last store folder walked (its cursor)."""
+        if obj.orphans_walked:
+            return "done"
+        if obj.projects:
+            return "skipped (projects named)"
+        if obj.orphans_cursor:
+            return f"done to {obj.orphans_cursor}"
+        return "not started"
 
     @admin.display(description="Checked", ordering="bytes_checked")
     def checked(self, obj: VerifyRun) -> str:

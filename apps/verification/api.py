@@ -27,6 +27,7 @@ class VerifyRunSerializer(serializers.ModelSerializer):
             "files_checked",
             "bytes_checked",
             "orphans_walked",
+            "orphans_cursor",
             "findings_count",
             "resumed",
             "error",

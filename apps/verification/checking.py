@@ -1,11 +1,16 @@
 """Checking one batch of the catalog's files against the store: each file's blob, its PEP 658
-metadata and its PEP 740 provenance, re-hashed and compared with the row."""
+metadata and its PEP 740 provenance, re-hashed and compared with the row.
+
+A file's row holds its size and sha256; its metadata's and its provenance's, the sha256 alone
+(which pins the size: bytes of another size never have that sha256). A provenance blob is
+also held to the catalog's rule for every provenance document it accepts (at most
+``MAX_PROVENANCE_SIZE``, blobstore.py): a larger one is corrupt without being read."""
 
 from dataclasses import dataclass
 
 from django.core.files.storage import Storage
 
-from apps.catalog.blobstore import blob_storage, provenance_blob_path
+from apps.catalog.blobstore import MAX_PROVENANCE_SIZE, blob_storage, provenance_blob_path
 from apps.catalog.models import Distribution
 
 from .hashing import blob_digest
@@ -47,10 +52,11 @@ def _compare(
     size: int | None,
     blob: str,
     row: tuple,
+    max_size: int | None = None,
 ) -> tuple[Finding | None, int]:
-    """A finding for the blob at ``path`` unless it holds ``sha256`` (and ``size``); with the
-    bytes read."""
-    digest = blob_digest(storage, path)
+    """A finding for the blob at ``path`` unless it holds ``sha256`` (and ``size``, and no more
+    than ``max_size`` bytes); with the bytes read."""
+    digest = blob_digest(storage, path, max_size=max_size)
     common = {
         "blob": blob,
         "path": path,
@@ -69,7 +75,7 @@ def _compare(
             actual_size=digest.size,
             **common,
         )
-        return finding, digest.size
+        return finding, digest.size if digest.sha256 else 0  # too large: not read
     return None, digest.size
 
 
@@ -78,21 +84,28 @@ def distribution_check(storage: Storage, row: tuple) -> tuple[list[Finding], int
     _pk, _project, _filename, path, size, sha256, metadata_sha256, provenance_sha256 = row
     findings = []
     read = 0
-    checks = [(path, sha256, size, Finding.Blob.FILE)]
+    checks = [(path, sha256, size, None, Finding.Blob.FILE)]
     if metadata_sha256:
-        checks.append((f"{path}.metadata", metadata_sha256, None, Finding.Blob.METADATA))
+        checks.append((f"{path}.metadata", metadata_sha256, None, None, Finding.Blob.METADATA))
     if provenance_sha256:
         checks.append(
             (
                 provenance_blob_path(provenance_sha256),
                 provenance_sha256,
                 None,
+                MAX_PROVENANCE_SIZE,
                 Finding.Blob.PROVENANCE,
             )
         )
-    for blob_path, expected, expected_size, blob in checks:
+    for blob_path, expected, expected_size, max_size, blob in checks:
         finding, count = _compare(
-            storage, path=blob_path, sha256=expected, size=expected_size, blob=blob, row=row
+            storage,
+            path=blob_path,
+            sha256=expected,
+            size=expected_size,
+            max_size=max_size,
+            blob=blob,
+            row=row,
         )
         read += count
         if finding is not None:

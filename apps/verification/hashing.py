@@ -5,6 +5,7 @@ whole object in memory."""
 
 import hashlib
 import os
+import stat
 from dataclasses import dataclass
 
 from django.core.files.storage import Storage
@@ -18,20 +19,24 @@ class Digest:
     size: int
 
 
-def blob_digest(storage: Storage, name: str) -> Digest | None:
-    """The blob's sha256 and size; None when it is not there. hashlib lets go of the GIL while
-    it hashes a chunk, so threads hash files in parallel."""
+def blob_digest(storage: Storage, name: str, *, max_size: int | None = None) -> Digest | None:
+    """The blob's sha256 and size; None when it is not there. A blob larger than ``max_size``
+    is not read: its size, and an empty sha256 (no blob of that size can be the one expected).
+    hashlib lets go of the GIL while it hashes a chunk, so threads hash files in parallel."""
     try:
         path = storage.path(name)
     except NotImplementedError:  # not on local disk (S3)
-        return _digest_via_storage(storage, name)
+        return _digest_via_storage(storage, name, max_size=max_size)
     try:
         fd = os.open(path, os.O_RDONLY)
     except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
         return None
     try:
-        if not os.path.isfile(path):
+        status = os.fstat(fd)
+        if not stat.S_ISREG(status.st_mode):
             return None
+        if max_size is not None and status.st_size > max_size:
+            return Digest("", status.st_size)
         return _digest_fd(fd)
     finally:
         os.close(fd)
@@ -48,7 +53,7 @@ def _digest_fd(fd: int) -> Digest:
     return Digest(sha256.hexdigest(), size)
 
 
-def _digest_via_storage(storage: Storage, name: str) -> Digest | None:
+def _digest_via_storage(storage: Storage, name: str, *, max_size: int | None) -> Digest | None:
     try:
         handle = storage.open(name, "rb")
     except FileNotFoundError:
@@ -60,6 +65,8 @@ def _digest_via_storage(storage: Storage, name: str) -> Digest | None:
     sha256 = hashlib.sha256()
     size = 0
     with handle:
+        if max_size is not None and handle.size > max_size:  # S3: the open GET's Content-Length
+            return Digest("", handle.size)
         while chunk := handle.read(CHUNK_SIZE):
             sha256.update(chunk)
             size += len(chunk)

@@ -6,7 +6,8 @@ from django.db import models
 class VerifyRun(models.Model):
     """One pass over the catalog's files, resumable: ``cursor`` is the last Distribution id
     whose files (and every lower id's) were checked, saved per batch; a run killed midway is
-    ``running`` still, and the next verify picks it up from there."""
+    ``running`` still, and the next verify picks it up from there. The orphan walk that follows
+    saves ``orphans_cursor`` (the last store folder walked) the same way."""
 
     class State(models.TextChoices):
         RUNNING = "running", "Running"
@@ -31,6 +32,13 @@ class VerifyRun(models.Model):
     files_checked = models.IntegerField(default=0)
     bytes_checked = models.BigIntegerField(default=0)
     orphans_walked = models.BooleanField(default=False)
+    orphans_cursor = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        help_text="Last store folder the orphan walk finished (e.g. packages/3f): a run stopped "
+        "in the walk goes on after it.",
+    )
     findings_count = models.IntegerField(default=0)
     resumed = models.IntegerField(default=0, help_text="Times it was picked up after a stop.")
     error = models.TextField(blank=True, default="")

@@ -1,10 +1,14 @@
 """Orphaned blobs: files in the store's ``packages/`` and ``provenance/`` trees that no catalog
 row names (nor a standing takedown, which keeps its files' blobs for a lift). Listed through the
 storage (listdir, so S3 works too) and looked up in batches of paths with the catalog's unique
-indexes; deleted only when asked."""
+indexes; deleted only when asked.
+
+The walk goes folder by folder (``walk_folders``: each tree's own files, then its 256 folders
+of the blob layout, blobstore.py) and saves the last folder done on the run, so a verify
+stopped in the walk goes on after that folder rather than from the start."""
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 from django.core.files.storage import Storage
@@ -15,7 +19,7 @@ from apps.catalog.models import Distribution
 from apps.catalog.selectors import takedown_held_blob_paths, takedown_held_provenance
 
 from .models import Finding, VerifyRun
-from .services import finding_set_repair, findings_record
+from .services import finding_set_repair, findings_record, run_orphans_cursor_advance
 
 logger = logging.getLogger(__name__)
 
@@ -25,6 +29,7 @@ LOOKUP_BATCH = 1000
 MIN_AGE = timedelta(hours=1)
 # Files the store's own writes leave for an instant (storage.py, blobstore.py), not blobs.
 _TEMPORARY_PREFIXES = (".partial-", "blob-")
+TREES = ("packages", "provenance")  # the walk's order, which its cursor follows
 
 
 def storage_walk(storage: Storage, top: str) -> Iterator[str]:
@@ -83,19 +88,63 @@ def _old_enough(storage: Storage, path: str, cutoff) -> bool:
         return False
 
 
-def orphans_find(run: VerifyRun, *, storage: Storage | None = None) -> int:
-    """Record a finding for each orphaned blob; how many were found."""
+def walk_folders(storage: Storage) -> list[str]:
+    """The walk's folders in its order: for each tree, the tree itself (its own files) and then
+    its folders, sorted ("packages", "packages/00", ..., "provenance", "provenance/00", ...)."""
+    folders = []
+    for tree in TREES:
+        try:
+            directories, _files = storage.listdir(tree)
+        except FileNotFoundError:
+            continue
+        folders.append(tree)
+        folders.extend(f"{tree}/{name}" for name in sorted(directories))
+    return folders
+
+
+def _walk_key(folder: str) -> tuple[int, str]:
+    """Where ``folder`` comes in the walk; a cursor's folder need not exist any more."""
+    tree, _, name = folder.partition("/")
+    return (TREES.index(tree) if tree in TREES else len(TREES), name)
+
+
+def _folder_files(storage: Storage, folder: str) -> Iterator[str]:
+    """The files of a walk folder: a tree's own files only, all files under any other."""
+    if "/" in folder:
+        yield from storage_walk(storage, folder)
+        return
+    try:
+        _directories, files = storage.listdir(folder)
+    except FileNotFoundError:
+        return
+    yield from (f"{folder}/{n}" for n in files if not n.startswith(_TEMPORARY_PREFIXES))
+
+
+def orphans_find(
+    run: VerifyRun,
+    *,
+    storage: Storage | None = None,
+    progress: Callable[[VerifyRun], None] = lambda run: None,
+) -> int:
+    """Record a finding for each orphaned blob in the folders after the run's
+    ``orphans_cursor``, saving it after each folder; how many were found. A folder walked again
+    (the run stopped in it) records nothing twice."""
     storage = storage or blob_storage()
     cutoff = timezone.now() - MIN_AGE
     found = 0
-    for top in ("packages", "provenance"):
+    done = _walk_key(run.orphans_cursor) if run.orphans_cursor else None
+    for folder in walk_folders(storage):
+        if done is not None and _walk_key(folder) <= done:
+            continue
         batch: list[str] = []
-        for path in storage_walk(storage, top):
+        for path in _folder_files(storage, folder):
             batch.append(path)
             if len(batch) >= LOOKUP_BATCH:
                 found += _record(run, storage, batch, cutoff)
                 batch = []
         found += _record(run, storage, batch, cutoff)
+        run_orphans_cursor_advance(run=run, folder=folder)
+        progress(run)
     return found
 
 

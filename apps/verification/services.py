@@ -52,6 +52,13 @@ def run_cursor_advance(*, run: VerifyRun, last_id: int, files: int, bytes_read: 
     run.bytes_checked += bytes_read
 
 
+def run_orphans_cursor_advance(*, run: VerifyRun, folder: str) -> None:
+    """Every orphan of the store's folders up to ``folder`` (in the walk's order) is recorded:
+    saved, so a run stopped in the walk goes on after it."""
+    run.orphans_cursor = folder
+    run.save(update_fields=["orphans_cursor", "updated"])
+
+
 def run_orphans_walked(*, run: VerifyRun) -> None:
     run.orphans_walked = True
     run.save(update_fields=["orphans_walked", "updated"])

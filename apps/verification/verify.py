@@ -29,6 +29,7 @@ class VerifyRefused(Exception):
 class VerifyOutcome:
     run: VerifyRun
     resumed_from: int
+    walk_resumed_after: str = ""  # the orphan walk's folder it went on after, if it did
     findings: dict[str, int] = field(default_factory=dict)
     unresolved: int = 0
     repairs: dict[str, int] = field(default_factory=dict)
@@ -86,7 +87,11 @@ def verify(
         run = verify_run_start(
             projects=normalized, repair=repair, delete_orphans=delete_orphans, trigger=trigger
         )
-        outcome = VerifyOutcome(run=run, resumed_from=run.cursor if run.resumed else 0)
+        outcome = VerifyOutcome(
+            run=run,
+            resumed_from=run.cursor if run.resumed else 0,
+            walk_resumed_after=run.orphans_cursor if run.resumed else "",
+        )
         if not run.files_total:
             run.files_total = files_to_check(run)
             run.save(update_fields=["files_total", "updated"])
@@ -99,7 +104,7 @@ def verify(
                 progress=progress,
             )
             if not run.projects and not run.orphans_walked:
-                orphans_find(run, storage=storage)
+                orphans_find(run, storage=storage, progress=progress)
                 run_orphans_walked(run=run)
             if repair:
                 outcome.repairs = run_repair(run)

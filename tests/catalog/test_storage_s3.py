@@ -60,6 +60,18 @@ def test_a_read_after_a_seek_starts_there(s3_server, s3_bucket):
         assert blob.read() == b""
 
 
+def test_an_object_opened_for_a_range_reads_on_past_it_and_back(s3_server, s3_bucket):
+    data = bytes(range(256)) * 40
+    s3_server.client().put_object(Bucket=s3_bucket, Key="packages/ab/x.whl", Body=data)
+
+    with blob_storage().open_range("packages/ab/x.whl", start=1000, end=1009) as blob:
+        assert (blob.size, blob.tell()) == (len(data), 1000)  # from the ranged GET's answer
+        assert blob.read() == data[1000:1010]  # the range's bytes, not a wait for more
+        assert blob.read(20) == data[1010:1030]  # past it: another GET
+        blob.seek(0)
+        assert blob.read() == data
+
+
 def test_blobs_are_never_opened_for_writing_nor_served_by_an_unknown_mode(s3_bucket):
     with pytest.raises(ValueError, match="never opened for writing"):
         blob_storage().open("packages/ab/x.whl", "wb")

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def runs() -> tuple[VerifyRun, VerifyRun]:
     first = VerifyRun.objects.create(state="finished", files_checked=3, findings_count=2)
-    second = VerifyRun.objects.create(state="running", cursor=7)
+    second = VerifyRun.objects.create(state="running", cursor=7, orphans_cursor="packages/3f")
     Finding.objects.create(run=first, kind="corrupt", path="packages/aa/x-1.0.tar.gz")
     Finding.objects.create(run=first, kind="orphan", path="packages/bb/lost.whl", repair="deleted")
     Finding.objects.create(run=second, kind="missing", path="packages/cc/y-1.0.tar.gz")
@@ -49,6 +49,8 @@ def test_the_admin_is_read_only(admin_client, runs):
     assert admin_client.get(reverse("admin:verification_verifyrun_changelist")).status_code == 200
     page = admin_client.get(reverse("admin:verification_verifyrun_change", args=[first.pk]))
     assert page.status_code == 200 and b'name="_save"' not in page.content
+    listed = admin_client.get(reverse("admin:verification_verifyrun_changelist")).content
+    assert b"done to packages/3f" in listed  # the orphan walk's cursor of the running one
     assert admin_client.get(reverse("admin:verification_finding_add")).status_code == 403
     response = admin_client.post(
         reverse("admin:verification_finding_delete", args=[finding.pk]), {"post": "yes"}
@@ -65,6 +67,7 @@ def test_the_api_lists_runs_and_findings_filtered(client, runs):
 
     assert [r["id"] for r in listed["results"]] == [second.pk, first.pk]
     assert listed["results"][0]["cursor"] == 7
+    assert listed["results"][0]["orphans_cursor"] == "packages/3f"
     assert [(f["path"], f["repair"]) for f in findings["results"]] == [
         ("packages/bb/lost.whl", "deleted")
     ]

@@ -131,6 +131,33 @@ def test_corrupt_metadata_and_provenance_blobs_are_found(filled):
     }
 
 
+def test_provenance_of_another_size_is_corrupt_and_one_past_the_limit_is_not_read(store):
+    from apps.catalog.blobstore import MAX_PROVENANCE_SIZE, provenance_blob_path, provenance_put
+    from apps.catalog.services import distribution_set_provenance
+
+    store_fill(files=3, size=500, projects=1)
+    rows = list(Distribution.objects.order_by("pk"))
+    documents = [b'{"version": 1, "attestation_bundles": [%d]}' % n for n in range(3)]
+    for row, document in zip(rows, documents, strict=True):
+        distribution_set_provenance(distribution=row, sha256=provenance_put(document))
+    paths = [provenance_blob_path(row.provenance_sha256) for row in rows]
+    store.write(paths[0], documents[0][:-5])  # cut short
+    store.write(paths[1], documents[1] + b" " * 10)  # the same bytes, and more
+    store.write(paths[2], b" " * (MAX_PROVENANCE_SIZE + 1))  # no document is that large
+
+    status, _ = verify()
+
+    assert status == 1
+    found = {f.path: f for f in Finding.objects.all()}
+    assert set(found) == set(paths)
+    assert all((f.kind, f.blob) == ("corrupt", "provenance") for f in found.values())
+    sizes = [found[path].actual_size for path in paths]
+    assert sizes == [len(documents[0]) - 5, len(documents[1]) + 10, MAX_PROVENANCE_SIZE + 1]
+    assert found[paths[1]].actual_sha256 not in ("", rows[1].provenance_sha256)
+    assert found[paths[2]].actual_sha256 == ""  # too large to be one: not read, not hashed
+    assert VerifyRun.objects.get().bytes_checked < 3 * 500 + 200
+
+
 def test_temporary_and_young_files_are_no_orphans(filled):
     folder = filled / "packages" / "ab"
     folder.mkdir(parents=True, exist_ok=True)

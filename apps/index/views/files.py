@@ -16,8 +16,11 @@ Range and Content-Length itself).
 On S3 (``apps/catalog/storage_s3.py``) the storage's ``serve`` decides: ``redirect`` answers a
 302 to a presigned URL of the object once the request is checked (validators and 304 first, as
 here); ``stream`` reads the object as a local blob is read, through the storage's streaming
-file (for a Range, the GET of the open is dropped for one ranged GET), and HEAD still answers
-from the catalog.
+file (a Range is one GET: of those bytes alone when the catalog holds the size, else of the
+whole small file, read up to the range), and HEAD still answers from the catalog. An S3 that
+cannot answer (down, refusing the node's credentials, throttling, no such bucket), or no
+credentials to sign a redirect with, is a 503 with Retry-After, never a 404 or a 500: the
+file is there as far as anyone knows.
 """
 
 import logging
@@ -29,7 +32,7 @@ from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRed
 from django.utils.http import http_date
 from django.views.decorators.http import require_safe
 
-from apps.catalog.blobstore import blob_storage
+from apps.catalog.blobstore import BlobStoreUnavailable, blob_storage
 
 from ..caching import head_response, not_modified
 from ..files import (
@@ -39,12 +42,13 @@ from ..files import (
     stored_provenance_gone,
     stored_provenance_resolve,
 )
-from ..ranges import Unsatisfiable, requested_range
+from ..ranges import ByteRange, Unsatisfiable, requested_range
 
 logger = logging.getLogger(__name__)
 
 CACHE_CONTROL = "public, max-age=31536000, immutable"
 BLOCK_SIZE = 64 * 1024
+RETRY_AFTER = 30  # seconds: an outage of the store is seldom shorter
 
 
 class _Slice:
@@ -71,10 +75,26 @@ def _not_found() -> HttpResponse:
     return HttpResponse("Not Found\n", status=404, content_type="text/plain; charset=utf-8")
 
 
+def _store_unavailable(stored: StoredFile, problem: BlobStoreUnavailable) -> HttpResponse:
+    """503: the store could not be asked. Logged here once, with the reason; the client is told
+    no more than that (no bucket, no endpoint, no credential)."""
+    logger.error("blob %s not served: the store is unavailable: %s", stored.storage_path, problem)
+    response = HttpResponse(
+        "Service Unavailable: the file store cannot be reached; try again later.\n",
+        status=503,
+        content_type="text/plain; charset=utf-8",
+        headers={"Retry-After": str(RETRY_AFTER), "Cache-Control": "no-store"},
+    )
+    response._has_been_logged = True  # by the line above: django.request's would say less
+    return response
+
+
 def _head(stored: StoredFile, headers: dict[str, str]) -> HttpResponse:
     """HEAD: the size from the row, or (a metadata file) from the storage, never the bytes."""
     try:
         size = stored.size if stored.size is not None else blob_storage().size(stored.storage_path)
+    except BlobStoreUnavailable as problem:
+        return _store_unavailable(stored, problem)
     except OSError:
         logger.exception("stored blob %s cannot be read", stored.storage_path)
         return _not_found()
@@ -134,30 +154,38 @@ def serve_stored(request: HttpRequest, stored: StoredFile | None) -> HttpRespons
     if request.method == "HEAD":
         return _head(stored, headers)
 
+    blob = None
+    size = stored.size
     try:
-        blob = storage.open(stored.storage_path, "rb")
-        size = stored.size if stored.size is not None else blob.size
-    except OSError:
-        logger.exception("stored blob %s cannot be read", stored.storage_path)
-        return _not_found()
-    try:
+        if size is None:  # a metadata or provenance file: its size is the storage's
+            blob = storage.open(stored.storage_path, "rb")
+            size = blob.size
         byte_range = requested_range(
             request, size=size, etag=etag, last_modified=stored.last_modified
         )
+        if blob is None:
+            blob = _blob_open(storage, stored.storage_path, byte_range)
+        elif byte_range is not None:
+            blob.seek(byte_range.start)
     except Unsatisfiable as refusal:
-        blob.close()
+        if blob is not None:
+            blob.close()
         return HttpResponse(
             f"Range Not Satisfiable: {refusal}\n",
             status=416,
             content_type="text/plain; charset=utf-8",
             headers={**headers, "Content-Range": f"bytes */{size}"},
         )
+    except BlobStoreUnavailable as problem:
+        return _store_unavailable(stored, problem)
+    except OSError:
+        logger.exception("stored blob %s cannot be read", stored.storage_path)
+        return _not_found()
 
     if byte_range is None:
         response = FileResponse(blob, content_type=stored.content_type, headers=headers)
         response["Content-Length"] = str(size)
     else:
-        blob.seek(byte_range.start)
         response = FileResponse(
             _Slice(blob, byte_range.length),
             status=206,
@@ -172,14 +200,27 @@ def serve_stored(request: HttpRequest, stored: StoredFile | None) -> HttpRespons
     return response
 
 
+def _blob_open(storage, path: str, byte_range: ByteRange | None):
+    """The blob, positioned at the range's start: on S3 one GET of the range's bytes alone
+    (``open_range``), not a GET of the whole object dropped for a ranged one."""
+    if byte_range is not None and hasattr(storage, "open_range"):
+        return storage.open_range(path, start=byte_range.start, end=byte_range.end)
+    blob = storage.open(path, "rb")
+    if byte_range is not None:
+        blob.seek(byte_range.start)
+    return blob
+
+
 def _presigned_redirect(request: HttpRequest, storage, stored: StoredFile) -> HttpResponse:
     """S3 with ``PYPIMIRROR_S3_SERVE=redirect``: a 302 to a URL of the object signed for this
     method (GET or HEAD) and valid ``PYPIMIRROR_S3_URL_EXPIRY`` seconds; the bytes, ranges
     included, then come from S3. Signing is local: no request to S3 is made here. The 302 is
     never stored by a cache (``no-store``): its URL expires, the file's own URL does not."""
-    response = HttpResponseRedirect(
-        storage.presigned_url(stored.storage_path, method=request.method)
-    )
+    try:
+        location = storage.presigned_url(stored.storage_path, method=request.method)
+    except BlobStoreUnavailable as problem:
+        return _store_unavailable(stored, problem)
+    response = HttpResponseRedirect(location)
     response["Cache-Control"] = "no-store"
     return response
 

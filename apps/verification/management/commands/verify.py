@@ -61,9 +61,10 @@ class Command(BaseCommand):
             """A line every PROGRESS_SECONDS, so a long verify shows it moves."""
             if time.monotonic() - shown[0] >= PROGRESS_SECONDS:
                 shown[0] = time.monotonic()
+                walk = f", orphan walk done to {run.orphans_cursor}" if run.orphans_cursor else ""
                 self.stdout.write(
                     f"verify #{run.pk}: {run.files_checked:,}/{run.files_total:,} files, "
-                    f"{filesizeformat(run.bytes_checked)}, cursor at file #{run.cursor}"
+                    f"{filesizeformat(run.bytes_checked)}, cursor at file #{run.cursor}{walk}"
                 )
 
         try:
@@ -80,6 +81,8 @@ class Command(BaseCommand):
             raise CommandError(str(exc), returncode=2) from None
         run = outcome.run
         resumed = f", resumed after file #{outcome.resumed_from}" if outcome.resumed_from else ""
+        if outcome.walk_resumed_after:
+            resumed += f", orphan walk resumed after {outcome.walk_resumed_after}"
         where = "on the Celery workers" if use_workers else "in this process"
         self.stdout.write(
             f"verify #{run.pk}{resumed}: {run.files_checked} files, "
