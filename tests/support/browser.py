@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.test import Client
@@ -76,8 +77,11 @@ def open_page(
         try:
             context = browser.new_context(viewport={"width": width, "height": height})
             if cookies:
+                # For the whole site (a cookie given the page's URL is the page's path alone)
+                parts = urlsplit(url)
+                site = f"{parts.scheme}://{parts.netloc}/"
                 context.add_cookies(
-                    [{"name": name, "value": value, "url": url} for name, value in cookies.items()]
+                    [{"name": name, "value": value, "url": site} for name, value in cookies.items()]
                 )
             page = context.new_page()
             response = page.goto(url, wait_until="load", timeout=LOAD_TIMEOUT_MS)
