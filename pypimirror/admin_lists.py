@@ -24,6 +24,7 @@ from django.db import connections
 from django.forms.models import BaseInlineFormSet
 from django.utils.functional import cached_property
 from django.utils.html import format_html
+from django.utils.text import Truncator
 
 # Rows a change list counts at most: enough for 100 pages of 100, cheap through any index.
 COUNT_LIMIT = 10_000
@@ -160,3 +161,14 @@ class ReadOnlyAdminMixin:
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+def cut_to_fit(text: str, length: int) -> str:
+    """Long text cut to fit a list's column, in full on hover."""
+    if not text:
+        return "-"
+    if len(text) <= length:
+        return format_html('<span class="nowrap">{}</span>', text)
+    return format_html(
+        '<span class="nowrap" title="{}">{}</span>', text, Truncator(text).chars(length)
+    )

@@ -7,10 +7,9 @@ from django.http import HttpResponseRedirect
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils.html import format_html
-from django.utils.text import Truncator
 from django_countries.filters import CountryFilter
 
-from pypimirror.admin_lists import ReadOnlyAdminMixin
+from pypimirror.admin_lists import ReadOnlyAdminMixin, cut_to_fit
 
 from .geography import CONTINENT_NAMES, continent_countries, country_continent
 from .models import (
@@ -37,17 +36,6 @@ def _show_token_once(request, mirror: Mirror, token: str) -> None:
         request,
         f"New token of mirror {mirror.name}: {token} — shown this once and stored only as a "
         "hash. Set it as PYPIMIRROR_HUB_TOKEN on the mirror.",
-    )
-
-
-def _short(text: str, length: int) -> str:
-    """Long text cut to fit a list's column, in full on hover."""
-    if not text:
-        return "-"
-    if len(text) <= length:
-        return format_html('<span class="nowrap">{}</span>', text)
-    return format_html(
-        '<span class="nowrap" title="{}">{}</span>', text, Truncator(text).chars(length)
     )
 
 
@@ -152,11 +140,11 @@ class MirrorAdmin(admin.ModelAdmin):
 
     @admin.display(description="Follows")
     def follows_short(self, obj: Mirror) -> str:
-        return _short(obj.follows.split("://", 1)[-1], 24)
+        return cut_to_fit(obj.follows.split("://", 1)[-1], 24)
 
     @admin.display(description="Disabled because", ordering="disabled_reason")
     def why_disabled(self, obj: Mirror) -> str:
-        return _short(obj.disabled_reason, 32)
+        return cut_to_fit(obj.disabled_reason, 32)
 
     def save_model(self, request, obj, form, change) -> None:
         super().save_model(request, obj, form, change)
@@ -244,7 +232,7 @@ class ProbeAdmin(ReadOnlyAdmin):
 
     @admin.display(description="URL", ordering="url__url")
     def mirror_url(self, obj: Probe) -> str:
-        return _short(obj.url.url.split("://", 1)[-1], 28)
+        return cut_to_fit(obj.url.url.split("://", 1)[-1], 28)
 
     @admin.display(description="Answer", ordering="http_status")
     def answer(self, obj: Probe) -> str:
@@ -271,7 +259,7 @@ class ProbeAdmin(ReadOnlyAdmin):
 
     @admin.display(description="Error", ordering="error")
     def error_short(self, obj: Probe) -> str:
-        return _short(obj.error, 20)
+        return cut_to_fit(obj.error, 20)
 
 
 @admin.register(StatusReport)
@@ -299,7 +287,7 @@ class StatusReportAdmin(ReadOnlyAdmin):
 
     @admin.display(description="Software")
     def software_version(self, obj: StatusReport) -> str:
-        return _short(f"{obj.software} {obj.version}".strip(), 30)
+        return cut_to_fit(f"{obj.software} {obj.version}".strip(), 30)
 
     @admin.display(description="Free disk", ordering="free_disk_bytes")
     def free_disk(self, obj: StatusReport) -> str:

@@ -3,8 +3,9 @@
 from django.contrib import admin
 from django.template.defaultfilters import filesizeformat
 from django.utils.html import format_html
+from django.utils.text import Truncator
 
-from pypimirror.admin_lists import LargeTableAdmin, ReadOnlyAdminMixin, progress_bar
+from pypimirror.admin_lists import LargeTableAdmin, ReadOnlyAdminMixin, cut_to_fit, progress_bar
 
 from .models import Finding, VerifyRun
 
@@ -75,7 +76,7 @@ class VerifyRunAdmin(ReadOnlyAdmin):
 
 @admin.register(Finding)
 class FindingAdmin(ReadOnlyAdmin):
-    list_display = ("path", "kind", "blob", "project", "repair", "run", "found")
+    list_display = ("blob_name", "kind", "blob", "project_name", "repair", "run_number", "found")
     list_filter = ("kind", "blob", "repair", "run")
     search_fields = ("path", "project", "filename")
     date_hierarchy = "found"
@@ -96,3 +97,17 @@ class FindingAdmin(ReadOnlyAdmin):
         "repair_detail",
         "repaired",
     )
+
+    @admin.display(description="Path", ordering="path")
+    def blob_name(self, obj: Finding) -> str:
+        """The file's name (its whole store path on hover and on the finding's page)."""
+        name = Truncator(obj.path.rsplit("/", 1)[-1]).chars(36)
+        return format_html('<span class="nowrap" title="{}">{}</span>', obj.path, name)
+
+    @admin.display(description="Project", ordering="project")
+    def project_name(self, obj: Finding) -> str:
+        return cut_to_fit(obj.project, 24)
+
+    @admin.display(description="Run", ordering="run")
+    def run_number(self, obj: Finding) -> str:
+        return f"#{obj.run_id}"
