@@ -20,7 +20,7 @@ import json
 import os
 import secrets
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -233,14 +233,17 @@ def manifest_read(directory: Path) -> Manifest | None:
     return manifest
 
 
-def _write_new(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` whole or not at all: a synced temporary file, renamed."""
+def file_write_new(path: Path, chunks: Iterable[bytes], *, sync: bool = True) -> None:
+    """Write ``chunks`` to ``path`` whole or not at all: a temporary file (synced unless
+    ``sync`` is false: a file that can be made again), renamed."""
     temporary = path.with_name(f".tmp-{os.getpid()}-{secrets.token_hex(4)}")
     try:
         with open(temporary, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+            for chunk in chunks:
+                handle.write(chunk)
+            if sync:
+                handle.flush()
+                os.fsync(handle.fileno())
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -274,7 +277,7 @@ def segment_write(directory: Path, rows: Sequence[Row], *, lead: bool) -> Segmen
     path = directory / SEGMENTS / name
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        _write_new(path, data)
+        file_write_new(path, [data])
     return Segment(name, rows[0][1], len(rows), lead, tuple(parts))
 
 
@@ -293,7 +296,7 @@ def manifest_write(manifest: Manifest) -> None:
         "retired": manifest.retired,
         "segments": [segment.encode() for segment in manifest.segments],
     }
-    _write_new(directory / MANIFEST, json.dumps(data, separators=(",", ":")).encode())
+    file_write_new(directory / MANIFEST, [json.dumps(data, separators=(",", ":")).encode()])
     _sync_directory(directory)
     stat = os.stat(directory / MANIFEST)  # the lock holder's: no one else replaces it
     _last_read[directory] = ((stat.st_ino, stat.st_mtime_ns, stat.st_size), manifest)

@@ -14,12 +14,11 @@ name), and one that had not yet opened it makes it anew or streams from the segm
 
 import contextlib
 import os
-import secrets
 import time
 from pathlib import Path
 from typing import BinaryIO
 
-from .store import Manifest
+from .store import Manifest, file_write_new
 
 WHOLE = "whole"
 
@@ -52,20 +51,11 @@ def whole_open(manifest: Manifest, fmt: str, *, gzip: bool) -> BinaryIO | None:
 
 
 def _make(manifest: Manifest, fmt: str, *, gzip: bool, path: Path) -> None:
-    """Write the document under a temporary name, then rename it: a reader sees it whole or not
-    at all. Two processes making the same one at once write the same bytes; the later rename
-    wins. Not synced: it can always be made again from the segments, which are."""
+    """Written under a temporary name, then renamed: a reader sees it whole or not at all. Two
+    processes making the same one at once write the same bytes; the later rename wins. Not
+    synced: it can always be made again from the segments, which are."""
     path.parent.mkdir(exist_ok=True)
-    temporary = path.with_name(f".tmp-{os.getpid()}-{secrets.token_hex(4)}")
-    try:
-        with open(temporary, "wb") as handle:
-            for chunk in manifest.chunks(fmt, gzip=gzip):
-                handle.write(chunk)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            temporary.unlink()
-        raise
+    file_write_new(path, manifest.chunks(fmt, gzip=gzip), sync=False)
 
 
 def whole_prune(manifest: Manifest) -> int:
