@@ -108,6 +108,9 @@ class VerifyBatch(models.Model):
     done = models.BooleanField(default=False)
     files = models.IntegerField(default=0)
     bytes = models.BigIntegerField(default=0)
+    # Why its task could not check it (the store stopped answering, say): the run then fails
+    # rather than wait for a batch no worker will finish.
+    error = models.TextField(blank=True, default="")
 
     class Meta:
         ordering = ["first_id"]

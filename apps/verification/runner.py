@@ -23,6 +23,12 @@ BATCH_FILES = 100
 # A batch queued to workers and not done after this long, with no worker answering, is
 # checked here instead.
 STALL_SECONDS = 60.0
+
+
+class BatchFailed(Exception):
+    """A worker's task could not check its batch: the run fails (it resumes from its cursor)."""
+
+
 LOCK_KEY = 0x7665726966  # "verif": one verify at a time on this database
 
 
@@ -145,9 +151,13 @@ def _wait_for_batches(
     moved = time.monotonic()
     while waiting:
         head = waiting[0]
-        done = VerifyBatch.objects.filter(pk=head.pk, done=True).values_list("files", "bytes")
-        if done:
-            files, bytes_read = done[0]
+        done = VerifyBatch.objects.filter(pk=head.pk).values_list("done", "files", "bytes", "error")
+        finished, files, bytes_read, error = done[0] if done else (False, 0, 0, "")
+        if error:
+            raise BatchFailed(
+                f"a worker could not check files {head.first_id}-{head.last_id}: {error}"
+            )
+        if finished:
             run_cursor_advance(run=run, last_id=head.last_id, files=files, bytes_read=bytes_read)
             progress(run)
             waiting.popleft()

@@ -39,6 +39,10 @@ def batch_done(*, batch: VerifyBatch, files: int, bytes_read: int) -> None:
     VerifyBatch.objects.filter(pk=batch.pk).update(done=True, files=files, bytes=bytes_read)
 
 
+def batch_failed(*, batch: VerifyBatch, error: str) -> None:
+    VerifyBatch.objects.filter(pk=batch.pk).update(error=error[:2000])
+
+
 def run_cursor_advance(*, run: VerifyRun, last_id: int, files: int, bytes_read: int) -> None:
     """Every file up to ``last_id`` is checked: saved, so a killed run resumes after it."""
     VerifyRun.objects.filter(pk=run.pk).update(

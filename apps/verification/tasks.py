@@ -9,12 +9,16 @@ from .models import VerifyBatch, VerifyRun
 def verify_batch(batch_id: int) -> None:
     """Check one batch of a verify run's files (runner.py waits for it to be done)."""
     from .runner import batch_check
-    from .services import batch_done
+    from .services import batch_done, batch_failed
 
     batch = VerifyBatch.objects.select_related("run").filter(pk=batch_id).first()
     if batch is None or batch.done:  # the run was picked up again, or this came twice
         return
-    result = batch_check(run=batch.run, first_id=batch.first_id, last_id=batch.last_id)
+    try:
+        result = batch_check(run=batch.run, first_id=batch.first_id, last_id=batch.last_id)
+    except Exception as exc:
+        batch_failed(batch=batch, error=f"{type(exc).__name__}: {exc}")  # the run fails
+        raise
     batch_done(batch=batch, files=result.files, bytes_read=result.bytes)
 
 
