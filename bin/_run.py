@@ -205,7 +205,13 @@ def main() -> int:
     prepare()
 
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    processes = {name: start(name, command, env) for name, command in commands().items()}
+    # The worker and beat serve no page: DEBUG would only keep every SQL statement they run
+    # (Celery warns of it), so it is off there unless DJANGO_DEBUG says otherwise.
+    quiet = {**env, "DJANGO_DEBUG": os.environ.get("DJANGO_DEBUG", "false")}
+    processes = {
+        name: start(name, command, env if name == "web" else quiet)
+        for name, command in commands().items()
+    }
     for name, process in processes.items():
         threading.Thread(target=relay, args=(name, process), daemon=True).start()
     threading.Thread(target=announce_when_listening, args=(bind,), daemon=True).start()

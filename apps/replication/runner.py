@@ -4,7 +4,6 @@ and following it until it is done, or until no progress is possible (``StallWatc
 import logging
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 
 from django.db import close_old_connections, connections
 from django.utils import timezone
@@ -72,19 +71,23 @@ def batch_requeue(run: SyncRun, states: list[ProjectSyncState]) -> None:
     )
 
 
+# In-process, this many projects make a batch (a batch's reading drains at its end; its
+# leases are held together).
+IN_PROCESS_BATCH = 500
+
+
 def run_in_process(run: SyncRun, names: list[str], *, concurrency: int) -> None:
-    """Sync the projects with a pool of threads, each with its own database connection."""
-
-    def some(batch: list[str]) -> None:
-        close_old_connections()
-        try:
-            projects_sync(run=run, names=batch)
-        finally:
-            connections.close_all()
-
-    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-        for _ in pool.map(some, batches(names)):
-            pass
+    """Sync the projects in batches, one after another in this thread, which publishes what
+    ``concurrency`` threads read upstream at once (fetch_ahead.py): one writer (SQLite takes
+    one write at a time; eight threads each publishing their own batch waited on its lock,
+    and on each other for the GIL) and 15-20 % less time than those eight."""
+    close_old_connections()
+    try:
+        for start in range(0, len(names), IN_PROCESS_BATCH):
+            batch = names[start : start + IN_PROCESS_BATCH]
+            projects_sync(run=run, names=batch, fetchers=max(1, concurrency))
+    finally:
+        connections.close_all()
 
 
 def wait_for_run(

@@ -69,7 +69,7 @@ class Command(BaseCommand):
             "--concurrency",
             type=int,
             default=settings.PYPIMIRROR_SYNC_CONCURRENCY,
-            help="Projects synced at once when working in-process (default: %(default)s).",
+            help="Projects read upstream at once when working in-process (default: %(default)s).",
         )
         parser.add_argument(
             "--stall-timeout",
