@@ -25,10 +25,12 @@ from benchmarks._common import (
     kill_group,
     manage,
     node_env,
-    postgres_create,
-    postgres_drop,
     redis_db,
     run_timed,
+)
+from benchmarks._postgres import (
+    postgres_create,
+    postgres_drop,
 )
 from benchmarks.harness import ROOT, clean_env, group_cpu_seconds
 from tests.support import clients

@@ -35,11 +35,13 @@ from benchmarks._common import (
     manage,
     markdown_table,
     node_env,
-    postgres_create,
-    postgres_drop,
     redis_db,
 )
 from benchmarks._load import MIX, Tally, Targets, check_files, percentile, run_load
+from benchmarks._postgres import (
+    postgres_create,
+    postgres_drop,
+)
 from benchmarks.harness import (
     ROOT,
     Server,

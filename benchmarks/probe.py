@@ -28,15 +28,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks import _archweb_check as archweb
 from benchmarks._common import (
     Timed,
-    add_postgres_argument,
     git_revision,
     interrupt_on_sigterm,
     manage,
     markdown_table,
     node_env,
+    run_timed,
+)
+from benchmarks._postgres import (
+    add_postgres_argument,
     postgres_create,
     postgres_drop,
-    run_timed,
 )
 from benchmarks._probe_fleet import KINDS, Fleet, write_trees
 from benchmarks.harness import ROOT, cpus, project_compile

@@ -25,16 +25,18 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks._common import (
-    add_postgres_argument,
     git_revision,
     interrupt_on_sigterm,
     manage,
     markdown_table,
     node_env,
+    redis_db,
+)
+from benchmarks._postgres import (
+    add_postgres_argument,
     postgres_create,
     postgres_drop,
     postgres_ensure,
-    redis_db,
 )
 from benchmarks._scale_admin import admin_pages, admin_rows
 from benchmarks._scale_build import build

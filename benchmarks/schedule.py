@@ -30,7 +30,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks._common import (
-    add_postgres_argument,
     celery_ping,
     git_revision,
     interrupt_on_sigterm,
@@ -38,10 +37,13 @@ from benchmarks._common import (
     manage,
     markdown_table,
     node_env,
-    postgres_create,
-    postgres_drop,
     redis_db,
     run_timed,
+)
+from benchmarks._postgres import (
+    add_postgres_argument,
+    postgres_create,
+    postgres_drop,
 )
 from benchmarks.harness import ROOT, clean_env, cpus, project_compile
 from tests.support.upstream import Fault, UpstreamServer, WarehouseUpstream

@@ -27,8 +27,10 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks._common import (
-    add_postgres_argument,
     node_env,
+)
+from benchmarks._postgres import (
+    add_postgres_argument,
     postgres_create,
     postgres_drop,
 )

@@ -20,11 +20,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks._common import (
-    add_postgres_argument,
     git_revision,
     interrupt_on_sigterm,
     markdown_table,
     redis_db,
+)
+from benchmarks._postgres import (
+    add_postgres_argument,
 )
 from benchmarks._sync import MB, Bandersnatch, Node, Row, Upstream
 from benchmarks.harness import cpus, project_compile

@@ -24,7 +24,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks._common import (
-    add_postgres_argument,
     celery_ping,
     git_revision,
     interrupt_on_sigterm,
@@ -32,9 +31,12 @@ from benchmarks._common import (
     manage,
     markdown_table,
     node_env,
+    redis_db,
+)
+from benchmarks._postgres import (
+    add_postgres_argument,
     postgres_create,
     postgres_drop,
-    redis_db,
 )
 from benchmarks.harness import ROOT, cpus, project_compile
 
