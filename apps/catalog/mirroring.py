@@ -238,8 +238,19 @@ def _new_projects_publish(changes: Sequence[MirrorChange]) -> set[str]:
     wanted = sorted(((canonicalize_name(c.name), c) for c in changes), key=lambda item: item[0])
     if len({normalized for normalized, _c in wanted}) != len(wanted):
         raise CatalogError("a project is listed twice")
+    if unknown := {c.index_status for _n, c in wanted} - set(Project.IndexStatus.values):
+        raise CatalogError(f"{sorted(unknown)[0]!r} is not a project status (PEP 792)")
     made = insert_returning_ids(
-        [Project(name=c.name, normalized_name=n, source=c.source) for n, c in wanted],
+        [
+            Project(
+                name=c.name,
+                normalized_name=n,
+                source=c.source,
+                index_status=c.index_status,
+                index_status_reason=c.index_status_reason,
+            )
+            for n, c in wanted
+        ],
         unique="normalized_name",
     )
     created = {p.normalized_name: p for p in made}
@@ -261,6 +272,10 @@ def _new_projects_publish(changes: Sequence[MirrorChange]) -> set[str]:
         releases += staged.releases
         distributions += staged.distributions
         entries.append(journal_entry(project=project, action=Action.CREATE))
+        if change.index_status != Project.IndexStatus.ACTIVE:  # as project_set_index_status
+            entries.append(
+                journal_entry(project=project, action=Action.SET_STATUS, status=change.index_status)
+            )
         entries += [
             journal_entry(project=project, action=action, version=version, **fields)
             for action, version, fields in staged.journal

@@ -41,7 +41,11 @@ def catalog_snapshot() -> dict:
     for entry in JournalEntry.objects.order_by("id"):
         journal.setdefault(entry.normalized_name, []).append((entry.version, entry.action))
     return {
-        "projects": sorted(Project.objects.values_list("name", "normalized_name", "status")),
+        "projects": sorted(
+            Project.objects.values_list(
+                "name", "normalized_name", "status", "index_status", "index_status_reason"
+            )
+        ),
         "releases": sorted(
             Release.objects.values_list(
                 "project__normalized_name", "version", "yanked", "yanked_reason", "metadata"
@@ -67,6 +71,8 @@ def test_new_projects_published_together_leave_what_one_by_one_would(
     for version in ("1.0", "2.0", "3.0"):  # each release's yank journaled, in their order
         upstream.add_release("yanked-thrice", version, yanked=f"bad {version}")
     populate(upstream)
+    upstream.set_status("yanked-thrice", "deprecated", "use beta")  # PEP 792, journaled
+    upstream.write()
     names = [*PROJECTS, "yanked-thrice"]
     files = sum(len(upstream.project(p).files()) for p in names)
     done = ("succeeded", len(names), files)
@@ -90,6 +96,9 @@ def test_new_projects_published_together_leave_what_one_by_one_would(
         newest = JournalEntry.objects.filter(normalized_name=project.normalized_name).latest("id")
         assert project.last_serial == newest.id
     assert [a for _v, a in one_by_one["journal"]["yanked-thrice"]].count("yank release") == 3
+    assert ("yanked-thrice", "yanked-thrice", "active", "deprecated", "use beta") in one_by_one[
+        "projects"
+    ]
     for name in names:
         assert_node_mirrors(client, upstream, name)
     assert_catalog_consistent()
