@@ -51,14 +51,14 @@ def plan_sync(*, upstream: Upstream, client: UpstreamClient, only: list[str] | N
     rules = rules_from_json(upstream.rules)
     fingerprint = rules_fingerprint(rules)
     if only:
-        listing = client.list_projects() if upstream.protocol != "simple" else None
-        known = listing.projects if listing else {}
+        # Named projects are visited whatever their serial, each asked for by its normalized
+        # name: no listing (PyPI's is tens of MB) and no serial the run could claim to reach.
         projects = {}
         for name in only:
             normalized = canonicalize_name(name)
             if project_allowed(rules, normalized):
-                projects[normalized] = known.get(normalized, (name, None))
-        return Plan(projects=projects, serial=listing.serial if listing else None)
+                projects[normalized] = (normalized, None)
+        return Plan(projects=projects, serial=None)
 
     changed_rules = fingerprint != upstream.rules_applied
     changelog_missing = None

@@ -61,7 +61,7 @@ class UpstreamStatus:
     last_run: SyncRun | None
     last_success: SyncRun | None
     upstream_serial: int | None  # the upstream's serial at the last complete plan
-    serial_reached: int | None  # the upstream serial the last successful run brought in
+    serial_reached: int | None  # the upstream serial the last successful full run brought in
 
     @property
     def serials_behind(self) -> int | None:
@@ -82,6 +82,12 @@ def upstream_status_list() -> list[UpstreamStatus]:
                 .order_by("-finished", "-pk")
                 .values("pk")[:1]
             ),
+            # A run of named projects reaches no upstream serial (planner): the last that did.
+            serial_reached=Subquery(
+                runs.filter(state=SyncRun.State.SUCCEEDED, serial_to__isnull=False)
+                .order_by("-finished", "-pk")
+                .values("serial_to")[:1]
+            ),
         ).defer("url", "listing_etag")
     )
     wanted = {u.last_run_id for u in upstreams} | {u.last_success_id for u in upstreams}
@@ -97,7 +103,7 @@ def upstream_status_list() -> list[UpstreamStatus]:
                 last_run=by_id.get(upstream.last_run_id),
                 last_success=success,
                 upstream_serial=upstream.last_serial or None,
-                serial_reached=success.serial_to if success is not None else None,
+                serial_reached=upstream.serial_reached,
             )
         )
     return statuses

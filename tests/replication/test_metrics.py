@@ -140,3 +140,15 @@ def test_each_upstreams_last_run_and_last_success_are_read_by_index():
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "sync_run_upstream_started" in plan
     assert "sync_run_upstream_finished" in plan
+
+
+def test_a_run_of_named_projects_leaves_the_serial_reached_as_the_last_full_run_left_it():
+    pypi = Upstream.objects.create(name="pypi", url="https://pypi.org", last_serial=120)
+    run(pypi, SyncRun.State.SUCCEEDED, finished_ago=timedelta(minutes=9), serial_to=100)
+    run(pypi, SyncRun.State.SUCCEEDED, finished_ago=timedelta(minutes=1), serial_to=None)
+
+    samples = scrape()
+
+    assert by_upstream(samples, "pypimirror_sync_serials_behind") == {"pypi": 20}
+    lag = by_upstream(samples, "pypimirror_sync_lag_seconds")
+    assert 60 <= lag["pypi"] < 90  # the named run is still the last success

@@ -243,16 +243,19 @@ def test_xmlrpc_plan_adds_failed_projects_whose_retry_is_due(listed, upstream):
     assert set(result.projects) == {"alpha"}
 
 
-def test_named_projects_are_planned_whatever_their_serial(listed, upstream):
-    plan(listed)
+@pytest.mark.parametrize("protocol", ["pypi-json", "xmlrpc", "simple"])
+def test_named_projects_are_planned_whatever_their_serial_without_the_listing(
+    listed, upstream, protocol
+):
+    plan(listed, protocol=protocol)
     reached(upstream)
+    listed.clear_requests()
 
-    result = plan(listed, only=["ALPHA", "not-listed"])
+    result = plan(listed, protocol=protocol, only=["ALPHA", "not-listed"])
 
-    assert result.projects == {
-        "alpha": ("Alpha", upstream.project("alpha").last_serial),
-        "not-listed": ("not-listed", None),
-    }
+    assert result.projects == {"alpha": ("alpha", None), "not-listed": ("not-listed", None)}
+    assert result.serial is None  # a run of a few projects reaches no upstream serial
+    assert listed.requests() == []  # PyPI's listing is tens of MB: not read for a few names
 
 
 # Rules (partial mirrors)
