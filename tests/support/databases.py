@@ -1,22 +1,28 @@
-"""PostgreSQL databases for the live servers of the end-to-end tests (tests/support/servers.py).
+"""Databases for the live servers of the end-to-end tests (tests/support/servers.py).
 
-Each server gets a database of its own, dropped when it stops. Migrating a new database takes
-seconds, copying a migrated one (``CREATE DATABASE ... TEMPLATE``) a fraction of one, and every
-server starts from the same migrations: so they run once per test process, with ``manage.py
-migrate`` as an operator runs it, into a template each server's database is copied from.
+Each server gets a database of its own: on PostgreSQL, dropped when it stops; SQLite, in its
+data directory. Migrating a new database takes seconds, copying a migrated one (``CREATE
+DATABASE ... TEMPLATE``, or the SQLite file) a fraction of one, and every server starts from the
+same migrations: so they run once per test process, with ``manage.py migrate`` as an operator
+runs it, into a database each server's is copied from.
 """
 
 import atexit
 import contextlib
 import os
 import secrets
+import shutil
+import tempfile
 from collections.abc import Callable, Hashable, Iterator
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 DEFAULT_TEST_DATABASE = "postgres://postgres@127.0.0.1:5432/pypimirror"
 
 # key (base URL and whatever the migrations depend on) -> name of the migrated template
 _TEMPLATES: dict[Hashable, tuple[str, str]] = {}
+# key (whatever the migrations depend on) -> a data directory holding a migrated db.sqlite3
+_SQLITE: dict[Hashable, Path] = {}
 
 
 def suite_database_url() -> str:
@@ -91,3 +97,17 @@ def _drop_templates() -> None:
         with contextlib.suppress(Exception):
             _drop(base_url, name)
     _TEMPLATES.clear()
+
+
+def sqlite_copy(data_dir: Path, *, key: Hashable, migrate: Callable[[Path], None]) -> None:
+    """Put in ``data_dir`` a copy of the SQLite database (``db.sqlite3``) that ``migrate`` made
+    in a data directory of its own on the first call with ``key``."""
+    if key not in _SQLITE:
+        directory = Path(tempfile.mkdtemp(prefix="pm-migrated-"))
+        atexit.register(shutil.rmtree, directory, ignore_errors=True)
+        migrate(directory)
+        _SQLITE[key] = directory
+    # The database and, should SQLite have left it, its write-ahead log (the -shm is rebuilt).
+    for name in ("db.sqlite3", "db.sqlite3-wal"):
+        if (_SQLITE[key] / name).exists():
+            shutil.copyfile(_SQLITE[key] / name, data_dir / name)

@@ -2,9 +2,9 @@
 
 Each server has its own data directory, its own database (a fresh PostgreSQL database when the
 suite runs on PostgreSQL, as in CI; SQLite under the data directory otherwise, or when asked) and
-an access log the test reads. It is migrated (on PostgreSQL a copy of a database migrated once per
-test process: tests/support/databases.py) and filled with ``manage.py import_dists`` exactly as
-an operator would, then served by gunicorn with the deployment's configuration
+an access log the test reads. It is migrated (a copy of a database ``manage.py migrate`` made once
+per test process: tests/support/databases.py) and filled with ``manage.py import_dists`` exactly
+as an operator would, then served by gunicorn with the deployment's configuration
 (``deploy/gunicorn.conf.py``).
 """
 
@@ -29,6 +29,7 @@ from tests.support.databases import (
     is_postgres,
     migrated_template,
     postgres_database,
+    sqlite_copy,
     suite_database_url,
 )
 
@@ -155,28 +156,29 @@ def _requests_since(log_path: Path, mark: int, *, sentinel_url: str, pattern) ->
     return requests
 
 
-def _migrate_with(settings: str) -> Callable[[str], None]:
-    """``manage.py migrate`` of a database URL, with ``settings`` as a server would have them."""
+def _migrate(settings: str, *, data_dir: Path, database_url: str | None = None) -> None:
+    """``manage.py migrate`` with ``settings`` as a server has them: of ``database_url``, or of
+    the SQLite database in ``data_dir`` (the settings' default)."""
+    env = _server_env(
+        settings=settings, data_dir=data_dir, database_url=database_url, url="http://127.0.0.1"
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--no-input", "-v", "0"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+    )
+    if result.returncode != 0:
+        raise ServerError(f"manage.py migrate exited {result.returncode}\n{result.stderr}")
 
+
+def _migrate_postgres(settings: str) -> Callable[[str], None]:
     def migrate(database_url: str) -> None:
         with tempfile.TemporaryDirectory(prefix="pm-migrate-") as data_dir:
-            env = _server_env(
-                settings=settings,
-                data_dir=Path(data_dir),
-                database_url=database_url,
-                url="http://127.0.0.1",
-            )
-            result = subprocess.run(
-                [sys.executable, "manage.py", "migrate", "--no-input", "-v", "0"],
-                cwd=PROJECT_ROOT,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=300,
-                stdin=subprocess.DEVNULL,
-            )
-        if result.returncode != 0:
-            raise ServerError(f"manage.py migrate exited {result.returncode}\n{result.stderr}")
+            _migrate(settings, data_dir=Path(data_dir), database_url=database_url)
 
     return migrate
 
@@ -247,7 +249,7 @@ def live_server(
         if database == "postgres" or (database == "suite" and is_postgres(suite_database_url())):
             base_url = suite_database_url()
             template = migrated_template(
-                base_url, key=(base_url, settings), migrate=_migrate_with(settings)
+                base_url, key=(base_url, settings), migrate=_migrate_postgres(settings)
             )
             database_url = stack.enter_context(postgres_database(base_url, template=template))
         elif database not in {"embedded", "suite"}:
@@ -267,7 +269,11 @@ def live_server(
             database_url=database_url,
         )
         if database_url is None:
-            server.manage("migrate", "--no-input", "-v", "0")
+            sqlite_copy(
+                data_dir,
+                key=settings,
+                migrate=lambda directory: _migrate(settings, data_dir=directory),
+            )
         if dists:
             server.manage("import_dists", *map(str, dists))
         # The deployment's own gunicorn configuration, pointed at this server's socket and logs.
