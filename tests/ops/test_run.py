@@ -109,9 +109,14 @@ class Run:
         self.wait_for(r"worker@\S+ ready")
         self.wait_for(r"beat: Starting")
 
-    def stop(self, signum: int = signal.SIGINT) -> int:
+    def stop(self, signum: int = signal.SIGINT, *, hurry: bool = False) -> int:
+        """Its exit code once stopped by ``signum``; ``hurry``: sent twice, as a person who
+        will not wait for the worker's warm shutdown (some 5 s) presses Ctrl-C again."""
         if self.process.poll() is None:
             self.process.send_signal(signum)
+            if hurry:
+                self.wait_for(r"stopping web, worker and beat")
+                self.process.send_signal(signum)
         try:
             return self.process.wait(timeout=60)
         finally:
@@ -128,7 +133,7 @@ def node(tmp_path_factory):
         run.wait_ready()
         yield run
     finally:
-        run.stop()
+        run.stop(hurry=True)  # how it stops is the business of the tests below
 
 
 def test_first_start_prints_a_generated_admin_password_that_logs_in(node):
