@@ -5,7 +5,8 @@ import shutil
 import httpx
 import pytest
 
-from tests.support.servers import _admin_connect, live_server
+from tests.support.databases import admin_connect
+from tests.support.servers import live_server
 
 pytestmark = pytest.mark.e2e
 
@@ -35,7 +36,7 @@ def test_readyz_names_a_broken_store_then_a_dropped_database_while_healthz_stays
 
         # The database gone from under the running server (the shared server keeps running).
         name = server.database_url.rsplit("/", 1)[1]
-        with _admin_connect(server.database_url) as admin:
+        with admin_connect(server.database_url) as admin:
             admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
         status, body = ready(server)
         assert (status, body["failing"]) == (503, ["database"])

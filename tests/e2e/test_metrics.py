@@ -47,8 +47,7 @@ def test_a_sync_and_requests_to_several_workers_show_in_the_scraped_figures(tmp_
     files = sorted(tmp_path.iterdir())
     with (
         live_server(dists=[tmp_path], workers=2, threads=2) as node_a,
-        # A stopped, its port still listens (the test holds it): B's requests time out.
-        live_server(workers=2, threads=2, env={"PYPIMIRROR_HTTP_TIMEOUT": "5"}) as node_b,
+        live_server(workers=2, threads=2) as node_b,
     ):
         host = node_a.url.removeprefix("http://")
         result = sync(node_b, f"http://mirror:{SECRET}@{host}/")
@@ -105,7 +104,10 @@ def test_a_sync_and_requests_to_several_workers_show_in_the_scraped_figures(tmp_
         assert requests(again, view="metrics", method="GET", status="2xx") == 1
 
         # A gone silent: B's next run fails as a whole; the lag still runs from the good one.
+        # A stopped, its port still listens (the test holds it): B's requests time out, after
+        # a second (PYPIMIRROR_HTTP_TIMEOUT, read by the next manage.py command).
         node_a.stop()
+        node_b.env["PYPIMIRROR_HTTP_TIMEOUT"] = "1"
         assert sync(node_b, f"http://mirror:{SECRET}@{host}/").returncode == 2
         text, after = scrape(node_b)
         assert value(after, "pypimirror_sync_runs_total", upstream=upstream, outcome="failed") == 1

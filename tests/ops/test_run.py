@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -108,9 +109,14 @@ class Run:
         self.wait_for(r"worker@\S+ ready")
         self.wait_for(r"beat: Starting")
 
-    def stop(self, signum: int = signal.SIGINT) -> int:
+    def stop(self, signum: int = signal.SIGINT, *, hurry: bool = False) -> int:
+        """Its exit code once stopped by ``signum``; ``hurry``: sent twice, as a person who
+        will not wait for the worker's warm shutdown (some 5 s) presses Ctrl-C again."""
         if self.process.poll() is None:
             self.process.send_signal(signum)
+            if hurry:
+                self.wait_for(r"stopping web, worker and beat")
+                self.process.send_signal(signum)
         try:
             return self.process.wait(timeout=60)
         finally:
@@ -127,7 +133,7 @@ def node(tmp_path_factory):
         run.wait_ready()
         yield run
     finally:
-        run.stop()
+        run.stop(hurry=True)  # how it stops is the business of the tests below
 
 
 def test_first_start_prints_a_generated_admin_password_that_logs_in(node):
@@ -185,31 +191,74 @@ def test_beat_runs_with_the_database_scheduler_and_the_worker_knows_the_task(nod
     assert "redis" not in node.output().lower()
 
 
-def test_sigint_then_sigterm_stop_everything_and_a_restart_prints_no_password(tmp_path):
-    data_dir = tmp_path / "data"
-    first = Run(data_dir, DJANGO_SUPERUSER_PASSWORD="s3cret-from-env")
-    first.wait_ready()
-    assert "Created the admin user 'admin' (password from DJANGO_SUPERUSER_PASSWORD)" in (
-        first.output()
-    )
-    processes = _descendants(first.process.pid)
-    assert len(processes) >= 4  # gunicorn master and workers, celery worker, beat
-
-    assert first.stop(signal.SIGINT) == 0
-    assert not [pid for pid in processes if _alive(pid)]
-
-    second = Run(data_dir)
-    second.wait_ready()
-    processes = _descendants(second.process.pid)
-    assert second.stop(signal.SIGTERM) == 0
-    assert not [pid for pid in processes if _alive(pid)]
-    assert "password" not in second.output().lower()
-
-
 def _exposed_bind() -> str:
     with socket.socket() as sock:
         sock.bind(("0.0.0.0", 0))
         return f"0.0.0.0:{sock.getsockname()[1]}"
+
+
+@dataclass
+class Lifecycle:
+    """What bin/run did in one data directory, started twice: first bound beyond loopback with
+    a proper setup and the admin's password in DJANGO_SUPERUSER_PASSWORD, asked for two host
+    names, stopped with SIGINT; then started again as the development default, stopped with
+    SIGTERM. Each start: its output, the processes below it, its exit code, those outliving it."""
+
+    first: tuple[str, set[int], int, list[int]]
+    named: httpx.Response  # /healthz for the allowed host name
+    other: httpx.Response  # / for another
+    second: tuple[str, set[int], int, list[int]]
+
+
+def _start_and_stop(run: Run, signum: int, ask=lambda: None):
+    """``run`` once ready: ``ask()``, then the signal; (output, processes, exit code, those
+    alive after it), and what ``ask`` returned."""
+    try:
+        run.wait_ready()
+        processes = _descendants(run.process.pid)
+        answers = ask()
+    finally:
+        code = run.stop(signum)
+    return (run.output(), processes, code, [pid for pid in processes if _alive(pid)]), answers
+
+
+@pytest.fixture(scope="module")
+def lifecycle(tmp_path_factory) -> Lifecycle:
+    """Both tests of the stops and the one of other host names read this one scenario: a start
+    and stop of bin/run takes some 10 s."""
+    data_dir = tmp_path_factory.mktemp("lifecycle") / "data"
+    bind = _exposed_bind()
+    url = f"http://127.0.0.1:{bind.rsplit(':', 1)[1]}"
+    first = Run(
+        data_dir,
+        PYPIMIRROR_BIND=bind,
+        DJANGO_ALLOWED_HOSTS="mirror.example.org",
+        DJANGO_DEBUG="false",
+        DJANGO_SECRET_KEY="a-long-random-value-for-this-test-only-0123456789",
+        DJANGO_SUPERUSER_PASSWORD="s3cret-from-env",
+    )
+    first_seen, (named, other) = _start_and_stop(
+        first,
+        signal.SIGINT,
+        lambda: (
+            httpx.get(f"{url}/healthz", headers={"Host": "mirror.example.org"}),
+            httpx.get(f"{url}/", headers={"Host": "intruder.example"}),
+        ),
+    )
+    second_seen, _ = _start_and_stop(Run(data_dir), signal.SIGTERM)
+    return Lifecycle(first=first_seen, named=named, other=other, second=second_seen)
+
+
+def test_sigint_then_sigterm_stop_everything_and_a_restart_prints_no_password(lifecycle):
+    output, processes, code, alive = lifecycle.first
+    assert "Created the admin user 'admin' (password from DJANGO_SUPERUSER_PASSWORD)" in output
+    assert len(processes) >= 4  # gunicorn master and workers, celery worker, beat
+    assert (code, alive) == (0, [])
+
+    output, processes, code, alive = lifecycle.second
+    assert processes
+    assert (code, alive) == (0, [])
+    assert "password" not in output.lower()
 
 
 def test_bound_beyond_loopback_with_the_development_setup_it_refuses_and_names_the_fix(tmp_path):
@@ -224,22 +273,7 @@ def test_bound_beyond_loopback_with_the_development_setup_it_refuses_and_names_t
     assert "web |" not in output
 
 
-def test_bound_beyond_loopback_with_a_proper_setup_it_serves_other_host_names(tmp_path):
-    bind = _exposed_bind()
-    run = Run(
-        tmp_path / "data",
-        PYPIMIRROR_BIND=bind,
-        DJANGO_ALLOWED_HOSTS="mirror.example.org",
-        DJANGO_DEBUG="false",
-        DJANGO_SECRET_KEY="a-long-random-value-for-this-test-only-0123456789",
-    )
-    try:
-        run.wait_for(r"pypimirror is up")
-        url = f"http://127.0.0.1:{bind.rsplit(':', 1)[1]}"
-        named = httpx.get(f"{url}/healthz", headers={"Host": "mirror.example.org"})
-        assert (named.status_code, named.text) == (200, "ok\n")
-        other = httpx.get(f"{url}/", headers={"Host": "intruder.example"})
-        assert other.status_code == 400
-        assert "DisallowedHost" not in other.text  # no debug page
-    finally:
-        assert run.stop() == 0
+def test_bound_beyond_loopback_with_a_proper_setup_it_serves_other_host_names(lifecycle):
+    assert (lifecycle.named.status_code, lifecycle.named.text) == (200, "ok\n")
+    assert lifecycle.other.status_code == 400
+    assert "DisallowedHost" not in lifecycle.other.text  # no debug page

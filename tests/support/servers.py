@@ -2,8 +2,9 @@
 
 Each server has its own data directory, its own database (a fresh PostgreSQL database when the
 suite runs on PostgreSQL, as in CI; SQLite under the data directory otherwise, or when asked) and
-an access log the test reads. It is migrated and filled with ``manage.py import_dists`` exactly as
-an operator would, then served by gunicorn with the deployment's configuration
+an access log the test reads. It is migrated (a copy of a database ``manage.py migrate`` made once
+per test process: tests/support/databases.py) and filled with ``manage.py import_dists`` exactly
+as an operator would, then served by gunicorn with the deployment's configuration
 (``deploy/gunicorn.conf.py``).
 """
 
@@ -18,16 +19,22 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+from tests.support.databases import (
+    is_postgres,
+    migrated_template,
+    postgres_database,
+    sqlite_copy,
+    suite_database_url,
+)
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 GUNICORN_CONFIG = PROJECT_ROOT / "deploy" / "gunicorn.conf.py"
-DEFAULT_TEST_DATABASE = "postgres://postgres@127.0.0.1:5432/pypimirror"
 STARTUP_TIMEOUT = 60.0
 # Status, request line as the client sent it, response size, user agent.
 ACCESS_LOG_FORMAT = '%(s)s "%(r)s" %(b)s "%(a)s"'
@@ -149,45 +156,31 @@ def _requests_since(log_path: Path, mark: int, *, sentinel_url: str, pattern) ->
     return requests
 
 
-def suite_database_url() -> str:
-    return os.environ.get("DATABASE_URL") or DEFAULT_TEST_DATABASE
-
-
-def _is_postgres(url: str) -> bool:
-    return urlsplit(url).scheme in {"postgres", "postgresql", "pgsql", "postgis"}
-
-
-def _with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
-
-
-def _admin_connect(url: str):
-    import psycopg
-
-    parts = urlsplit(url)
-    return psycopg.connect(
-        host=parts.hostname or "127.0.0.1",
-        port=parts.port or 5432,
-        user=parts.username or "postgres",
-        password=parts.password,
-        dbname="postgres",
-        autocommit=True,
+def _migrate(settings: str, *, data_dir: Path, database_url: str | None = None) -> None:
+    """``manage.py migrate`` with ``settings`` as a server has them: of ``database_url``, or of
+    the SQLite database in ``data_dir`` (the settings' default)."""
+    env = _server_env(
+        settings=settings, data_dir=data_dir, database_url=database_url, url="http://127.0.0.1"
     )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--no-input", "-v", "0"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+    )
+    if result.returncode != 0:
+        raise ServerError(f"manage.py migrate exited {result.returncode}\n{result.stderr}")
 
 
-@contextlib.contextmanager
-def postgres_database(base_url: str) -> Iterator[str]:
-    """A new, empty database on the suite's PostgreSQL server, dropped afterwards."""
-    stem = (urlsplit(base_url).path.strip("/") or "pypimirror")[:40]
-    name = f"{stem}_{secrets.token_hex(4)}"
-    with _admin_connect(base_url) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield _with_database(base_url, name)
-    finally:
-        with _admin_connect(base_url) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+def _migrate_postgres(settings: str) -> Callable[[str], None]:
+    def migrate(database_url: str) -> None:
+        with tempfile.TemporaryDirectory(prefix="pm-migrate-") as data_dir:
+            _migrate(settings, data_dir=Path(data_dir), database_url=database_url)
+
+    return migrate
 
 
 def _server_env(
@@ -253,8 +246,12 @@ def live_server(
     with contextlib.ExitStack() as stack:
         data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="pm-e2e-")))
         database_url = None
-        if database == "postgres" or (database == "suite" and _is_postgres(suite_database_url())):
-            database_url = stack.enter_context(postgres_database(suite_database_url()))
+        if database == "postgres" or (database == "suite" and is_postgres(suite_database_url())):
+            base_url = suite_database_url()
+            template = migrated_template(
+                base_url, key=(base_url, settings), migrate=_migrate_postgres(settings)
+            )
+            database_url = stack.enter_context(postgres_database(base_url, template=template))
         elif database not in {"embedded", "suite"}:
             raise ValueError(f"unknown database kind {database!r}")
         # Bound before gunicorn starts and handed to it, so no other process can take the port.
@@ -271,7 +268,12 @@ def live_server(
             error_log=data_dir / "gunicorn.log",
             database_url=database_url,
         )
-        server.manage("migrate", "--no-input", "-v", "0")
+        if database_url is None:
+            sqlite_copy(
+                data_dir,
+                key=settings,
+                migrate=lambda directory: _migrate(settings, data_dir=directory),
+            )
         if dists:
             server.manage("import_dists", *map(str, dists))
         # The deployment's own gunicorn configuration, pointed at this server's socket and logs.
