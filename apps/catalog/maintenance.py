@@ -3,6 +3,7 @@
 import logging
 import os
 import time
+from collections.abc import Iterable
 from datetime import timedelta
 
 from django.conf import settings
@@ -39,28 +40,32 @@ def temporary_files_remove_stale(
     return removed
 
 
-def temporary_blobs_remove_dead(*, project: str) -> int:
-    """Delete the temporary blobs of ``project``'s downloads that died with their process on
-    this host (a killed worker): the next sync of the project removes them, rather than
-    ``temporary_files_remove_stale`` a day later. A file whose writer still runs is left.
-    Returns how many files were deleted."""
-    prefix = project_blob_prefix(project)
-    removed = 0
+def temporary_blobs_remove_dead(*, projects: Iterable[str]) -> int:
+    """Delete the temporary blobs of the ``projects``' downloads that died with their process
+    on this host (a killed worker): the next sync of a project removes them, rather than
+    ``temporary_files_remove_stale`` a day later. A file whose writer still runs is left. One
+    look at the folder for them all (a sync's batch asks once). Returns how many were deleted."""
+    prefixes = {project_blob_prefix(project): project for project in projects}
+    if not prefixes:
+        return 0
+    length = len(next(iter(prefixes)))  # every prefix has the same length
+    removed: dict[str, int] = {}
     try:
-        entries = [e.name for e in os.scandir(settings.TMP_DIR) if e.name.startswith(prefix)]
+        entries = [e.name for e in os.scandir(settings.TMP_DIR) if e.name[:length] in prefixes]
     except FileNotFoundError:
         return 0
     for name in entries:
-        pid = name[len(prefix) :].partition("-")[0]
+        pid = name[length:].partition("-")[0]
         if pid.isdigit() and process_is_gone(int(pid)):
             try:
                 os.unlink(os.path.join(settings.TMP_DIR, name))
-                removed += 1
             except FileNotFoundError:
                 continue
-    if removed:
-        logger.info("Removed %d temporary file(s) of dead downloads of %s", removed, project)
-    return removed
+            project = prefixes[name[:length]]
+            removed[project] = removed.get(project, 0) + 1
+    for project, count in removed.items():
+        logger.info("Removed %d temporary file(s) of dead downloads of %s", count, project)
+    return sum(removed.values())
 
 
 def process_is_gone(pid: int) -> bool:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from packaging.utils import canonicalize_name
 
+from apps.catalog.maintenance import temporary_blobs_remove_dead
 from apps.catalog.selectors import (
     TakedownBlocks,
     projects_held_files,
@@ -92,6 +93,7 @@ def projects_sync(
     held = projects_held_files(names=mine)
     sources = projects_sources(names=mine)
     blocks = takedown_blocks(names=mine)
+    temporary_blobs_remove_dead(projects=mine)  # what their downloads killed before left behind
     recorder = OutcomeRecorder(run=run, owner=owner)
     heartbeat = leases_renewer(ids=leased, owner=owner)
     outcomes: dict[int, Outcome] = {}
@@ -221,6 +223,7 @@ def _project_fetch(
             held=held,
             heartbeat=heartbeat,
             blocks=blocks,
+            tidied=True,
         )
     except StaleUpstream as exc:
         return _Failed(Outcome.SKIPPED, str(exc), None)

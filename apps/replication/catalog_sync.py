@@ -59,13 +59,15 @@ def prepare_remote_project(
     held: dict[str, str] | None = None,
     heartbeat: Callable[[], None] = lambda: None,
     blocks: TakedownBlocks | None = None,
+    tidied: bool = False,
 ) -> PreparedProject:
     """Fetch what the project lacks here. A file that fails is reported in ``errors`` and left
     out; the rest of the project's change is still made, so one bad file never hides good ones.
     A file a standing takedown holds here is neither fetched nor offered to the catalog.
 
     ``held``, ``blocks``: the project's files here (``projects_held_files``) and its
-    takedowns (``takedown_blocks``), when the caller read them.
+    takedowns (``takedown_blocks``), when the caller read them. ``tidied``: the caller removed
+    what the project's killed downloads left (``temporary_blobs_remove_dead``).
     """
     normalized = canonicalize_name(name)
     if held is None:
@@ -73,7 +75,8 @@ def prepare_remote_project(
     if blocks is None:
         blocks = takedown_blocks(names=[normalized]).get(normalized, TakedownBlocks())
     prepared = PreparedProject(name=name, source=source, remote=remote, held=held)
-    temporary_blobs_remove_dead(project=name)  # what its downloads killed before left behind
+    if not tidied:  # what its downloads killed before left behind
+        temporary_blobs_remove_dead(projects=[name])
     if remote is None or remote.status == "quarantined":
         return prepared  # PEP 792: a quarantined project's files are neither offered nor fetched
     for remote_file in remote.files:

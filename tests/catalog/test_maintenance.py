@@ -83,11 +83,15 @@ def test_a_projects_next_sync_removes_its_dead_downloads_only(settings):
     other_project = _file(settings.TMP_DIR / f"{project_blob_prefix('other')}{dead}-x", age=1)
     no_project = _file(settings.TMP_DIR / "blob-abcd1234", age=1)
 
-    assert temporary_blobs_remove_dead(project="some-project") == 1
+    assert temporary_blobs_remove_dead(projects=["some-project"]) == 1
 
     assert not of_dead.exists()
     assert being_written.exists()  # its writer (this process) still runs
     assert other_project.exists()
+    # a batch's projects in one look at the folder
+    assert temporary_blobs_remove_dead(projects=["some-project", "other", "third"]) == 1
+    assert not other_project.exists()
+    assert (being_written.exists(), no_project.exists()) == (True, True)
     assert no_project.exists()
 
 
@@ -95,5 +99,5 @@ def test_a_download_names_its_temporary_file_after_its_project_and_process(setti
     with BlobWriter(filename="a-1.0.tar.gz", project="Some.Project") as writer:
         name = os.path.basename(writer.path)
         assert name.startswith(f"{project_blob_prefix('some-project')}{os.getpid()}-")
-        assert temporary_blobs_remove_dead(project="some-project") == 0
+        assert temporary_blobs_remove_dead(projects=["some-project"]) == 0
         assert os.path.exists(writer.path)
