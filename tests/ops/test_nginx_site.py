@@ -9,7 +9,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -21,6 +20,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.dists import DistSpec, build_sdist, build_wheel
+from tests.support.processes import free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -50,12 +50,6 @@ def _nginx() -> str | None:
     return shutil.which("nginx") or next(
         (p for p in ("/usr/sbin/nginx",) if os.access(p, os.X_OK)), None
     )
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _wait(url: str, process: subprocess.Popen, log: Path) -> None:
@@ -126,7 +120,7 @@ def site():
                 capture_output=True,
             )
 
-        port = _free_port()
+        port = free_port()
         conf = SITE.read_text()
         conf = conf.replace("unix:/run/pypimirror/web.sock", f"unix:{data}/web.sock")
         conf = conf.replace("/var/lib/pypimirror/", f"{data}/")

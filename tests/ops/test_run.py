@@ -18,17 +18,13 @@ import httpx
 import pytest
 from celery import Celery
 
+from tests.support.processes import free_port
+
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
 STARTUP_TIMEOUT = 90.0
 TASK = "apps.catalog.tasks.remove_stale_temporary_files"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _descendants(pid: int) -> set[int]:
@@ -63,7 +59,7 @@ class Run:
 
     def __init__(self, data_dir: Path, **env: str) -> None:
         self.data_dir = data_dir
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = data_dir.parent / f"run-{self.port}.log"
         clean = {

@@ -10,13 +10,12 @@ import contextlib
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
+from .processes import free_port, process_stop, wait_until_answering
 
 # moto takes any credentials; these only have to be present (and are no real secret).
 ACCESS_KEY = "pypimirror-test-key"
@@ -48,18 +47,11 @@ class S3Server:
         return name
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.create_server(("127.0.0.1", 0)) as probe:
-        return probe.getsockname()[1]
-
-
 @contextlib.contextmanager
 def moto_server() -> Iterator[S3Server]:
     """moto's S3 server in a subprocess on loopback, stopped on exit. Its log (a line per
     request) goes to a file: a pipe nobody reads would fill and stop the server."""
-    port = _free_port()
+    port = free_port()
     with tempfile.TemporaryDirectory(prefix="pm-moto-") as scratch:
         log_path = Path(scratch) / "moto.log"
         with log_path.open("wb") as log:
@@ -71,24 +63,16 @@ def moto_server() -> Iterator[S3Server]:
             )
         server = S3Server(url=f"http://127.0.0.1:{port}")
         try:
-            deadline = time.monotonic() + STARTUP_TIMEOUT
-            while True:
-                if process.poll() is not None:
-                    raise RuntimeError(f"moto server exited:\n{log_path.read_text()}")
-                with contextlib.suppress(httpx.TransportError):
-                    httpx.get(f"{server.url}/moto-api/", timeout=2)
-                    break
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"moto server did not answer in {STARTUP_TIMEOUT}s")
-                time.sleep(0.05)
+            wait_until_answering(
+                process,
+                f"{server.url}/moto-api/",
+                name="moto server",
+                log=log_path,
+                timeout=STARTUP_TIMEOUT,
+            )
             yield server
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+            process_stop(process)
 
 
 def s3_blob_storage_settings(server: S3Server, bucket: str, *, serve: str = "redirect") -> dict:

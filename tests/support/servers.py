@@ -32,6 +32,7 @@ from tests.support.databases import (
     sqlite_copy,
     suite_database_url,
 )
+from tests.support.processes import free_port, process_stop, wait_until_answering
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 GUNICORN_CONFIG = PROJECT_ROOT / "deploy" / "gunicorn.conf.py"
@@ -328,11 +329,6 @@ class PypiServer:
         )
 
 
-def _free_port() -> int:
-    with socket.create_server(("127.0.0.1", 0)) as probe:
-        return probe.getsockname()[1]
-
-
 @contextlib.contextmanager
 def pypiserver(directory: Path, *, fallback_url: str | None = None) -> Iterator[PypiServer]:
     """``pypi-server run`` on loopback over ``directory``, read afresh on every request.
@@ -347,7 +343,7 @@ def pypiserver(directory: Path, *, fallback_url: str | None = None) -> Iterator[
     venv = pypiserver_venv()
     with tempfile.TemporaryDirectory(prefix="pm-pypiserver-") as scratch:
         access_log = Path(scratch) / "access.log"
-        port = _free_port()
+        port = free_port()
         with access_log.open("wb") as log:
             process = subprocess.Popen(
                 [
@@ -372,21 +368,15 @@ def pypiserver(directory: Path, *, fallback_url: str | None = None) -> Iterator[
             process=process,
         )
         try:
-            deadline = time.monotonic() + STARTUP_TIMEOUT
-            while True:
-                if process.poll() is not None:
-                    raise ServerError(f"pypi-server exited:\n{access_log.read_text()}")
-                with contextlib.suppress(httpx.TransportError):
-                    if httpx.get(f"{server.url}/health", timeout=2).status_code == 200:
-                        break
-                if time.monotonic() > deadline:
-                    raise ServerError(f"pypi-server did not answer in {STARTUP_TIMEOUT}s")
-                time.sleep(0.1)
+            wait_until_answering(
+                process,
+                f"{server.url}/health",
+                name="pypi-server",
+                log=access_log,
+                timeout=STARTUP_TIMEOUT,
+                answered=lambda response: response.status_code == 200,
+                error=ServerError,
+            )
             yield server
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=15)
+            process_stop(process, timeout=15)
