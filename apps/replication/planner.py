@@ -87,15 +87,21 @@ def plan_sync(*, upstream: Upstream, client: UpstreamClient, only: list[str] | N
                 rules_applied=fingerprint,
                 changelog_missing=False,
             )
-    plan = _plan_from_listing(upstream, client, rules, fingerprint=fingerprint)
+    plan = _plan_from_listing(
+        upstream, client, rules, fingerprint=fingerprint, changed_rules=changed_rules
+    )
     plan.changelog_missing = changelog_missing
     return plan
 
 
 def _plan_from_listing(
-    upstream: Upstream, client: UpstreamClient, rules: Rules, *, fingerprint: str
+    upstream: Upstream,
+    client: UpstreamClient,
+    rules: Rules,
+    *,
+    fingerprint: str,
+    changed_rules: bool,
 ) -> Plan:
-    changed_rules = fingerprint != upstream.rules_applied
     # Asked conditionally only when a previous plan kept its serial with the listing's ETag
     # (and applied the same rules: otherwise every project is compared again).
     shortcut = bool(upstream.last_serial) and not changed_rules

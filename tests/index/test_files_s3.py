@@ -10,7 +10,7 @@ import pytest
 
 from apps.catalog.blobstore import blob_storage
 from tests.support.dists import DistSpec
-from tests.support.s3 import ACCESS_KEY, SECRET_KEY
+from tests.support.s3 import ACCESS_KEY, SECRET_KEY, blobs_options, closed_port_url
 
 from .test_files import body, file_url, wheel_metadata
 
@@ -21,22 +21,6 @@ pytestmark = pytest.mark.django_db
 def wheel(s3_bucket, publish):
     (path,) = publish(DistSpec("foo", "1.0", padding=5000), sdist=False)
     return path
-
-
-def blobs_options(settings, **options) -> None:
-    """The node's blob store as published to, with ``options`` changed."""
-    blobs = settings.STORAGES["blobs"]
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "blobs": {**blobs, "OPTIONS": {**blobs["OPTIONS"], **options}},
-    }
-
-
-def closed_port_url() -> str:
-    import socket
-
-    with socket.create_server(("127.0.0.1", 0)) as probe:
-        return f"http://127.0.0.1:{probe.getsockname()[1]}"
 
 
 def assert_unavailable(response, *, names: tuple[str, ...]) -> None:

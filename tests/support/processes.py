@@ -31,7 +31,7 @@ def wait_until_answering(
     deadline = time.monotonic() + timeout
     while True:
         if process.poll() is not None:
-            raise error(f"{name} exited:\n{log.read_text()}")
+            raise error(f"{name} exited {process.returncode}:\n{log.read_text()}")
         with contextlib.suppress(httpx.TransportError):
             if answered(httpx.get(url, timeout=2)):
                 return

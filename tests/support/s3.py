@@ -102,3 +102,17 @@ def s3_env(server: S3Server, bucket: str, *, serve: str = "redirect") -> dict[st
         "AWS_ACCESS_KEY_ID": ACCESS_KEY,
         "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
     }
+
+
+def blobs_options(settings, **options) -> None:
+    """The node's blob store as published to, with ``options`` changed."""
+    blobs = settings.STORAGES["blobs"]
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "blobs": {**blobs, "OPTIONS": {**blobs["OPTIONS"], **options}},
+    }
+
+
+def closed_port_url() -> str:
+    """A URL of loopback where nothing listens (an S3 that is down)."""
+    return f"http://127.0.0.1:{free_port()}"

@@ -208,17 +208,14 @@ def _server_env(
 
 
 def _wait_until_serving(server: LiveServer) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise ServerError(
-                f"gunicorn exited {server.process.returncode}:\n{server.error_log.read_text()}"
-            )
-        with contextlib.suppress(httpx.TransportError):
-            httpx.get(f"{server.url}/last-modified", timeout=2)
-            return
-        time.sleep(0.1)
-    raise ServerError(f"gunicorn did not answer in {STARTUP_TIMEOUT}s")
+    wait_until_answering(
+        server.process,
+        f"{server.url}/last-modified",
+        name="gunicorn",
+        log=server.error_log,
+        timeout=STARTUP_TIMEOUT,
+        error=ServerError,
+    )
 
 
 @contextlib.contextmanager

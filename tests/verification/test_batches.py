@@ -1,8 +1,6 @@
 """A batch a worker's task cannot check (the store stopped answering) fails the verify run at
 once, rather than leaving it to wait for a batch no worker will finish."""
 
-import socket
-
 import pytest
 
 from apps.catalog.models import Distribution
@@ -10,18 +8,10 @@ from apps.verification.models import VerifyBatch, VerifyRun
 from apps.verification.runner import BatchFailed, _wait_for_batches
 from apps.verification.services import batches_create
 from apps.verification.tasks import verify_batch
+from tests.support.s3 import blobs_options, closed_port_url
 from tests.support.stores import store_fill
 
 pytestmark = pytest.mark.django_db
-
-
-def s3_down(settings) -> None:
-    """The node's S3 store moved to a port nothing listens on."""
-    with socket.create_server(("127.0.0.1", 0)) as probe:
-        closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
-    blobs = settings.STORAGES["blobs"]
-    options = {**blobs["OPTIONS"], "endpoint_url": closed}
-    settings.STORAGES = {**settings.STORAGES, "blobs": {**blobs, "OPTIONS": options}}
 
 
 def test_a_batch_the_store_cannot_answer_fails_its_run(s3_bucket, settings):
@@ -29,7 +19,7 @@ def test_a_batch_the_store_cannot_answer_fails_its_run(s3_bucket, settings):
     ids = sorted(Distribution.objects.values_list("id", flat=True))
     run = VerifyRun.objects.create(files_total=3)
     (batch,) = batches_create(run=run, ranges=[(ids[0], ids[-1])])
-    s3_down(settings)
+    blobs_options(settings, endpoint_url=closed_port_url())  # S3 down
 
     with pytest.raises(Exception, match=r"EndpointConnectionError|Could not connect"):
         verify_batch(batch.pk)  # as a worker runs it: the task fails, and says why

@@ -14,13 +14,14 @@ import os
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
 import httpx
+
+from tests.support.processes import free_port
 
 from .tree import WarehouseUpstream
 
@@ -41,12 +42,6 @@ def find_nginx(*, install: bool = True) -> str | None:
     return shutil.which("nginx") or (
         "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None
     )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def serials_map(upstream: WarehouseUpstream) -> str:
