@@ -12,7 +12,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import httpx
@@ -20,7 +19,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.dists import DistSpec, build_sdist, build_wheel
-from tests.support.processes import free_port
+from tests.support.processes import free_port, wait_until_answering
 
 pytestmark = pytest.mark.e2e
 
@@ -53,17 +52,15 @@ def _nginx() -> str | None:
 
 
 def _wait(url: str, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"exited {process.returncode}:\n{log.read_text()}")
-        try:
-            if httpx.get(url, timeout=2).status_code < 500:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"{url} did not answer:\n{log.read_text()}")
+    wait_until_answering(
+        process,
+        url,
+        name=url,
+        log=log,
+        timeout=60,
+        answered=lambda response: response.status_code < 500,
+        error=AssertionError,
+    )
 
 
 def _stop(process: subprocess.Popen) -> None:
