@@ -20,7 +20,7 @@ from apps.catalog.selectors import (
 
 from .clients import UpstreamClient, UpstreamError
 from .clients.base import NOT_MODIFIED, CrossOriginRedirect, StaleUpstream
-from .fetch_ahead import fetched_ahead
+from .fetch_ahead import fetched_ahead, ramp_for
 from .leases import leases_acquire, leases_renewer, new_owner
 from .models import ProjectSyncState, SyncRun, Upstream
 from .outcomes import Outcome, OutcomeRecorder
@@ -75,8 +75,8 @@ def projects_sync(
     often fails (run_batch_redelivered), and a project another worker holds is not counted as
     skipped but handed to ``held_elsewhere`` (the task queues it again for when the lease
     lapses: its holder may be a dead worker of another host). A batch of a run already over
-    does nothing: the next run takes its projects. ``fetchers``: projects read upstream at
-    once (fetch_ahead.py), while this thread publishes.
+    does nothing: the next run takes its projects. ``fetchers``: at most this many projects
+    read upstream at once (fetch_ahead.py: as many as help), while this thread publishes.
     """
     if run.state not in (SyncRun.State.PLANNING, SyncRun.State.RUNNING):
         logger.info(
@@ -130,7 +130,9 @@ def projects_sync(
                 recorder.add(state, Outcome.SHADOWED, reached=state.serial_wanted, owner=source)
             else:
                 to_fetch.append(state)
-        for state, result in fetched_ahead(to_fetch, fetch, threads=fetchers, heartbeat=heartbeat):
+        ramp = ramp_for(run.upstream_id, fetchers)
+        reading = fetched_ahead(to_fetch, fetch, threads=fetchers, heartbeat=heartbeat, ramp=ramp)
+        for state, result in reading:
             if isinstance(result, _Failed):
                 outcomes[state.pk] = result.outcome
                 recorder.add(state, result.outcome, error=result.error, reached=result.reached)

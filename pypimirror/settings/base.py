@@ -325,9 +325,9 @@ PYPIMIRROR_USER_AGENT = "pypimirror/0.1 (+https://github.com/pypimirror)"
 # Replication
 PYPIMIRROR_HTTP_TIMEOUT = env.float("PYPIMIRROR_HTTP_TIMEOUT", default=60.0)
 PYPIMIRROR_SYNC_CONCURRENCY = env.int("PYPIMIRROR_SYNC_CONCURRENCY", default=8)
-# A Celery worker process reads this many projects of its batch upstream at once, one thread
-# each, while publishing what is read (apps/replication/fetch_ahead.py): a sync mostly waits on
-# the upstream. bin/run's 2 processes: 16 projects at once, twice `sync --in-process`'s 8.
+# A Celery worker process reads up to this many projects of its batch upstream at once, one
+# thread each, while publishing what is read (apps/replication/fetch_ahead.py: as many as help,
+# fewer while the process is busy on the CPU): a sync mostly waits on the upstream. bin/run's 2 processes: 16 projects at once, twice `sync --in-process`'s 8.
 PYPIMIRROR_WORKER_SYNC_THREADS = env.int("PYPIMIRROR_WORKER_SYNC_THREADS", default=8)
 # `sync` following a run on the workers gives up on it when for this many seconds no project
 # finished, no lease of its projects was taken or renewed (live workers renew theirs every 30 s)

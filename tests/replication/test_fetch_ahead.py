@@ -57,3 +57,77 @@ def test_a_fetch_error_reaches_the_caller_and_the_rest_is_not_started():
         list(fetched_ahead(range(50), fetch, threads=2, heartbeat=lambda: None))
 
     assert len(seen) < 50
+
+
+def test_fetches_that_wait_ramp_up_to_the_threads_allowed():
+    lock, running, most = threading.Lock(), [0], [0]
+
+    def waiting(n: int) -> int:
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.05)  # an upstream's latency: no CPU
+        with lock:
+            running[0] -= 1
+        return n
+
+    ramp = fetch_ahead.Ramp(6)
+    found = dict(fetched_ahead(range(60), waiting, threads=6, heartbeat=lambda: None, ramp=ramp))
+
+    assert found == {n: n for n in range(60)}
+    assert ramp.limit == 6
+    assert most[0] == 6
+
+
+class Clocks:
+    """A wall clock and a CPU clock the test moves, so each judgement is one it chose."""
+
+    def __init__(self) -> None:
+        self.wall = self.cpu = 0.0
+
+    def spend(self, wall: float, cpu: float) -> None:
+        self.wall += wall
+        self.cpu += cpu
+
+
+@pytest.mark.parametrize(
+    ("cpu_share", "limits"),
+    [
+        (0.1, [2, 4, 8, 8]),  # waiting on the upstream: doubled up to the maximum
+        (0.7, [1, 1, 1, 1]),  # neither: kept
+        (1.2, [1, 1, 1, 1]),  # bound by the CPU already: never more than one
+    ],
+)
+def test_the_ramp_follows_the_share_of_time_on_the_cpu(cpu_share, limits):
+    clocks = Clocks()
+    ramp = fetch_ahead.Ramp(8, clock=lambda: clocks.wall, cpu_clock=lambda: clocks.cpu)
+
+    seen = []
+    for _ in limits:
+        clocks.spend(0.2, 0.2 * cpu_share)
+        seen.append(ramp.update())
+
+    assert seen == limits
+
+
+def test_a_busy_process_gives_threads_back_and_judges_only_whole_windows():
+    clocks = Clocks()
+    ramp = fetch_ahead.Ramp(8, start=8, clock=lambda: clocks.wall, cpu_clock=lambda: clocks.cpu)
+
+    clocks.spend(0.05, 0.05)
+    assert ramp.update() == 8  # half a window: too soon to judge
+    clocks.spend(0.05, 0.06)
+    assert ramp.update() == 7
+    for _ in range(10):
+        clocks.spend(0.1, 0.1)
+        ramp.update()
+    assert ramp.limit == 1
+
+
+def test_each_batch_of_an_upstream_starts_where_the_last_ended():
+    first = fetch_ahead.ramp_for(("test", 1), 8)
+    first.limit = 5
+
+    assert fetch_ahead.ramp_for(("test", 1), 8) is first
+    assert fetch_ahead.ramp_for(("test", 2), 8) is not first
+    assert fetch_ahead.ramp_for(("test", 1), 4).limit == 1  # another maximum: judged anew

@@ -67,7 +67,8 @@ class Command(BaseCommand):
             "--concurrency",
             type=int,
             default=settings.PYPIMIRROR_SYNC_CONCURRENCY,
-            help="Projects read upstream at once when working in-process (default: %(default)s).",
+            help="At most this many projects read upstream at once when working in-process, as "
+            "many as help: fewer while the process is busy on the CPU (default: %(default)s).",
         )
         parser.add_argument(
             "--stall-timeout",
