@@ -4,6 +4,7 @@
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -30,6 +31,7 @@ from .services import upstream_client
 
 if TYPE_CHECKING:
     from .catalog_sync import PreparedProject
+    from .fetch_helpers import FetchHelpers
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +65,7 @@ def projects_sync(
     redelivered: bool = False,
     held_elsewhere: Callable[[SyncRun, list[ProjectSyncState]], None] | None = None,
     fetchers: int = 1,
+    helpers: "FetchHelpers | None" = None,
 ) -> list[Outcome]:
     """Sync a batch of projects in turn: their states read, their leases taken, the files held
     of them and their sources read in one statement each; a project of another source left
@@ -77,16 +80,20 @@ def projects_sync(
     lapses: its holder may be a dead worker of another host). A batch of a run already over
     does nothing: the next run takes its projects. ``fetchers``: at most this many projects
     read upstream at once (fetch_ahead.py: as many as help), while this thread publishes.
+    ``helpers``: processes that read projects too (fetch_helpers.py; in-process runs).
     """
     if run.state not in (SyncRun.State.PLANNING, SyncRun.State.RUNNING):
         logger.info(
             "run #%s is over: its batch of %d project(s) left to the next run", run.pk, len(names)
         )
         return []
-    states, too_often = _states(run.upstream, names), set()
+    # Read here, once: the reading threads must not query (run.upstream is not cached once
+    # another thread refreshes the run).
+    upstream = run.upstream
+    states, too_often = _states(upstream, names), set()
     if redelivered:
         states, too_often = run_batch_redelivered(run=run, states=states)
-    rules = rules_from_json(run.upstream.rules)
+    rules = rules_from_json(upstream.rules)
     owner = new_owner()
     leased = leases_acquire(states=states, owner=owner)
     mine = [s.normalized_name for s in states if s.pk in leased]
@@ -102,19 +109,28 @@ def projects_sync(
     started = 0.0
 
     def fetch(state: ProjectSyncState) -> "PreparedProject | _Failed":
-        return _project_fetch(
-            run,
+        return project_fetch(
+            upstream,
             state,
             held.get(state.normalized_name, {}),
-            heartbeat if fetchers <= 1 else _no_heartbeat,  # else the waiting thread renews
             rules=rules,
             blocks=blocks.get(state.normalized_name, TakedownBlocks()),
+            heartbeat=heartbeat if fetchers <= 1 else _no_heartbeat,  # else the waiting thread
+        )
+
+    def offload(state: ProjectSyncState) -> Future:
+        return helpers.submit(
+            upstream,
+            state,
+            held.get(state.normalized_name, {}),
+            rules,
+            blocks.get(state.normalized_name, TakedownBlocks()),
         )
 
     try:
         to_fetch = []
         for state in states:
-            source = sources.get(state.normalized_name, run.upstream.source)
+            source = sources.get(state.normalized_name, upstream.source)
             if state.pk not in leased and redelivered:
                 elsewhere.append(state)
             elif state.pk not in leased:
@@ -125,13 +141,20 @@ def projects_sync(
             elif state.pk in too_often:
                 outcomes[state.pk] = Outcome.FAILED
                 recorder.add(state, Outcome.FAILED, error=POISON_ERROR)
-            elif source != run.upstream.source:  # another source's: not even asked upstream
+            elif source != upstream.source:  # another source's: not even asked upstream
                 outcomes[state.pk] = Outcome.SHADOWED
                 recorder.add(state, Outcome.SHADOWED, reached=state.serial_wanted, owner=source)
             else:
                 to_fetch.append(state)
-        ramp = ramp_for(run.upstream_id, fetchers)
-        reading = fetched_ahead(to_fetch, fetch, threads=fetchers, heartbeat=heartbeat, ramp=ramp)
+        reading = fetched_ahead(
+            to_fetch,
+            fetch,
+            threads=fetchers,
+            heartbeat=heartbeat,
+            ramp=ramp_for(upstream.pk, fetchers),
+            offload=offload if helpers is not None else None,
+            offload_slots=helpers.slots if helpers is not None else 0,
+        )
         for state, result in reading:
             if isinstance(result, _Failed):
                 outcomes[state.pk] = result.outcome
@@ -184,25 +207,25 @@ def _no_heartbeat() -> None:
     pass
 
 
-def _project_fetch(
-    run: SyncRun,
+def project_fetch(
+    upstream: Upstream,
     state: ProjectSyncState,
     held: dict[str, str],
-    heartbeat: Callable[[], None],
     *,
     rules: Rules,
     blocks: TakedownBlocks,
+    heartbeat: Callable[[], None] = _no_heartbeat,
 ) -> "PreparedProject | _Failed":
     """Read one leased project upstream and fetch the files it lacks here: what is left to
     publish, or its outcome when there is nothing to publish (not modified, or failed).
-    Touches no database (but through ``heartbeat``): batches run it in threads.
+    Touches no database (but through ``heartbeat``): batches run it in threads, and helper
+    processes (fetch_helpers.py).
 
     What the rules exclude is not wanted: their files are removed here if held, and a project
     they exclude whole is removed as if gone upstream (not even asked for by name). A project
     taken down here is not asked for at all: its takedown's lift has it read afresh."""
     from .catalog_sync import prepare_remote_project  # see projects_sync
 
-    upstream = run.upstream
     if blocks.project:
         return _Failed(Outcome.DONE, "", state.serial_wanted)
     try:

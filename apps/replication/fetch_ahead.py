@@ -12,11 +12,15 @@ queue for the GIL and for the kernel's directory locks: on a loopback upstream, 
 took 20-25 % more time and 40 % more CPU than one.
 """
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from typing import TypeVar
+
+logger = logging.getLogger(__name__)
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -92,42 +96,76 @@ def fetched_ahead(
     threads: int,
     heartbeat: Callable[[], None],
     ramp: Ramp | None = None,
+    offload: Callable[[Item], Future] | None = None,
+    offload_slots: int = 0,
 ) -> Iterator[tuple[Item, Result]]:
     """Each item with ``fetch(item)``, in the order they finish, at most ``threads`` fetched
     at once, as many as ``ramp`` finds useful (one after another, in this thread, when
-    ``threads`` is 1). A fetch must catch what it can: an exception it raises ends the
-    iteration. Fetches not started when the caller stops iterating are not started at all."""
+    ``threads`` is 1 and nothing is offloaded). ``offload``: another way to fetch an item,
+    whose future gives what ``fetch`` would (helper processes, fetch_helpers.py), with up to
+    ``offload_slots`` items at once; an item it fails with BrokenProcessPool (a helper died)
+    is fetched here instead, and nothing more is offloaded. A fetch must catch what it can:
+    an exception it raises ends the iteration. Fetches not started when the caller stops
+    iterating are not started at all."""
     items = list(items)
-    if threads <= 1 or len(items) <= 1:
-        for item in items:
-            yield item, fetch(item)
-        return
+    if offload is None or offload_slots < 1 or len(items) <= 1:
+        offload, offload_slots = None, 0
+        if threads <= 1 or len(items) <= 1:
+            for item in items:
+                yield item, fetch(item)
+            return
+    threads = max(1, threads)
     ramp = ramp or Ramp(threads)
     ramp.restart_window()
     waiting = iter(items)
-    pending: dict[Future, Item] = {}
+    pending: dict[Future, Item] = {}  # in this process's threads
+    offloaded: dict[Future, Item] = {}
     pool = ThreadPoolExecutor(min(threads, len(items)), thread_name_prefix="sync-fetch")
 
     def top_up() -> None:
+        nonlocal offload
+        while offload is not None and len(offloaded) < offload_slots:
+            if (item := next(waiting, _END)) is _END:
+                return
+            offloaded[offload(item)] = item
         while len(pending) < min(ramp.update(), threads):
-            item = next(waiting, _END)
-            if item is _END:
+            if (item := next(waiting, _END)) is _END:
                 return
             pending[pool.submit(fetch, item)] = item
 
     try:
         top_up()
-        while pending:
+        while pending or offloaded:
             # While the ramp may still grow, wake often enough to judge it.
             timeout = WAKE_SECONDS if ramp.limit >= threads else Ramp.WINDOW
-            done, _ = wait(pending, timeout=timeout, return_when=FIRST_COMPLETED)
+            done, _ = wait([*pending, *offloaded], timeout=timeout, return_when=FIRST_COMPLETED)
             heartbeat()
-            finished = [(pending.pop(future), future) for future in done]
+            finished = []
+            for future in done:
+                if future in pending:
+                    finished.append((pending.pop(future), future))
+                    continue
+                item = offloaded.pop(future)
+                if isinstance(future.exception(), BrokenProcessPool):
+                    logger.warning("a sync helper process died: its projects are read here")
+                    offload = None
+                    pending[pool.submit(fetch, item)] = item
+                else:
+                    finished.append((item, future))
+            if offload is None:  # the helpers are gone: what they still held is read here
+                for future, item in offloaded.items():
+                    if future.done() and not isinstance(future.exception(), BrokenProcessPool):
+                        finished.append((item, future))
+                    else:
+                        pending[pool.submit(fetch, item)] = item
+                offloaded.clear()
             top_up()  # before the caller publishes: the reading goes on meanwhile
             for item, future in finished:
                 yield item, future.result()
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
+        for future in offloaded:
+            future.cancel()
 
 
 _END = object()

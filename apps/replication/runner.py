@@ -9,6 +9,7 @@ from django.db import close_old_connections, connections
 from django.utils import timezone
 
 from .batch_sync import projects_sync
+from .fetch_helpers import FetchHelpers, helpers_wanted
 from .leases import LEASE
 from .models import ProjectSyncState, SyncRun
 from .run_projects import run_lease_mark
@@ -82,11 +83,15 @@ def run_in_process(run: SyncRun, names: list[str], *, concurrency: int) -> None:
     one write at a time; eight threads each publishing their own batch waited on its lock,
     and on each other for the GIL) and 15-20 % less time than those eight."""
     close_old_connections()
+    processes = helpers_wanted(len(names))
+    helpers = FetchHelpers(processes) if processes else None
     try:
         for start in range(0, len(names), IN_PROCESS_BATCH):
             batch = names[start : start + IN_PROCESS_BATCH]
-            projects_sync(run=run, names=batch, fetchers=max(1, concurrency))
+            projects_sync(run=run, names=batch, fetchers=max(1, concurrency), helpers=helpers)
     finally:
+        if helpers is not None:
+            helpers.close()
         connections.close_all()
 
 

@@ -341,7 +341,7 @@ def test_bandersnatch8_next_run_syncs_the_projects_that_changed_on_the_replica(m
     assert synced == ["/pypi/alpha/json", "/pypi/beta/json", "/pypi/newrel/json"]
 
 
-def test_bandersnatch8_next_run_picks_up_the_change(mirror_again, dists, node_b):
+def test_bandersnatch8_next_run_picks_up_the_change(mirror_again, dists, changed, node_b):
     mirrored = mirrored_files(mirror_again.web)
     for name, sha256 in sha256s(dists[1]).items():
         assert mirrored[name] == sha256
@@ -349,5 +349,8 @@ def test_bandersnatch8_next_run_picks_up_the_change(mirror_again, dists, node_b)
     assert alpha["releases"]["1.0"][0]["yanked_reason"] == ALPHA_YANK
     beta_page = (mirror_again.web / "simple" / "beta" / "index.html").read_text()
     assert "beta-1.0.tar.gz" not in beta_page and "beta-1.0-py3-none-any.whl" in beta_page
+    # bandersnatch 8 reaches the newest serial of the projects B lists; B's own serial is
+    # higher when its newest change removed a project (gamma), which no listing shows.
     status = (mirror_again.web.parent / "status").read_text().strip()
-    assert int(status) == node_serial(node_b.url)
+    assert int(status) == max(changed.b_serials.values())
+    assert int(status) <= node_serial(node_b.url)

@@ -1,8 +1,13 @@
-"""fetch_ahead.fetched_ahead: every item once, several read at once, the caller's heartbeat
-called while it waits, and a fetch's error handed to the caller."""
+"""fetch_ahead.fetched_ahead: every item once, several read at once (as many as help: Ramp),
+the caller's heartbeat called while it waits, a fetch's error handed to the caller, and items
+offloaded to another process, read here when it dies."""
 
+import multiprocessing
+import os
 import threading
 import time
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 
@@ -131,3 +136,52 @@ def test_each_batch_of_an_upstream_starts_where_the_last_ended():
     assert fetch_ahead.ramp_for(("test", 1), 8) is first
     assert fetch_ahead.ramp_for(("test", 2), 8) is not first
     assert fetch_ahead.ramp_for(("test", 1), 4).limit == 1  # another maximum: judged anew
+
+
+def square_with_pid(n: int) -> tuple[int, int]:
+    """A fetch for another process: module-level, so a spawned process can import it."""
+    return n * n, os.getpid()
+
+
+def die(n: int) -> None:
+    os._exit(3)  # a helper killed (out of memory, say) while it reads
+
+
+@pytest.fixture
+def helper_pool() -> Iterator[ProcessPoolExecutor]:
+    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+    yield pool
+    pool.shutdown(cancel_futures=True)
+
+
+def test_offloaded_items_come_back_from_the_other_process_once_each(helper_pool):
+    found = dict(
+        fetched_ahead(
+            range(40),
+            square_with_pid,
+            threads=2,
+            heartbeat=lambda: None,
+            offload=lambda n: helper_pool.submit(square_with_pid, n),
+            offload_slots=2,
+        )
+    )
+
+    assert {n: square for n, (square, _pid) in found.items()} == {n: n * n for n in range(40)}
+    assert {pid for _square, pid in found.values()} - {os.getpid()}  # some came from the helper
+
+
+def test_a_helper_that_dies_leaves_its_items_to_this_process(helper_pool, caplog):
+    found = dict(
+        fetched_ahead(
+            range(10),
+            square_with_pid,
+            threads=2,
+            heartbeat=lambda: None,
+            offload=lambda n: helper_pool.submit(die, n),
+            offload_slots=2,
+        )
+    )
+
+    assert {n: square for n, (square, _pid) in found.items()} == {n: n * n for n in range(10)}
+    assert {pid for _square, pid in found.values()} == {os.getpid()}
+    assert "a sync helper process died" in caplog.text
