@@ -40,13 +40,13 @@ def workers_available(timeout: float = 1.0) -> bool:
 
 
 # A task carries this many projects at most: one message and one task start for many projects,
-# yet enough tasks that every worker gets a share (at least ``_SPREAD`` batches per run).
+# yet enough tasks that every worker gets a share (at least ``BATCH_SPREAD`` batches per run).
 BATCH_MAX = 50
-_SPREAD = 16
+BATCH_SPREAD = 8
 
 
 def batches(names: list[str]) -> list[list[str]]:
-    size = max(1, min(BATCH_MAX, len(names) // _SPREAD))
+    size = max(1, min(BATCH_MAX, len(names) // BATCH_SPREAD))
     return [names[i : i + size] for i in range(0, len(names), size)]
 
 

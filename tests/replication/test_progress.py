@@ -4,7 +4,7 @@ import pytest
 
 from apps.replication.models import SyncRun, Upstream
 from apps.replication.progress import run_count_outcomes
-from apps.replication.runner import BATCH_MAX, batches
+from apps.replication.runner import BATCH_MAX, BATCH_SPREAD, batches
 
 pytestmark = pytest.mark.django_db
 
@@ -77,4 +77,4 @@ def test_batches_cover_every_project_once_and_spread_over_workers(count):
     found = batches(names)
     assert [n for batch in found for n in batch] == names
     assert all(1 <= len(batch) <= BATCH_MAX for batch in found)
-    assert len(found) >= min(count, 16)
+    assert len(found) >= min(count, BATCH_SPREAD)
