@@ -15,10 +15,14 @@ def blob_store(settings, tmp_path):
 @pytest.fixture(autouse=True)
 def fresh_cache():
     """Each test starts with an empty cache (the memory cache of this process): cached pages and
-    documents, and the API's throttle counts, do not leak from one test into the next."""
+    documents, the API's throttle counts and the index's kept project refs do not leak from one
+    test into the next."""
     from django.core.cache import cache
 
+    from apps.index.selectors import project_refs_forget
+
     cache.clear()
+    project_refs_forget()  # the project refs this process kept, of a database since emptied
     yield
 
 

@@ -1,4 +1,5 @@
 """The journal: one entry per change to the catalog, its id the serial (PyPI's changelog).
+Each write also bumps the catalog's generation once its transaction commits (generation.py).
 
 Every action is a member of ``Action``, worded as PyPI words it, so that ``changelog_since_serial``
 reads the same here as there; nothing else spells an action.
@@ -13,6 +14,7 @@ from django.db.models import Max
 from django.utils import timezone
 from packaging.utils import canonicalize_name
 
+from .generation import catalog_changed
 from .models import JournalEntry, Project
 
 
@@ -72,6 +74,7 @@ def journal_write(
     entry.save()
     project.last_serial = entry.pk
     project.save(update_fields=["last_serial", "updated"])
+    catalog_changed()
     return entry
 
 
@@ -103,6 +106,7 @@ def journal_batch(*, project: Project | None = None, name: str = "") -> Iterator
     Project.objects.filter(normalized_name=normalized).update(
         last_serial=newest, updated=timezone.now()
     )
+    catalog_changed()
     if project is not None:
         project.last_serial = newest
 

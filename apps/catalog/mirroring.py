@@ -21,6 +21,7 @@ from django.utils import timezone
 from packaging.utils import canonicalize_name
 
 from .bulk import insert_returning_ids
+from .generation import catalog_changed
 from .journal import Action, journal_batch, journal_entry
 from .models import Distribution, JournalEntry, Project, Release
 from .selectors import takedown_blocks
@@ -283,6 +284,7 @@ def _new_projects_publish(changes: Sequence[MirrorChange]) -> set[str]:
     Release.objects.bulk_create(releases)
     Distribution.objects.bulk_create(distributions)
     JournalEntry.objects.bulk_create(entries)
+    catalog_changed()
 
     newest: dict[str, int] = {}
     for entry in entries:
