@@ -8,9 +8,10 @@ refs, apps/index/selectors.py) keeps the token it read *before* reading, and tru
 kept only while the token is the same: a change committed after the token was read bumps it
 after the commit, so the next look sees a new token.
 
-The token is written in place, never replaced, so that readers can map the file once and
-read it with no system call. A reader that cannot map it (no file yet, not readable) gets
-None and keeps nothing. What this cannot see (a change on another host sharing the database,
+The token is written in place, never replaced nor truncated, so that readers can map the file
+once and read it with no system call (a file put in its place, by a restore say, is mapped
+anew within ``RECHECK_SECONDS``). A reader that cannot map it (not readable) gets None and
+keeps nothing. What this cannot see (a change on another host sharing the database,
 a row edited by hand) readers bound by age (``REF_MAX_AGE`` in the index).
 """
 
@@ -18,6 +19,7 @@ import logging
 import mmap
 import os
 import threading
+import time
 from pathlib import Path
 
 from django.conf import settings
@@ -58,27 +60,45 @@ def catalog_changed() -> None:
     transaction.on_commit(catalog_generation_bump)
 
 
+# How often a reader checks that the file it mapped is still the one at the path (a restore
+# may have put another there, whose tokens the old mapping would never show).
+RECHECK_SECONDS = 1.0
+
+
 class _Mapped:
     """The token file mapped read-only, per process (and per path: tests move DATA_DIR)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._dir: object = None
         self._path: Path | None = None
         self._map: mmap.mmap | None = None
+        self._inode = 0
+        self._checked = 0.0
 
     def token(self) -> bytes | None:
-        path = _path()
-        if self._map is None or path != self._path:
+        data_dir, now = settings.DATA_DIR, time.monotonic()
+        if self._map is None or data_dir is not self._dir or now - self._checked > RECHECK_SECONDS:
             with self._lock:
-                if self._map is None or path != self._path:
-                    self._map, self._path = _map(path), path
+                path = Path(data_dir) / FILENAME
+                if self._map is None or path != self._path or not self._same_file(path):
+                    self._map, self._inode = _map(path)
+                    self._path = path
+                self._dir, self._checked = data_dir, now
         mapped = self._map
         return None if mapped is None else mapped[:TOKEN_SIZE]
 
+    def _same_file(self, path: Path) -> bool:
+        try:
+            return os.stat(path).st_ino == self._inode
+        except OSError:
+            return False
 
-def _map(path: Path) -> mmap.mmap | None:
-    """The file mapped, made first when missing; None when that fails, or when it is not a
-    whole token yet (another process is writing it: the next look maps it)."""
+
+def _map(path: Path) -> tuple[mmap.mmap | None, int]:
+    """The file mapped, and its inode; made first when missing. No mapping when that fails, or
+    when the file is not a whole token yet (another process is writing it: the next look maps
+    it)."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except FileNotFoundError:
@@ -86,15 +106,16 @@ def _map(path: Path) -> mmap.mmap | None:
         try:
             fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
         except OSError:
-            return None
+            return None, 0
     except OSError:
-        return None
+        return None, 0
     try:
-        if os.fstat(fd).st_size < TOKEN_SIZE:
-            return None
-        return mmap.mmap(fd, TOKEN_SIZE, prot=mmap.PROT_READ)
+        status = os.fstat(fd)
+        if status.st_size < TOKEN_SIZE:
+            return None, 0
+        return mmap.mmap(fd, TOKEN_SIZE, prot=mmap.PROT_READ), status.st_ino
     except (OSError, ValueError):
-        return None
+        return None, 0
     finally:
         os.close(fd)
 

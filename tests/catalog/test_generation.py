@@ -46,3 +46,15 @@ def test_the_file_is_written_in_place_so_a_mapping_sees_each_token(settings):
     assert path.stat().st_ino == inode
     assert _token() != first
     assert len(_token()) == generation.TOKEN_SIZE
+
+
+def test_a_file_put_in_its_place_is_mapped_anew(settings, monkeypatch):
+    monkeypatch.setattr(generation, "RECHECK_SECONDS", 0.0)
+    path = settings.DATA_DIR / generation.FILENAME
+    first = _token()
+
+    replacement = path.with_name("restored")
+    replacement.write_bytes(b"r" * generation.TOKEN_SIZE)
+    replacement.replace(path)
+
+    assert _token() == b"r" * generation.TOKEN_SIZE != first
