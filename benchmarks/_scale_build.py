@@ -182,12 +182,14 @@ JOURNAL_SQL = """
 
 
 def _constraints_and_indexes(conn: psycopg.Connection, tables: tuple[str, ...]):
-    """(table, name, kind, definition) of each constraint and index of ``tables``, as made."""
+    """(table, name, kind, definition) of each constraint and index of ``tables``, and of the
+    foreign keys of other tables into them (a takedown's project), as made."""
     constraints = conn.execute(
         """SELECT c.conrelid::regclass::text, c.conname, c.contype, pg_get_constraintdef(c.oid)
-           FROM pg_constraint c WHERE c.conrelid::regclass::text = ANY(%s)
-             AND c.contype IN ('p', 'u', 'f')""",
-        [list(tables)],
+           FROM pg_constraint c
+           WHERE (c.conrelid::regclass::text = ANY(%s) AND c.contype IN ('p', 'u', 'f'))
+              OR (c.confrelid::regclass::text = ANY(%s) AND c.contype = 'f')""",
+        [list(tables), list(tables)],
     ).fetchall()
     indexes = conn.execute(
         """SELECT i.indrelid::regclass::text, x.relname, 'i', pg_get_indexdef(i.indexrelid)

@@ -190,7 +190,12 @@ def measure_index(
             figures.workers[pid].append(value)
         log(
             f"  serial {serial} ({n + 1}/{serials}): "
-            + ", ".join(f"{d.label} {d.new[-1]:.2f} s" for d in documents)
+            + ", ".join(
+                f"{d.label} {d.new[-1]:.2f} s (again: "
+                + "/".join(f"{r * 1000:.0f}" for r in d.repeat[-repeats:])
+                + " ms)"
+                for d in documents
+            )
             + "; workers' RSS "
             + ", ".join(f"{v / MB:.0f}" for v in rss.values())
             + " MB"
