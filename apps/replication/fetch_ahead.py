@@ -127,7 +127,12 @@ def fetched_ahead(
         while offload is not None and len(offloaded) < offload_slots:
             if (item := next(waiting, _END)) is _END:
                 return
-            offloaded[offload(item)] = item
+            try:
+                offloaded[offload(item)] = item
+            except BrokenProcessPool:  # a helper died during an earlier batch
+                logger.warning("a sync helper process died: its projects are read here")
+                offload = None
+                pending[pool.submit(fetch, item)] = item
         while len(pending) < min(ramp.update(), threads):
             if (item := next(waiting, _END)) is _END:
                 return

@@ -16,6 +16,7 @@ dies (killed, out of memory) costs nothing but time: what it was reading is read
 
 import gc
 import multiprocessing
+import weakref
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import TYPE_CHECKING
 
@@ -69,7 +70,8 @@ def _helper_fetch(upstream, state, held, rules, blocks):
 
 
 class FetchHelpers:
-    """``processes`` helpers, started at the first ``submit``; ``close`` stops them."""
+    """``processes`` helpers, started at the first ``submit``; ``close`` stops them once they
+    are done, ``terminate`` at once."""
 
     def __init__(self, processes: int) -> None:
         self.processes = processes
@@ -79,6 +81,7 @@ class FetchHelpers:
             initializer=_helper_start,
             initargs=(_settings_passed(),),
         )
+        _live.add(self)
 
     @property
     def slots(self) -> int:
@@ -99,3 +102,24 @@ class FetchHelpers:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
+        _live.discard(self)
+
+    def terminate(self) -> None:
+        """Stop the helpers now, whatever they are reading (the command was interrupted: at
+        its exit, the pool would wait for every download under way, however large). What
+        they leave is temporary files, which their projects' next sync removes."""
+        # ProcessPoolExecutor has no public way to stop its processes before Python 3.14.
+        processes = getattr(self._pool, "_processes", None) or {}
+        for process in list(processes.values()):
+            process.terminate()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        _live.discard(self)
+
+
+_live: "weakref.WeakSet[FetchHelpers]" = weakref.WeakSet()
+
+
+def helpers_terminate() -> None:
+    """Stop every helper of this process at once (``FetchHelpers.terminate``)."""
+    for helpers in list(_live):
+        helpers.terminate()

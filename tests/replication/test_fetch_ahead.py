@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 import pytest
 
@@ -154,34 +155,40 @@ def helper_pool() -> Iterator[ProcessPoolExecutor]:
     pool.shutdown(cancel_futures=True)
 
 
-def test_offloaded_items_come_back_from_the_other_process_once_each(helper_pool):
+def squares_offloaded(pool: ProcessPoolExecutor, offloaded, count: int) -> dict:
+    """``fetched_ahead`` of ``range(count)``, squared here or by ``offloaded`` in the pool."""
     found = dict(
         fetched_ahead(
-            range(40),
+            range(count),
             square_with_pid,
             threads=2,
             heartbeat=lambda: None,
-            offload=lambda n: helper_pool.submit(square_with_pid, n),
+            offload=lambda n: pool.submit(offloaded, n),
             offload_slots=2,
         )
     )
+    assert {n: square for n, (square, _pid) in found.items()} == {n: n * n for n in range(count)}
+    return found
 
-    assert {n: square for n, (square, _pid) in found.items()} == {n: n * n for n in range(40)}
+
+def test_offloaded_items_come_back_from_the_other_process_once_each(helper_pool):
+    found = squares_offloaded(helper_pool, square_with_pid, 40)
+
     assert {pid for _square, pid in found.values()} - {os.getpid()}  # some came from the helper
 
 
 def test_a_helper_that_dies_leaves_its_items_to_this_process(helper_pool, caplog):
-    found = dict(
-        fetched_ahead(
-            range(10),
-            square_with_pid,
-            threads=2,
-            heartbeat=lambda: None,
-            offload=lambda n: helper_pool.submit(die, n),
-            offload_slots=2,
-        )
-    )
+    found = squares_offloaded(helper_pool, die, 10)
 
-    assert {n: square for n, (square, _pid) in found.items()} == {n: n * n for n in range(10)}
+    assert {pid for _square, pid in found.values()} == {os.getpid()}
+    assert "a sync helper process died" in caplog.text
+
+
+def test_helpers_dead_before_the_batch_leave_it_all_to_this_process(helper_pool, caplog):
+    with pytest.raises(BrokenProcessPool):
+        helper_pool.submit(die, 0).result()
+
+    found = squares_offloaded(helper_pool, square_with_pid, 5)
+
     assert {pid for _square, pid in found.values()} == {os.getpid()}
     assert "a sync helper process died" in caplog.text

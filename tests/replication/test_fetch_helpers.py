@@ -4,6 +4,7 @@ publishes them."""
 
 import hashlib
 import logging
+import time
 
 import pytest
 
@@ -51,3 +52,19 @@ def test_a_small_run_starts_no_helper(settings):
 
     assert fetch_helpers.helpers_wanted(fetch_helpers.MIN_PROJECTS - 1) == 0
     assert fetch_helpers.helpers_wanted(fetch_helpers.MIN_PROJECTS) == 2
+
+
+def test_terminated_helpers_stop_at_once_whatever_they_are_reading():
+    helpers = fetch_helpers.FetchHelpers(1)
+    helpers._pool.submit(time.sleep, 60)  # a download of many minutes, say
+    deadline = time.monotonic() + 30
+    while not helpers._pool._processes and time.monotonic() < deadline:
+        time.sleep(0.05)
+    (process,) = helpers._pool._processes.values()
+
+    started = time.monotonic()
+    fetch_helpers.helpers_terminate()
+    process.join(10)
+
+    assert not process.is_alive()
+    assert time.monotonic() - started < 10

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from apps.replication.clients import UpstreamUnusable
+from apps.replication.fetch_helpers import helpers_terminate
 from apps.replication.models import SyncRun, Upstream
 from apps.replication.redaction import redact_text, redact_url, url_secrets
 from apps.replication.rules import RulesError, project_allowed, rules_from_json
@@ -120,13 +121,17 @@ class Command(BaseCommand):
                 worker.start()
                 # Looked at 4 times a second, not 20: each look (a query and the progress line)
                 # takes the GIL from the threads that sync; the join returns as they finish.
-                run = wait_for_run(
-                    run,
-                    progress=self._progress,
-                    stop=lambda: not worker.is_alive(),
-                    interval=0.25,
-                    pause=worker.join,
-                )
+                try:
+                    run = wait_for_run(
+                        run,
+                        progress=self._progress,
+                        stop=lambda: not worker.is_alive(),
+                        interval=0.25,
+                        pause=worker.join,
+                    )
+                except BaseException:  # Ctrl-C: no waiting on the helpers' downloads
+                    helpers_terminate()
+                    raise
                 worker.join()
             self.stderr.write("")
         self._summary(run)
