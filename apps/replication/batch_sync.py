@@ -115,7 +115,8 @@ def projects_sync(
             held.get(state.normalized_name, {}),
             rules=rules,
             blocks=blocks.get(state.normalized_name, TakedownBlocks()),
-            heartbeat=heartbeat if fetchers <= 1 else _no_heartbeat,  # else the waiting thread
+            # Read in this thread, the fetch keeps the leases; in others, this thread does.
+            heartbeat=heartbeat if fetchers <= 1 and helpers is None else _no_heartbeat,
         )
 
     def offload(state: ProjectSyncState) -> Future:
