@@ -5,6 +5,7 @@ publishes them."""
 import hashlib
 import logging
 import time
+from pathlib import Path
 
 import pytest
 
@@ -66,5 +67,6 @@ def test_terminated_helpers_stop_at_once_whatever_they_are_reading():
     fetch_helpers.helpers_terminate()
     process.join(10)
 
-    assert not process.is_alive()
+    left = Path(f"/proc/{process.pid}/status")  # if alive: its state and signal masks say why
+    assert not process.is_alive(), left.read_text() if left.exists() else ""
     assert time.monotonic() - started < 10
