@@ -326,15 +326,12 @@ PYPIMIRROR_USER_AGENT = "pypimirror/0.1 (+https://github.com/pypimirror)"
 # Replication
 PYPIMIRROR_HTTP_TIMEOUT = env.float("PYPIMIRROR_HTTP_TIMEOUT", default=60.0)
 PYPIMIRROR_SYNC_CONCURRENCY = env.int("PYPIMIRROR_SYNC_CONCURRENCY", default=8)
-# `sync` working in-process hands projects to this many helper processes, which read them
-# upstream on other CPUs while it publishes (apps/replication/fetch_helpers.py): one fewer
-# than the CPUs it may use, at most 2 (its one publisher keeps up with about two).
+# Helper processes of `sync` in-process (apps/replication/fetch_helpers.py): CPUs - 1, at most 2.
 _CPUS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 PYPIMIRROR_SYNC_HELPERS = env.int("PYPIMIRROR_SYNC_HELPERS", default=max(0, min(2, _CPUS - 1)))
-# A Celery worker process reads up to this many projects of its batch upstream at once, one
-# thread each, while publishing what is read (apps/replication/fetch_ahead.py: as many as help,
-# fewer while the process is busy on the CPU): a sync mostly waits on the upstream. bin/run's
-# 2 processes: 16 projects at once, twice `sync --in-process`'s 8.
+# A Celery worker process reads up to this many projects of its batch upstream at once (threads,
+# as many as help: apps/replication/fetch_ahead.py) while it publishes what is read. bin/run's 2
+# processes: 16 projects at once, twice `sync --in-process`'s 8.
 PYPIMIRROR_WORKER_SYNC_THREADS = env.int("PYPIMIRROR_WORKER_SYNC_THREADS", default=8)
 # `sync` following a run on the workers gives up on it when for this many seconds no project
 # finished, no lease of its projects was taken or renewed (live workers renew theirs every 30 s)
