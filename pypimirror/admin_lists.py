@@ -163,12 +163,15 @@ class ReadOnlyAdminMixin:
         return False
 
 
-def cut_to_fit(text: str, length: int) -> str:
-    """Long text cut to fit a list's column, in full on hover."""
+def cut_to_fit(text: str, length: int, *, hover: str | None = None) -> str:
+    """Long text cut to fit a list's column, in full on hover; ``hover``: shown on hover
+    instead, always (a file's name in the column, its whole path on hover)."""
     if not text:
         return "-"
-    if len(text) <= length:
+    if hover is None and len(text) <= length:
         return format_html('<span class="nowrap">{}</span>', text)
     return format_html(
-        '<span class="nowrap" title="{}">{}</span>', text, Truncator(text).chars(length)
+        '<span class="nowrap" title="{}">{}</span>',
+        text if hover is None else hover,
+        Truncator(text).chars(length),
     )

@@ -3,7 +3,6 @@
 from django.contrib import admin
 from django.template.defaultfilters import filesizeformat
 from django.utils.html import format_html
-from django.utils.text import Truncator
 
 from pypimirror.admin_lists import LargeTableAdmin, ReadOnlyAdminMixin, cut_to_fit, progress_bar
 
@@ -101,8 +100,7 @@ class FindingAdmin(ReadOnlyAdmin):
     @admin.display(description="Path", ordering="path")
     def blob_name(self, obj: Finding) -> str:
         """The file's name (its whole store path on hover and on the finding's page)."""
-        name = Truncator(obj.path.rsplit("/", 1)[-1]).chars(36)
-        return format_html('<span class="nowrap" title="{}">{}</span>', obj.path, name)
+        return cut_to_fit(obj.path.rsplit("/", 1)[-1], 36, hover=obj.path)
 
     @admin.display(description="Project", ordering="project")
     def project_name(self, obj: Finding) -> str:
