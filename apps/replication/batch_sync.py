@@ -108,25 +108,21 @@ def projects_sync(
     elsewhere: list[ProjectSyncState] = []
     started = 0.0
 
-    def fetch(state: ProjectSyncState) -> "PreparedProject | _Failed":
-        return project_fetch(
-            upstream,
-            state,
-            held.get(state.normalized_name, {}),
-            rules=rules,
-            blocks=blocks.get(state.normalized_name, TakedownBlocks()),
-            # Read in this thread, the fetch keeps the leases; in others, this thread does.
-            heartbeat=heartbeat if fetchers <= 1 and helpers is None else _no_heartbeat,
+    def inputs(state: ProjectSyncState) -> dict:
+        """What ``project_fetch`` is given of a project, here or in a helper process."""
+        name = state.normalized_name
+        blocked = blocks.get(name, TakedownBlocks())
+        return dict(
+            upstream=upstream, state=state, held=held.get(name, {}), rules=rules, blocks=blocked
         )
 
+    def fetch(state: ProjectSyncState) -> "PreparedProject | _Failed":
+        # Read in this thread, the fetch keeps the leases; in others, this thread does.
+        beat = heartbeat if fetchers <= 1 and helpers is None else _no_heartbeat
+        return project_fetch(**inputs(state), heartbeat=beat)
+
     def offload(state: ProjectSyncState) -> Future:
-        return helpers.submit(
-            upstream,
-            state,
-            held.get(state.normalized_name, {}),
-            rules,
-            blocks.get(state.normalized_name, TakedownBlocks()),
-        )
+        return helpers.submit(**inputs(state))
 
     try:
         to_fetch = []

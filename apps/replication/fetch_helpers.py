@@ -90,6 +90,7 @@ class FetchHelpers:
 
     def submit(
         self,
+        *,
         upstream: "Upstream",
         state: "ProjectSyncState",
         held: dict[str, str],

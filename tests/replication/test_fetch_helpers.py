@@ -29,9 +29,9 @@ def test_projects_read_by_a_helper_are_published_with_every_file_right(
     submitted = []
     submit = fetch_helpers.FetchHelpers.submit
 
-    def counted(self, upstream, state, *args):
-        submitted.append(state.name)
-        return submit(self, upstream, state, *args)
+    def counted(self, **inputs):
+        submitted.append(inputs["state"].name)
+        return submit(self, **inputs)
 
     monkeypatch.setattr(fetch_helpers.FetchHelpers, "submit", counted)
 
