@@ -87,21 +87,7 @@ class LiveServer:
     ) -> subprocess.CompletedProcess:
         """``python [PYTHON_OPTIONS] manage.py ARGS`` with the server's own environment (same
         settings, database)."""
-        result = subprocess.run(
-            [sys.executable, *python_options, "manage.py", *args],
-            cwd=PROJECT_ROOT,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            stdin=subprocess.DEVNULL,
-        )
-        if check and result.returncode != 0:
-            raise ServerError(
-                f"manage.py {' '.join(args)} exited {result.returncode}\n"
-                f"{result.stdout}\n{result.stderr}"
-            )
-        return result
+        return _manage(self.env, *args, check=check, python_options=python_options)
 
     def log_mark(self) -> int:
         """A position in the access log; ``requests_since`` reads what came after it."""
@@ -163,8 +149,16 @@ def _migrate(settings: str, *, data_dir: Path, database_url: str | None = None) 
     env = _server_env(
         settings=settings, data_dir=data_dir, database_url=database_url, url="http://127.0.0.1"
     )
+    _manage(env, "migrate", "--no-input", "-v", "0")
+
+
+def _manage(
+    env: Mapping[str, str], *args: str, check: bool = True, python_options: Sequence[str] = ()
+) -> subprocess.CompletedProcess:
+    """``python [PYTHON_OPTIONS] manage.py ARGS`` in ``env``; ServerError when it fails (and
+    ``check``), with what it printed."""
     result = subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--no-input", "-v", "0"],
+        [sys.executable, *python_options, "manage.py", *args],
         cwd=PROJECT_ROOT,
         env=env,
         capture_output=True,
@@ -172,8 +166,12 @@ def _migrate(settings: str, *, data_dir: Path, database_url: str | None = None) 
         timeout=300,
         stdin=subprocess.DEVNULL,
     )
-    if result.returncode != 0:
-        raise ServerError(f"manage.py migrate exited {result.returncode}\n{result.stderr}")
+    if check and result.returncode != 0:
+        raise ServerError(
+            f"manage.py {' '.join(args)} exited {result.returncode}\n"
+            f"{result.stdout}\n{result.stderr}"
+        )
+    return result
 
 
 def _migrate_postgres(settings: str) -> Callable[[str], None]:
