@@ -112,7 +112,7 @@ class FetchHelpers:
         # ProcessPoolExecutor has no public way to stop its processes before Python 3.14.
         processes = getattr(self._pool, "_processes", None) or {}
         for process in list(processes.values()):
-            process.kill()  # SIGTERM may be blocked in a child, which inherits the signal mask
+            process.kill()  # at once: no handler nor blocked signal can delay it
         self._pool.shutdown(wait=False, cancel_futures=True)
         _live.discard(self)
 
